@@ -1,0 +1,3 @@
+package catalog
+
+//go:generate go tool oapi-codegen -config ../../api/codegen/catalog.yaml ../../api/upstreams/catalog.yaml

@@ -1,0 +1,3 @@
+package orders
+
+//go:generate go tool oapi-codegen -config ../../api/codegen/orders.yaml ../../api/upstreams/orders.yaml

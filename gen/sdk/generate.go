@@ -1,0 +1,3 @@
+package sdk
+
+//go:generate go tool oapi-codegen -config ../../api/codegen/sdk.yaml ../../api/openapi.yaml

@@ -1,0 +1,3 @@
+package users
+
+//go:generate go tool oapi-codegen -config ../../api/codegen/users.yaml ../../api/upstreams/users.yaml

@@ -1,0 +1,261 @@
+// Package config is the gateway's one typed configuration tree: decoded from YAML (a file or
+// the embedded demo default), overridden by CONTRACTGATE_* environment variables, then
+// defaulted and validated once at start-up.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// Default returns the embedded demo configuration (the file internal/config/default.yaml).
+func Default() []byte { return bytes.Clone(defaultYAML) }
+
+// Environments the gateway knows.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// RequiredUpstreams are the upstreams the storefront handlers call; each must be configured.
+var RequiredUpstreams = []string{"catalog", "orders", "users"}
+
+// Config is the whole configuration.
+type Config struct {
+	// Env is "development" (default) or "production". Production refuses development-only
+	// features such as devIdentity.
+	Env string `yaml:"env"`
+	// Server holds the public listener's settings.
+	Server Server `yaml:"server"`
+	// Log holds the logger's settings.
+	Log Log `yaml:"log"`
+	// Upstreams maps an upstream's name (catalog, orders, users) to its settings.
+	Upstreams map[string]Upstream `yaml:"upstreams"`
+	// DevIdentity is a development-only stand-in for authentication: when enabled, every
+	// request to a secured operation acts as Subject with Scopes. Never in production.
+	DevIdentity DevIdentity `yaml:"devIdentity"`
+}
+
+// Server configures the public HTTP listener.
+type Server struct {
+	// Addr is the listen address. Default 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// ReadHeaderTimeout bounds reading the request line and headers. Default 5s.
+	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
+	// ReadTimeout bounds reading the whole request, body included. Default 30s.
+	ReadTimeout time.Duration `yaml:"readTimeout"`
+	// WriteTimeout bounds writing the response, measured from the end of the headers. Default 30s.
+	WriteTimeout time.Duration `yaml:"writeTimeout"`
+	// IdleTimeout bounds how long a keep-alive connection waits for the next request. Default 120s.
+	IdleTimeout time.Duration `yaml:"idleTimeout"`
+	// ShutdownGrace is how long in-flight requests may take to finish after SIGTERM. Default 15s.
+	ShutdownGrace time.Duration `yaml:"shutdownGrace"`
+	// MaxHeaderBytes caps the request line plus headers, in bytes. Default 65536.
+	MaxHeaderBytes int `yaml:"maxHeaderBytes"`
+	// BodyLimit caps a request body, in bytes. Default 1048576 (1 MiB).
+	BodyLimit int64 `yaml:"bodyLimit"`
+	// MaxURILength caps the request target (path and query), in bytes. Default 8192.
+	MaxURILength int `yaml:"maxURILength"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is json (default) or text.
+	Format string `yaml:"format"`
+}
+
+// Upstream configures one upstream service.
+type Upstream struct {
+	// BaseURL is the service's absolute http(s) URL. Required.
+	BaseURL string `yaml:"baseURL"`
+	// Timeout bounds one call to the service, response body included. Default 2s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxIdleConns is the number of keep-alive connections kept to the service. Default 64.
+	MaxIdleConns int `yaml:"maxIdleConns"`
+}
+
+// DevIdentity is the development-only caller identity (see Config.DevIdentity).
+type DevIdentity struct {
+	// Enabled turns the development identity on. Default false.
+	Enabled bool `yaml:"enabled"`
+	// Subject is the user every request acts as. Required when enabled.
+	Subject string `yaml:"subject"`
+	// Scopes are the scopes that user holds.
+	Scopes []string `yaml:"scopes"`
+}
+
+// FieldError is a configuration error located at a key path such as
+// "upstreams.orders.timeout".
+type FieldError struct {
+	Path    string
+	Problem string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Problem }
+
+// Load reads the configuration from path (the embedded default when path is empty), applies
+// environment overrides from environ (os.Environ() form), then SetDefaults and Validate.
+func Load(path string, environ []string) (*Config, error) {
+	data, source := defaultYAML, "embedded default"
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		data, source = b, path
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", source, err)
+	}
+	if err := cfg.ApplyEnv(environ); err != nil {
+		return nil, fmt.Errorf("config environment: %w", err)
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", source, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML strictly: unknown keys are errors.
+func Parse(data []byte) (*Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// SetDefaults fills every unset field with its documented default.
+func (c *Config) SetDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.Env == "" {
+		c.Env = EnvDevelopment
+	}
+	s := &c.Server
+	if s.Addr == "" {
+		s.Addr = "127.0.0.1:8080"
+	}
+	def(&s.ReadHeaderTimeout, 5*time.Second)
+	def(&s.ReadTimeout, 30*time.Second)
+	def(&s.WriteTimeout, 30*time.Second)
+	def(&s.IdleTimeout, 120*time.Second)
+	def(&s.ShutdownGrace, 15*time.Second)
+	if s.MaxHeaderBytes == 0 {
+		s.MaxHeaderBytes = 64 << 10
+	}
+	if s.BodyLimit == 0 {
+		s.BodyLimit = 1 << 20
+	}
+	if s.MaxURILength == 0 {
+		s.MaxURILength = 8 << 10
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+	for name, u := range c.Upstreams {
+		def(&u.Timeout, 2*time.Second)
+		if u.MaxIdleConns == 0 {
+			u.MaxIdleConns = 64
+		}
+		c.Upstreams[name] = u
+	}
+}
+
+// Validate checks the whole tree and returns every problem found, each a *FieldError.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Problem: fmt.Sprintf(format, args...)})
+	}
+	positive := func(path string, d time.Duration) {
+		if d <= 0 {
+			bad(path, "must be a positive duration, got %s", d)
+		}
+	}
+	if c.Env != EnvDevelopment && c.Env != EnvProduction {
+		bad("env", "must be %q or %q, got %q", EnvDevelopment, EnvProduction, c.Env)
+	}
+	s := c.Server
+	if s.Addr == "" || !strings.Contains(s.Addr, ":") {
+		bad("server.addr", "must be host:port, got %q", s.Addr)
+	}
+	positive("server.readHeaderTimeout", s.ReadHeaderTimeout)
+	positive("server.readTimeout", s.ReadTimeout)
+	positive("server.writeTimeout", s.WriteTimeout)
+	positive("server.idleTimeout", s.IdleTimeout)
+	positive("server.shutdownGrace", s.ShutdownGrace)
+	if s.MaxHeaderBytes < 4096 || s.MaxHeaderBytes > 1<<20 {
+		bad("server.maxHeaderBytes", "must be between 4096 and 1048576, got %d", s.MaxHeaderBytes)
+	}
+	if s.BodyLimit < 1 || s.BodyLimit > 64<<20 {
+		bad("server.bodyLimit", "must be between 1 and 67108864 bytes, got %d", s.BodyLimit)
+	}
+	if s.MaxURILength < 256 || s.MaxURILength > 64<<10 {
+		bad("server.maxURILength", "must be between 256 and 65536, got %d", s.MaxURILength)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	for _, name := range RequiredUpstreams {
+		if _, ok := c.Upstreams[name]; !ok {
+			bad("upstreams."+name, "is required")
+		}
+	}
+	names := make([]string, 0, len(c.Upstreams))
+	for name := range c.Upstreams {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		u, p := c.Upstreams[name], "upstreams."+name
+		if !slices.Contains(RequiredUpstreams, name) {
+			bad(p, "unknown upstream (known: %s)", strings.Join(RequiredUpstreams, ", "))
+		}
+		if parsed, err := url.Parse(u.BaseURL); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+			bad(p+".baseURL", "must be an absolute http or https URL, got %q", u.BaseURL)
+		}
+		positive(p+".timeout", u.Timeout)
+		if u.MaxIdleConns < 1 {
+			bad(p+".maxIdleConns", "must be at least 1, got %d", u.MaxIdleConns)
+		}
+	}
+	if d := c.DevIdentity; d.Enabled {
+		if c.Env == EnvProduction {
+			bad("devIdentity.enabled", "must be false when env is production")
+		}
+		if d.Subject == "" {
+			bad("devIdentity.subject", "is required when devIdentity is enabled")
+		}
+	}
+	return errors.Join(errs...)
+}

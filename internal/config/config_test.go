@@ -1,0 +1,117 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadDefault(t *testing.T) {
+	cfg, err := Load("", nil)
+	if err != nil {
+		t.Fatalf("Load(embedded default): %v", err)
+	}
+	if cfg.Server.Addr != "127.0.0.1:8080" || cfg.Upstreams["catalog"].BaseURL != "http://127.0.0.1:9101" {
+		t.Fatalf("unexpected default config: %+v", cfg)
+	}
+	if cfg.Upstreams["orders"].MaxIdleConns != 64 {
+		t.Fatalf("SetDefaults did not fill maxIdleConns: %+v", cfg.Upstreams["orders"])
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	cfg, err := Load("", []string{
+		"CONTRACTGATE_SERVER_ADDR=127.0.0.1:9999",
+		"CONTRACTGATE_UPSTREAMS_CATALOG_BASEURL=http://10.1.2.3:81",
+		"CONTRACTGATE_UPSTREAMS_ORDERS_TIMEOUT=750ms",
+		"CONTRACTGATE_DEVIDENTITY_SCOPES=[orders:read]",
+		"CONTRACTGATE_CONFIG=ignored.yaml",
+		"HOME=/root",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Addr != "127.0.0.1:9999" {
+		t.Errorf("server.addr = %q", cfg.Server.Addr)
+	}
+	if got := cfg.Upstreams["catalog"].BaseURL; got != "http://10.1.2.3:81" {
+		t.Errorf("upstreams.catalog.baseURL = %q", got)
+	}
+	if got := cfg.Upstreams["orders"].Timeout; got != 750*time.Millisecond {
+		t.Errorf("upstreams.orders.timeout = %s", got)
+	}
+	if got := cfg.DevIdentity.Scopes; len(got) != 1 || got[0] != "orders:read" {
+		t.Errorf("devIdentity.scopes = %v", got)
+	}
+}
+
+func TestInvalidConfigNamesTheKey(t *testing.T) {
+	t.Parallel()
+	base := `
+upstreams:
+  catalog: {baseURL: "http://127.0.0.1:1"}
+  orders: {baseURL: "http://127.0.0.1:2"}
+  users: {baseURL: "http://127.0.0.1:3"}
+`
+	tests := []struct {
+		desc    string
+		yaml    string
+		env     []string
+		wantKey string
+	}{
+		{desc: "unknown env", yaml: base + "env: staging\n", wantKey: "env:"},
+		{desc: "bad addr", yaml: base + "server: {addr: nowhere}\n", wantKey: "server.addr:"},
+		{desc: "negative timeout", yaml: base + "server: {readTimeout: -1s}\n", wantKey: "server.readTimeout:"},
+		{desc: "header limit too small", yaml: base + "server: {maxHeaderBytes: 10}\n", wantKey: "server.maxHeaderBytes:"},
+		{desc: "body limit too big", yaml: base + "server: {bodyLimit: 999999999999}\n", wantKey: "server.bodyLimit:"},
+		{desc: "uri limit too small", yaml: base + "server: {maxURILength: 3}\n", wantKey: "server.maxURILength:"},
+		{desc: "log level", yaml: base + "log: {level: loud}\n", wantKey: "log.level:"},
+		{desc: "log format", yaml: base + "log: {format: xml}\n", wantKey: "log.format:"},
+		{desc: "missing upstream", yaml: "upstreams:\n  catalog: {baseURL: \"http://x\"}\n  orders: {baseURL: \"http://y\"}\n", wantKey: "upstreams.users:"},
+		{desc: "relative base url", yaml: strings.Replace(base, `"http://127.0.0.1:1"`, `"/catalog"`, 1), wantKey: "upstreams.catalog.baseURL:"},
+		{desc: "ftp base url", yaml: strings.Replace(base, `"http://127.0.0.1:2"`, `"ftp://h/"`, 1), wantKey: "upstreams.orders.baseURL:"},
+		{desc: "unknown upstream", yaml: base + "  payments: {baseURL: \"http://127.0.0.1:4\"}\n", wantKey: "upstreams.payments:"},
+		{desc: "zero idle conns", yaml: base, env: []string{"CONTRACTGATE_UPSTREAMS_USERS_MAXIDLECONNS=-1"}, wantKey: "upstreams.users.maxIdleConns:"},
+		{desc: "dev identity in production", yaml: base + "env: production\ndevIdentity: {enabled: true, subject: alice}\n", wantKey: "devIdentity.enabled:"},
+		{desc: "dev identity without subject", yaml: base + "devIdentity: {enabled: true}\n", wantKey: "devIdentity.subject:"},
+		{desc: "env value of the wrong type", yaml: base, env: []string{"CONTRACTGATE_SERVER_READTIMEOUT=soon"}, wantKey: "server.readTimeout:"},
+		{desc: "env name that is no key", yaml: base, env: []string{"CONTRACTGATE_SERVER_ADRESS=x"}, wantKey: "CONTRACTGATE_SERVER_ADRESS"},
+		{desc: "unknown yaml key", yaml: base + "sever: {addr: x}\n", wantKey: "field sever not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := Parse([]byte(tt.yaml))
+			if err == nil {
+				err = cfg.ApplyEnv(tt.env)
+			}
+			if err == nil {
+				cfg.SetDefaults()
+				err = cfg.Validate()
+			}
+			if err == nil {
+				t.Fatal("want an error, got none")
+			}
+			if !strings.Contains(err.Error(), tt.wantKey) {
+				t.Fatalf("error %q does not name %q", err, tt.wantKey)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	cfg := &Config{Env: "x", Log: Log{Level: "loud"}}
+	cfg.SetDefaults()
+	cfg.Env = "x"
+	err := cfg.Validate()
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("want *FieldError, got %T", err)
+	}
+	for _, key := range []string{"env:", "log.level:", "upstreams.catalog:", "upstreams.orders:", "upstreams.users:"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not mention %s: %v", key, err)
+		}
+	}
+}

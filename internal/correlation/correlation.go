@@ -1,0 +1,162 @@
+// Package correlation gives every request an id and a W3C trace context, returns them in
+// X-Request-Id and X-Trace-Id, and carries them on the request context for logs, envelopes
+// and upstream calls.
+package correlation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+)
+
+// Header names.
+const (
+	HeaderRequestID   = "X-Request-Id"
+	HeaderTraceID     = "X-Trace-Id"
+	HeaderTraceParent = "traceparent"
+	HeaderTraceState  = "tracestate"
+)
+
+// MaxRequestIDLength is the longest client-supplied request id that is kept.
+const MaxRequestIDLength = 128
+
+// Info is what the gateway knows about the request's identity in logs and traces.
+type Info struct {
+	// RequestID is the client's sane X-Request-Id, or a generated UUIDv7.
+	RequestID string
+	// TraceID is the W3C trace id (32 lowercase hex digits), continued or started.
+	TraceID string
+	// SpanID is the gateway's own span id for this request (16 hex digits).
+	SpanID string
+	// TraceState is the client's tracestate, passed on unchanged when the trace was continued.
+	TraceState string
+	// Start is when the gateway began handling the request.
+	Start time.Time
+}
+
+type ctxKey struct{}
+
+// FromContext returns the request's Info, or nil outside a request.
+func FromContext(ctx context.Context) *Info {
+	info, _ := ctx.Value(ctxKey{}).(*Info)
+	return info
+}
+
+// NewContext returns ctx carrying info.
+func NewContext(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, ctxKey{}, info)
+}
+
+// RequestID returns the request id carried by ctx, or "".
+func RequestID(ctx context.Context) string {
+	if info := FromContext(ctx); info != nil {
+		return info.RequestID
+	}
+	return ""
+}
+
+// TraceParent returns the traceparent header value to send upstream for ctx, or "".
+func TraceParent(ctx context.Context) string {
+	info := FromContext(ctx)
+	if info == nil || info.TraceID == "" {
+		return ""
+	}
+	return "00-" + info.TraceID + "-" + info.SpanID + "-01"
+}
+
+// Middleware assigns the request id and trace context, sets X-Request-Id and X-Trace-Id on
+// the response, and stores Info on the request context. It never fails.
+func Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			info := &Info{Start: time.Now(), RequestID: req.Header.Get(HeaderRequestID)}
+			if !SaneRequestID(info.RequestID) {
+				info.RequestID = uuid.Must(uuid.NewV7()).String()
+			}
+			if traceID, ok := ParseTraceParent(req.Header.Get(HeaderTraceParent)); ok {
+				info.TraceID = traceID
+				info.TraceState = req.Header.Get(HeaderTraceState)
+			} else {
+				info.TraceID = randomHex(16)
+			}
+			info.SpanID = randomHex(8)
+			h := c.Response().Header()
+			h.Set(HeaderRequestID, info.RequestID)
+			h.Set(HeaderTraceID, info.TraceID)
+			c.SetRequest(req.WithContext(NewContext(req.Context(), info)))
+			return next(c)
+		}
+	}
+}
+
+// Propagate sets the correlation headers of ctx on an outgoing (upstream) request.
+func Propagate(ctx context.Context, header http.Header) {
+	info := FromContext(ctx)
+	if info == nil {
+		return
+	}
+	header.Set(HeaderRequestID, info.RequestID)
+	if tp := TraceParent(ctx); tp != "" {
+		header.Set(HeaderTraceParent, tp)
+		if info.TraceState != "" {
+			header.Set(HeaderTraceState, info.TraceState)
+		}
+	}
+}
+
+// SaneRequestID reports whether id is 1..128 characters of [A-Za-z0-9._:-].
+func SaneRequestID(id string) bool {
+	if id == "" || len(id) > MaxRequestIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ParseTraceParent validates a W3C traceparent header (version 00 or a later version read as
+// 00) and returns its trace id.
+func ParseTraceParent(tp string) (traceID string, ok bool) {
+	// version(2) - trace-id(32) - parent-id(16) - flags(2)
+	if len(tp) < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' {
+		return "", false
+	}
+	version, traceID, parentID, flags := tp[0:2], tp[3:35], tp[36:52], tp[53:55]
+	if !lowerHex(version) || version == "ff" || (version == "00" && len(tp) != 55) ||
+		(len(tp) > 55 && tp[55] != '-') {
+		return "", false
+	}
+	if !lowerHex(traceID) || !lowerHex(parentID) || !lowerHex(flags) ||
+		traceID == "00000000000000000000000000000000" || parentID == "0000000000000000" {
+		return "", false
+	}
+	return traceID, true
+}
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+).
+	return hex.EncodeToString(b)
+}

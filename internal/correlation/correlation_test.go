@@ -1,0 +1,131 @@
+package correlation
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+)
+
+func TestSaneRequestID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc string
+		id   string
+		want bool
+	}{
+		{"uuid", "0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90", true},
+		{"all allowed characters", "Az09._:-", true},
+		{"max length", strings.Repeat("a", 128), true},
+		{"empty", "", false},
+		{"too long", strings.Repeat("a", 129), false},
+		{"space", "a b", false},
+		{"crlf injection", "abc\r\nSet-Cookie: x=1", false},
+		{"slash", "a/b", false},
+		{"non ascii", "ä", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			if got := SaneRequestID(tt.id); got != tt.want {
+				t.Fatalf("SaneRequestID(%q) = %v, want %v", tt.id, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseTraceParent(t *testing.T) {
+	t.Parallel()
+	const valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	tests := []struct {
+		desc string
+		tp   string
+		ok   bool
+	}{
+		{"valid", valid, true},
+		{"future version with more fields", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", true},
+		{"version ff", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false},
+		{"version 00 with trailing data", valid + "-x", false},
+		{"uppercase hex", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", false},
+		{"zero trace id", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", false},
+		{"zero parent id", "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", false},
+		{"short", "00-4bf92f35-00f067aa0ba902b7-01", false},
+		{"garbage", "hello", false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			id, ok := ParseTraceParent(tt.tp)
+			if ok != tt.ok {
+				t.Fatalf("ParseTraceParent(%q) ok = %v, want %v", tt.tp, ok, tt.ok)
+			}
+			if ok && id != tt.tp[3:35] {
+				t.Fatalf("trace id = %q", id)
+			}
+		})
+	}
+}
+
+func TestMiddleware(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc        string
+		requestID   string
+		traceparent string
+		keepID      bool
+		keepTrace   bool
+	}{
+		{desc: "sane id and valid trace kept", requestID: "req-1", traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", keepID: true, keepTrace: true},
+		{desc: "nothing sent", keepID: false, keepTrace: false},
+		{desc: "oversized id replaced", requestID: strings.Repeat("x", 200), keepID: false},
+		{desc: "invalid trace restarted", requestID: "r", traceparent: "00-zz-00-01", keepID: true, keepTrace: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			e := echo.New()
+			var seen *Info
+			h := Middleware()(func(c echo.Context) error {
+				seen = FromContext(c.Request().Context())
+				out := http.Header{}
+				Propagate(c.Request().Context(), out)
+				if out.Get(HeaderRequestID) != seen.RequestID || !strings.Contains(out.Get(HeaderTraceParent), seen.TraceID) {
+					t.Errorf("Propagate set %v for %+v", out, seen)
+				}
+				return nil
+			})
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tt.requestID != "" {
+				req.Header.Set(HeaderRequestID, tt.requestID)
+			}
+			if tt.traceparent != "" {
+				req.Header.Set(HeaderTraceParent, tt.traceparent)
+			}
+			rec := httptest.NewRecorder()
+			if err := h(e.NewContext(req, rec)); err != nil {
+				t.Fatal(err)
+			}
+			if seen == nil || rec.Header().Get(HeaderRequestID) != seen.RequestID || rec.Header().Get(HeaderTraceID) != seen.TraceID {
+				t.Fatalf("headers %v do not match context %+v", rec.Header(), seen)
+			}
+			if got := seen.RequestID == tt.requestID; got != tt.keepID {
+				t.Errorf("request id kept = %v, want %v (got %q)", got, tt.keepID, seen.RequestID)
+			}
+			if !SaneRequestID(seen.RequestID) {
+				t.Errorf("request id %q is not sane", seen.RequestID)
+			}
+			if _, ok := ParseTraceParent(TraceParent(req.Context())); ok {
+				t.Error("original request context should carry no Info")
+			}
+			if tt.keepTrace != (tt.traceparent != "" && strings.Contains(tt.traceparent, seen.TraceID)) {
+				t.Errorf("trace continued = %v, want %v", !tt.keepTrace, tt.keepTrace)
+			}
+			if len(seen.TraceID) != 32 || len(seen.SpanID) != 16 {
+				t.Errorf("trace/span ids malformed: %+v", seen)
+			}
+		})
+	}
+}

@@ -1,0 +1,77 @@
+// Package edge rejects request targets the gateway will not route: too long (414), or with
+// encoded separators, dot segments or NUL bytes that could smuggle a different path past
+// routing (400 INVALID_PATH). It runs before routing.
+package edge
+
+import (
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/contractgate/contractgate/internal/apierror"
+)
+
+// Config bounds the request target.
+type Config struct {
+	// MaxURILength caps the request target (path and query) in bytes. Default 8192.
+	MaxURILength int
+}
+
+// New returns the pre-routing middleware.
+func New(cfg Config) echo.MiddlewareFunc {
+	if cfg.MaxURILength <= 0 {
+		cfg.MaxURILength = 8 << 10
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if len(req.RequestURI) > cfg.MaxURILength {
+				return apierror.ErrURITooLong
+			}
+			if !SafePath(req.URL.EscapedPath()) {
+				return apierror.ErrInvalidPath
+			}
+			return next(c)
+		}
+	}
+}
+
+// SafePath reports whether an escaped URL path is free of encoded separators (%2F, %5C),
+// encoded dots (%2E), encoded percent signs (%25, i.e. double encoding), NUL (%00), raw
+// backslashes and dot segments ("/./", "/../").
+func SafePath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '%':
+			if i+2 >= len(p) {
+				return false
+			}
+			switch hex2(p[i+1], p[i+2]) {
+			case "2f", "5c", "2e", "25", "00":
+				return false
+			}
+			i += 2
+		case '\\', 0:
+			return false
+		case '.':
+			// A dot segment is "." or ".." between slashes (or at the end).
+			if i > 0 && p[i-1] == '/' {
+				rest := p[i+1:]
+				if rest == "" || rest[0] == '/' || strings.HasPrefix(rest, ".") && (len(rest) == 1 || rest[1] == '/') {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+func hex2(a, b byte) string {
+	lower := func(c byte) byte {
+		if c >= 'A' && c <= 'Z' {
+			return c + 'a' - 'A'
+		}
+		return c
+	}
+	return string([]byte{lower(a), lower(b)})
+}

@@ -1,0 +1,61 @@
+// Package ops serves the operator endpoints: liveness, readiness, and the served contract.
+// They are outside the public API: no auth, no rate limit, no envelope.
+package ops
+
+import (
+	"net/http"
+	"sync/atomic"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Ops holds the state behind the operator endpoints. Safe for concurrent use.
+type Ops struct {
+	specYAML  []byte
+	specJSON  []byte
+	upstreams []string
+	draining  atomic.Bool
+}
+
+// New returns the operator endpoints for a contract (as YAML and JSON) and the names of the
+// upstreams whose state /readyz reports.
+func New(specYAML, specJSON []byte, upstreams []string) *Ops {
+	return &Ops{specYAML: specYAML, specJSON: specJSON, upstreams: upstreams}
+}
+
+// Register adds GET /healthz, /readyz, /openapi.json and /openapi.yaml to e.
+func (o *Ops) Register(e *echo.Echo) {
+	e.GET("/healthz", o.healthz)
+	e.GET("/readyz", o.readyz)
+	e.GET("/openapi.json", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, o.specJSON)
+	})
+	e.GET("/openapi.yaml", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/yaml", o.specYAML)
+	})
+}
+
+// Drain marks the process as shutting down: /readyz answers 503 from now on, so that load
+// balancers stop sending new requests while in-flight ones finish.
+func (o *Ops) Drain() { o.draining.Store(true) }
+
+// Status is the body of /healthz and /readyz.
+type Status struct {
+	Status    string            `json:"status"`
+	Upstreams map[string]string `json:"upstreams,omitempty"`
+}
+
+func (o *Ops) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, Status{Status: "ok"})
+}
+
+func (o *Ops) readyz(c echo.Context) error {
+	ups := make(map[string]string, len(o.upstreams))
+	for _, name := range o.upstreams {
+		ups[name] = "closed" // circuit state; breakers report here once configured
+	}
+	if o.draining.Load() {
+		return c.JSON(http.StatusServiceUnavailable, Status{Status: "draining", Upstreams: ups})
+	}
+	return c.JSON(http.StatusOK, Status{Status: "ready", Upstreams: ups})
+}

@@ -1,0 +1,109 @@
+// Package routes indexes the contract's operations by the Echo route that serves them, once
+// at start-up, so that per-operation policies (validation, auth, rate limits, idempotency)
+// find their operation from Echo's own route match: no second router per request.
+package routes
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+)
+
+// Operation is one operation of the contract.
+type Operation struct {
+	// ID is the operationId.
+	ID string
+	// Method is the HTTP method, upper case.
+	Method string
+	// Path is the OpenAPI path template, e.g. /v1/products/{productId}.
+	Path string
+	// Route is the Echo route template, e.g. /v1/products/:productId.
+	Route string
+	// PathItem and Op are the contract's definitions (resolved by kin-openapi).
+	PathItem *openapi3.PathItem
+	Op       *openapi3.Operation
+	// Pointer is the JSON pointer of the operation in the contract, e.g.
+	// /paths/~1v1~1products/get.
+	Pointer string
+}
+
+type key struct{ method, route string }
+
+// Table maps Echo routes to operations. Read-only after New; safe for concurrent use.
+type Table struct {
+	ops map[key]*Operation
+	all []*Operation
+}
+
+// New indexes every operation of doc. Every operation must have an operationId.
+func New(doc *openapi3.T) (*Table, error) {
+	t := &Table{ops: map[key]*Operation{}}
+	paths := doc.Paths.InMatchingOrder()
+	sort.Strings(paths)
+	for _, p := range paths {
+		item := doc.Paths.Value(p)
+		for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace} {
+			op := item.GetOperation(method)
+			if op == nil {
+				continue
+			}
+			if op.OperationID == "" {
+				return nil, fmt.Errorf("routes: %s %s has no operationId", method, p)
+			}
+			o := &Operation{
+				ID:       op.OperationID,
+				Method:   method,
+				Path:     p,
+				Route:    EchoRoute(p),
+				PathItem: item,
+				Op:       op,
+				Pointer:  "/paths/" + escapePointer(p) + "/" + strings.ToLower(method),
+			}
+			t.ops[key{method, o.Route}] = o
+			t.all = append(t.all, o)
+		}
+	}
+	return t, nil
+}
+
+// Lookup returns the operation Echo matched for c, or nil (ops endpoints, unknown routes).
+func (t *Table) Lookup(c echo.Context) *Operation {
+	return t.ops[key{c.Request().Method, c.Path()}]
+}
+
+// Find returns the operation for a method and Echo route template, or nil.
+func (t *Table) Find(method, route string) *Operation {
+	return t.ops[key{method, route}]
+}
+
+// All returns every operation, sorted by path then method.
+func (t *Table) All() []*Operation { return t.all }
+
+// EchoRoute converts an OpenAPI path template to Echo's: {id} becomes :id.
+func EchoRoute(path string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(path, '{')
+		if i < 0 {
+			b.WriteString(path)
+			return b.String()
+		}
+		j := strings.IndexByte(path[i:], '}')
+		if j < 0 {
+			b.WriteString(path)
+			return b.String()
+		}
+		b.WriteString(path[:i])
+		b.WriteByte(':')
+		b.WriteString(path[i+1 : i+j])
+		path = path[i+j+1:]
+	}
+}
+
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}

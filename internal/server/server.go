@@ -1,0 +1,164 @@
+// Package server assembles the gateway: the middleware chain of DESIGN section 1, the
+// generated strict server with the storefront handlers, the operator endpoints, and the HTTP
+// server with graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/contractgate/contractgate/api"
+	"github.com/contractgate/contractgate/gen/gateway"
+	"github.com/contractgate/contractgate/internal/apierror"
+	"github.com/contractgate/contractgate/internal/config"
+	"github.com/contractgate/contractgate/internal/correlation"
+	"github.com/contractgate/contractgate/internal/devauth"
+	"github.com/contractgate/contractgate/internal/edge"
+	"github.com/contractgate/contractgate/internal/idempotency"
+	"github.com/contractgate/contractgate/internal/identity"
+	"github.com/contractgate/contractgate/internal/ops"
+	"github.com/contractgate/contractgate/internal/routes"
+	"github.com/contractgate/contractgate/internal/storefront"
+	"github.com/contractgate/contractgate/internal/upstream"
+	"github.com/contractgate/contractgate/internal/validation"
+)
+
+// Server is the assembled gateway.
+type Server struct {
+	cfg    *config.Config
+	logger *slog.Logger
+	echo   *echo.Echo
+	ops    *ops.Ops
+}
+
+// New assembles the gateway from a validated configuration.
+func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
+	spec, err := api.Load()
+	if err != nil {
+		return nil, err
+	}
+	specJSON, err := spec.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encoding the contract as JSON: %w", err)
+	}
+	clients, err := upstream.New(cfg.Upstreams)
+	if err != nil {
+		return nil, err
+	}
+	devIdentity, err := devauth.New(cfg.DevIdentity)
+	if err != nil {
+		return nil, err
+	}
+
+	table, err := routes.New(spec)
+	if err != nil {
+		return nil, err
+	}
+	validator, err := validation.New(spec, table, validation.Config{Skip: []string{idempotency.Header}})
+	if err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = apierror.Handler(logger)
+	// The chain, outermost first (DESIGN section 1). Pre runs before routing: recover first so
+	// that a panic anywhere becomes a 500 envelope, correlation next so that every later
+	// error carries the request id, then the request-target checks.
+	e.Pre(
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic(logger)}),
+		correlation.Middleware(),
+		edge.New(edge.Config{MaxURILength: cfg.Server.MaxURILength}),
+	)
+	// After routing: per-operation policies find their operation through the route table.
+	e.Use(
+		stripIdentityHeader,
+		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.Server.BodyLimit)),
+		devIdentity, // development-only stand-in for auth; a pass-through unless enabled
+		idempotency.RequireKey(table),
+		validator.Middleware(),
+	)
+
+	o := ops.New(api.OpenAPIYAML, specJSON, config.RequiredUpstreams)
+	o.Register(e)
+	gateway.RegisterHandlers(e, gateway.NewStrictHandler(storefront.New(clients), nil))
+	return &Server{cfg: cfg, logger: logger, echo: e, ops: o}, nil
+}
+
+// Handler returns the gateway as an http.Handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// HTTPServer returns a configured *http.Server for the gateway: timeouts and header limit
+// from configuration.
+func (s *Server) HTTPServer() *http.Server {
+	c := s.cfg.Server
+	return &http.Server{
+		Addr:              c.Addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve answers requests on ln until ctx is done, then shuts down gracefully: /readyz turns
+// 503, the listener closes, and in-flight requests get the configured grace period to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := s.HTTPServer()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.logger.Info("gateway listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.ops.Drain()
+	s.logger.Info("shutting down", "grace", s.cfg.Server.ShutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.logger.Info("stopped")
+	return nil
+}
+
+// Run listens on the configured address and serves until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Server.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// stripIdentityHeader removes the identity header from client input: only the gateway sets
+// it, on upstream calls.
+func stripIdentityHeader(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Request().Header.Del(identity.Header)
+		return next(c)
+	}
+}
+
+func logPanic(logger *slog.Logger) middleware.LogErrorFunc {
+	return func(c echo.Context, err error, stack []byte) error {
+		logger.ErrorContext(c.Request().Context(), "panic recovered",
+			"requestId", correlation.RequestID(c.Request().Context()), "error", err.Error(), "stack", string(stack))
+		return err
+	}
+}

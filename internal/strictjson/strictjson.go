@@ -1,0 +1,304 @@
+// Package strictjson decodes request bodies that must be exactly one well-formed JSON value, rejecting everything lenient parsers let through.
+package strictjson
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// DefaultMaxDepth is the nesting limit used when Decode is called with maxDepth <= 0.
+const DefaultMaxDepth = 64
+
+// MaxDepthLimit is the largest nesting limit Decode honours; larger maxDepth
+// values are clamped to it. It equals the hard limit of the underlying
+// tokenizer, so that depth violations are always reported as ReasonTooDeep.
+const MaxDepthLimit = 10000
+
+// utf8BOM is the UTF-8 encoding of U+FEFF.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// decoder bundles a reusable tokenizer with the buffer it reads from and
+// scratch space; decoders are pooled so that a Decode call allocates little
+// beyond the returned tree.
+type decoder struct {
+	dec      jsontext.Decoder
+	in       bytes.Buffer
+	data     []byte
+	maxDepth int
+
+	// elems is a stack of array elements under construction, so that every
+	// array is allocated once with its final length.
+	elems []any
+
+	names  stringCache
+	values valueCache
+}
+
+// maxPooledElems bounds the scratch stack kept by a pooled decoder.
+const maxPooledElems = 1 << 12
+
+var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
+
+// Decode parses data as exactly one JSON value and returns it as the generic tree
+// map[string]any / []any / string / json.Number / bool / nil (numbers as json.Number, so that
+// github.com/santhosh-tekuri/jsonschema/v6 can validate them exactly).
+//
+// Decode is strict: it accepts only RFC 8259 JSON encoded as UTF-8, rejects
+// duplicate object member names, unpaired surrogate escapes, a leading byte
+// order mark, anything but whitespace after the value, and nesting deeper than
+// maxDepth (DefaultMaxDepth if maxDepth <= 0, at most MaxDepthLimit).
+// Every error it returns is a *SyntaxError, which matches ErrMalformed.
+// The returned tree does not alias data.
+func Decode(data []byte, maxDepth int) (any, error) {
+	switch {
+	case maxDepth <= 0:
+		maxDepth = DefaultMaxDepth
+	case maxDepth > MaxDepthLimit:
+		maxDepth = MaxDepthLimit
+	}
+	if bytes.HasPrefix(data, utf8BOM) {
+		return nil, &SyntaxError{Reason: ReasonByteOrderMark}
+	}
+
+	d := decoderPool.Get().(*decoder)
+	// A *bytes.Buffer lets jsontext tokenize data in place, without copying it.
+	d.in = *bytes.NewBuffer(data)
+	d.dec.Reset(&d.in)
+	d.data, d.maxDepth = data, maxDepth
+
+	v, err := d.decodeTop()
+
+	// Drop every reference to data and to the tree before pooling the decoder.
+	d.in = bytes.Buffer{}
+	d.dec.Reset(&d.in)
+	d.data = nil
+	clear(d.elems)
+	d.elems = d.elems[:0]
+	if cap(d.elems) > maxPooledElems {
+		d.elems = nil
+	}
+	decoderPool.Put(d)
+	return v, err
+}
+
+// decodeTop decodes the single top-level value and checks what follows it.
+func (d *decoder) decodeTop() (any, error) {
+	kind := d.dec.PeekKind()
+	if kind == 0 {
+		_, err := d.dec.ReadToken() // returns the error PeekKind ran into
+		if err == io.EOF {          // only whitespace before the end of input
+			return nil, &SyntaxError{Offset: int64(len(d.data)), Reason: ReasonEmpty}
+		}
+		return nil, d.classify(err)
+	}
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+
+	end := int(d.dec.InputOffset())
+	rest := end
+	for rest < len(d.data) && isSpace(d.data[rest]) {
+		rest++
+	}
+	if rest < len(d.data) {
+		// jsontext treats its input as a stream of values, so "01", "1.5.2" or
+		// "truex" read as a number or literal followed by more input. A number
+		// or literal running straight into characters that could continue it
+		// is one malformed token, not a value followed by trailing data.
+		if kind != '"' && kind != '{' && kind != '[' && rest == end && continuesToken(d.data[rest]) {
+			return nil, &SyntaxError{Offset: int64(rest), Reason: ReasonInvalidSyntax}
+		}
+		return nil, &SyntaxError{Offset: int64(rest), Reason: ReasonTrailingData}
+	}
+	return v, nil
+}
+
+// value decodes the next value into the generic tree. depth is the number of
+// containers enclosing it.
+func (d *decoder) value(depth int) (any, error) {
+	switch d.dec.PeekKind() {
+	case '{':
+		return d.object(depth)
+	case '[':
+		return d.array(depth)
+	case '"':
+		raw, err := d.dec.ReadValue()
+		if err != nil {
+			return nil, d.classify(err)
+		}
+		return d.values.get(raw, true), nil
+	case '0':
+		raw, err := d.dec.ReadValue()
+		if err != nil {
+			return nil, d.classify(err)
+		}
+		return d.values.get(raw, false), nil
+	case 't', 'f', 'n':
+		raw, err := d.dec.ReadValue()
+		if err != nil {
+			return nil, d.classify(err)
+		}
+		switch raw[0] {
+		case 't':
+			return true, nil
+		case 'f':
+			return false, nil
+		}
+		return nil, nil
+	}
+	return nil, d.readError()
+}
+
+// object decodes a JSON object; the next token is its '{'.
+func (d *decoder) object(depth int) (any, error) {
+	if err := d.open(depth); err != nil {
+		return nil, err
+	}
+	obj := make(map[string]any)
+	for {
+		switch d.dec.PeekKind() {
+		case '}':
+			if _, err := d.dec.ReadToken(); err != nil {
+				return nil, d.classify(err)
+			}
+			return obj, nil
+		case '"':
+		default:
+			return nil, d.readError()
+		}
+		// ReadValue rejects the name if it duplicates an earlier one.
+		raw, err := d.dec.ReadValue()
+		if err != nil {
+			return nil, d.classify(err)
+		}
+		name := d.names.get(raw)
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		obj[name] = v
+	}
+}
+
+// array decodes a JSON array; the next token is its '['.
+func (d *decoder) array(depth int) (any, error) {
+	if err := d.open(depth); err != nil {
+		return nil, err
+	}
+	base := len(d.elems)
+	for d.dec.PeekKind() != ']' {
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		d.elems = append(d.elems, v)
+	}
+	if _, err := d.dec.ReadToken(); err != nil {
+		return nil, d.classify(err)
+	}
+	arr := make([]any, len(d.elems)-base)
+	copy(arr, d.elems[base:])
+	clear(d.elems[base:])
+	d.elems = d.elems[:base]
+	return arr, nil
+}
+
+// readError consumes the token at which PeekKind failed (or which is not
+// allowed here) and returns the resulting error.
+func (d *decoder) readError() error {
+	_, err := d.dec.ReadToken()
+	if err == nil || err == io.EOF {
+		// Not expected: PeekKind only fails where ReadToken fails, and
+		// io.EOF only occurs before the top-level value.
+		return &SyntaxError{Offset: d.dec.InputOffset(), Reason: ReasonInvalidSyntax}
+	}
+	return d.classify(err)
+}
+
+// open consumes the '{' or '[' that starts a container nested inside depth
+// others, and fails if that exceeds the depth limit.
+func (d *decoder) open(depth int) error {
+	_, err := d.dec.ReadToken()
+	if depth < d.maxDepth {
+		if err != nil {
+			return d.classify(err)
+		}
+		return nil
+	}
+	e := &SyntaxError{Reason: ReasonTooDeep, limit: d.maxDepth}
+	var serr *jsontext.SyntacticError
+	switch {
+	case err == nil:
+		e.Offset = d.dec.InputOffset() - 1 // the delimiter is one byte long
+		e.Path = string(d.dec.StackPointer())
+	case errors.As(err, &serr):
+		// At MaxDepthLimit, jsontext refuses the delimiter itself.
+		e.Offset, e.Path = serr.ByteOffset, string(serr.JSONPointer)
+	default:
+		e.Offset = d.dec.InputOffset()
+	}
+	return e
+}
+
+// classify turns an error from the tokenizer into a *SyntaxError.
+func (d *decoder) classify(err error) *SyntaxError {
+	var serr *jsontext.SyntacticError
+	if !errors.As(err, &serr) {
+		// Reading from a bytes.Buffer cannot fail, so this is not expected.
+		return &SyntaxError{Offset: d.dec.InputOffset(), Reason: ReasonInvalidSyntax}
+	}
+	e := &SyntaxError{Offset: serr.ByteOffset, Path: string(serr.JSONPointer)}
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		e.Reason = ReasonTruncated
+	case errors.Is(err, jsontext.ErrDuplicateName):
+		e.Reason = ReasonDuplicateKey
+	case encodingErrorAt(d.data, serr.ByteOffset):
+		e.Reason = ReasonInvalidUTF8
+	default:
+		e.Reason = ReasonInvalidSyntax
+	}
+	return e
+}
+
+// encodingErrorAt reports whether the tokenizer error located at off is an
+// encoding problem: a byte that does not start a valid UTF-8 sequence, or a
+// UTF-16 surrogate escape (which only fails when it is unpaired).
+//
+// jsontext reports both problems with error values from an internal package
+// (an unexported sentinel and an internal error type) that cannot be matched
+// with errors.Is or errors.As. Rather than matching on error strings, this
+// inspects the input at the precise offset jsontext reports for them.
+func encodingErrorAt(data []byte, off int64) bool {
+	if off < 0 || off >= int64(len(data)) {
+		return false
+	}
+	b := data[off:]
+	if r, n := utf8.DecodeRune(b); r == utf8.RuneError && n <= 1 {
+		return true
+	}
+	if len(b) >= 6 && b[0] == '\\' && b[1] == 'u' && (b[2] == 'd' || b[2] == 'D') {
+		switch b[3] {
+		case '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', 'A', 'B', 'C', 'D', 'E', 'F':
+			return true
+		}
+	}
+	return false
+}
+
+// isSpace reports whether c is JSON insignificant whitespace.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
+
+// continuesToken reports whether c could continue a number or literal.
+func continuesToken(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' ||
+		c == '.' || c == '+' || c == '-' || c == '_'
+}

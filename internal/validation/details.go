@@ -1,0 +1,302 @@
+package validation
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+
+	"github.com/contractgate/contractgate/internal/apierror"
+)
+
+func asValidationError(err error) (*jsonschema.ValidationError, bool) {
+	return errors.AsType[*jsonschema.ValidationError](err)
+}
+
+// violations turns a JSON Schema validation error tree into one detail per violated
+// keyword, each located by field (prefix plus the instance path, e.g.
+// body.items[0].quantity). It never includes schema text or Go error strings.
+func violations(prefix string, instance any, ve *jsonschema.ValidationError) []apierror.Detail {
+	var out []apierror.Detail
+	collect(prefix, instance, ve, &out)
+	if len(out) == 0 {
+		out = append(out, apierror.Detail{Field: prefix, Constraint: "schema", Message: "is invalid"})
+	}
+	return out
+}
+
+func collect(prefix string, instance any, ve *jsonschema.ValidationError, out *[]apierror.Detail) {
+	switch k := ve.ErrorKind.(type) {
+	case *kind.OneOf, *kind.AnyOf:
+		// Report the branch the value was evidently meant for (the one whose discriminating
+		// const/enum matched); without one, say that no alternative matched.
+		if branch := intendedBranch(ve); branch != nil {
+			collect(prefix, instance, branch, out)
+			return
+		}
+		loc := ve.InstanceLocation
+		msg := "must match exactly one of the allowed alternatives"
+		constraint := "oneOf"
+		if _, ok := k.(*kind.AnyOf); ok {
+			msg, constraint = "must match at least one of the allowed alternatives", "anyOf"
+		}
+		if o, ok := k.(*kind.OneOf); ok && len(o.Subschemas) > 1 {
+			msg = "matches more than one of the allowed alternatives"
+		}
+		*out = append(*out, apierror.Detail{Field: field(prefix, instance, loc), Constraint: constraint, Message: msg})
+		return
+	}
+	if len(ve.Causes) > 0 {
+		for _, c := range ve.Causes {
+			collect(prefix, instance, c, out)
+		}
+		return
+	}
+	leaf(prefix, instance, ve, out)
+}
+
+// intendedBranch returns the only alternative that did not fail on a const or enum directly
+// inside it (a discriminator such as {"method": {"const": "card"}}), or nil.
+func intendedBranch(ve *jsonschema.ValidationError) *jsonschema.ValidationError {
+	var found *jsonschema.ValidationError
+	depth := len(ve.InstanceLocation)
+	for _, c := range ve.Causes {
+		if discriminatorMismatch(c, depth) {
+			continue
+		}
+		if found != nil {
+			return nil
+		}
+		found = c
+	}
+	return found
+}
+
+func discriminatorMismatch(ve *jsonschema.ValidationError, depth int) bool {
+	switch ve.ErrorKind.(type) {
+	case *kind.Const, *kind.Enum:
+		if len(ve.InstanceLocation) == depth+1 {
+			return true
+		}
+	case *kind.Type:
+		if len(ve.InstanceLocation) == depth {
+			return true // not even the right type: not the intended branch
+		}
+	}
+	for _, c := range ve.Causes {
+		if discriminatorMismatch(c, depth) {
+			return true
+		}
+	}
+	return false
+}
+
+func leaf(prefix string, instance any, ve *jsonschema.ValidationError, out *[]apierror.Detail) {
+	loc := ve.InstanceLocation
+	at := field(prefix, instance, loc)
+	d := apierror.Detail{Field: at}
+	switch k := ve.ErrorKind.(type) {
+	case *kind.Required:
+		for _, m := range k.Missing {
+			*out = append(*out, apierror.Detail{Field: at + "." + m, Constraint: "required", Message: "is required"})
+		}
+		return
+	case *kind.AdditionalProperties:
+		for _, p := range k.Properties {
+			*out = append(*out, apierror.Detail{Field: at + "." + p, Constraint: "additionalProperties", Message: "is not allowed"})
+		}
+		return
+	case *kind.FalseSchema:
+		d.Constraint, d.Message = "false", "is not allowed"
+	case *kind.Type:
+		d.Constraint = "type"
+		wants := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			wants[i] = article(w)
+		}
+		d.Message = "must be " + strings.Join(wants, " or ")
+	case *kind.Minimum:
+		d.Constraint, d.Message = "minimum", "must be at least "+rat(k.Want)
+	case *kind.Maximum:
+		d.Constraint, d.Message = "maximum", "must be at most "+rat(k.Want)
+	case *kind.ExclusiveMinimum:
+		d.Constraint, d.Message = "exclusiveMinimum", "must be greater than "+rat(k.Want)
+	case *kind.ExclusiveMaximum:
+		d.Constraint, d.Message = "exclusiveMaximum", "must be less than "+rat(k.Want)
+	case *kind.MultipleOf:
+		d.Constraint, d.Message = "multipleOf", "must be a multiple of "+rat(k.Want)
+	case *kind.MinLength:
+		d.Constraint, d.Message = "minLength", fmt.Sprintf("must be at least %d characters long", k.Want)
+	case *kind.MaxLength:
+		d.Constraint, d.Message = "maxLength", fmt.Sprintf("must be at most %d characters long", k.Want)
+	case *kind.MinItems:
+		d.Constraint, d.Message = "minItems", fmt.Sprintf("must have at least %d items", k.Want)
+	case *kind.MaxItems:
+		d.Constraint, d.Message = "maxItems", fmt.Sprintf("must have at most %d items", k.Want)
+	case *kind.UniqueItems:
+		d.Constraint, d.Message = "uniqueItems", "must not contain duplicate items"
+	case *kind.MinProperties:
+		d.Constraint, d.Message = "minProperties", fmt.Sprintf("must have at least %d properties", k.Want)
+	case *kind.MaxProperties:
+		d.Constraint, d.Message = "maxProperties", fmt.Sprintf("must have at most %d properties", k.Want)
+	case *kind.Pattern:
+		d.Constraint, d.Message = "pattern", "must match the pattern "+k.Want
+	case *kind.Enum:
+		d.Constraint, d.Message = "enum", "must be one of: "+list(k.Want)
+	case *kind.Const:
+		d.Constraint, d.Message = "const", "must be "+display(k.Want)
+	case *kind.Format:
+		d.Constraint = "format"
+		switch k.Want {
+		case "int32", "int64":
+			d.Message = "must fit in a " + strings.TrimPrefix(k.Want, "int") + "-bit integer"
+		case "double", "float":
+			d.Message = "must be a finite number"
+		default:
+			d.Message = "must be a valid " + k.Want
+		}
+	default:
+		kw := ve.ErrorKind.KeywordPath()
+		d.Constraint, d.Message = "schema", "is invalid"
+		if len(kw) > 0 {
+			d.Constraint = kw[len(kw)-1]
+		}
+	}
+	if v, ok := valueAt(instance, loc); ok {
+		d.Received = scalarOrNil(v)
+	}
+	*out = append(*out, d)
+}
+
+// field renders an instance location as prefix.key[3].key, walking the instance to tell
+// array indexes from object keys.
+func field(prefix string, instance any, loc []string) string {
+	if len(loc) == 0 {
+		return prefix
+	}
+	var b strings.Builder
+	b.WriteString(prefix)
+	cur := instance
+	for _, seg := range loc {
+		switch c := cur.(type) {
+		case []any:
+			b.WriteByte('[')
+			b.WriteString(seg)
+			b.WriteByte(']')
+			if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(c) {
+				cur = c[i]
+			} else {
+				cur = nil
+			}
+		case map[string]any:
+			b.WriteByte('.')
+			b.WriteString(seg)
+			cur = c[seg]
+		default:
+			b.WriteByte('.')
+			b.WriteString(seg)
+			cur = nil
+		}
+	}
+	return b.String()
+}
+
+func valueAt(instance any, loc []string) (any, bool) {
+	cur := instance
+	for _, seg := range loc {
+		switch c := cur.(type) {
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			cur = c[i]
+		case map[string]any:
+			v, ok := c[seg]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// maxReceived caps a received string echoed back in a detail.
+const maxReceived = 128
+
+// scalarOrNil returns v when it is safe to echo back (a scalar), else nil (omitted).
+func scalarOrNil(v any) any {
+	switch x := v.(type) {
+	case string:
+		return clip(x)
+	case json.Number, bool:
+		return x
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) <= maxReceived {
+		return s
+	}
+	cut := maxReceived
+	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func article(t string) string {
+	switch t {
+	case "integer":
+		return "an integer"
+	case "object":
+		return "an object"
+	case "array":
+		return "an array"
+	case "null":
+		return "null"
+	case "":
+		return "a value"
+	}
+	return "a " + t
+}
+
+func rat(r *big.Rat) string {
+	if r == nil {
+		return "?"
+	}
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	f, _ := r.Float64()
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+func display(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "the allowed value"
+	}
+	return string(b)
+}
+
+func list(vs []any) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		if str, ok := v.(string); ok {
+			s[i] = str
+		} else {
+			s[i] = display(v)
+		}
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,89 @@
+package validation
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// docURL names the contract inside the JSON Schema compiler; schemas are compiled by JSON
+// pointer into it, so $refs resolve exactly as the contract wrote them.
+const docURL = "contractgate:///openapi.json"
+
+// newCompiler returns a JSON Schema 2020-12 compiler (the dialect of OpenAPI 3.1) holding the
+// whole contract as one resource, asserting formats, with the OpenAPI integer formats checked.
+func newCompiler(doc *openapi3.T) (*jsonschema.Compiler, error) {
+	raw, err := doc.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encoding the contract: %w", err)
+	}
+	tree, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("decoding the contract: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	c.RegisterFormat(&jsonschema.Format{Name: "int32", Validate: intRange(math.MinInt32, math.MaxInt32)})
+	c.RegisterFormat(&jsonschema.Format{Name: "int64", Validate: intRange(math.MinInt64, math.MaxInt64)})
+	c.RegisterFormat(&jsonschema.Format{Name: "double", Validate: finite(64)})
+	c.RegisterFormat(&jsonschema.Format{Name: "float", Validate: finite(32)})
+	if err := c.AddResource(docURL, tree); err != nil {
+		return nil, fmt.Errorf("adding the contract to the schema compiler: %w", err)
+	}
+	return c, nil
+}
+
+// compile compiles the schema at a JSON pointer of the contract.
+func compile(c *jsonschema.Compiler, pointer string) (*jsonschema.Schema, error) {
+	s, err := c.Compile(docURL + "#" + pointer)
+	if err != nil {
+		return nil, fmt.Errorf("compiling %s: %w", pointer, err)
+	}
+	return s, nil
+}
+
+var errOutOfRange = errors.New("out of range")
+
+// intRange checks that a JSON number fits an integer format. Non-numbers pass: the type
+// keyword reports those.
+func intRange(lo, hi int64) func(any) error {
+	return func(v any) error {
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil
+		}
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil {
+			// Not an integer literal: either a fraction (type reports it) or beyond int64.
+			if f, ferr := strconv.ParseFloat(string(n), 64); ferr == nil && f == math.Trunc(f) {
+				return errOutOfRange
+			}
+			return nil
+		}
+		if i < lo || i > hi {
+			return errOutOfRange
+		}
+		return nil
+	}
+}
+
+// finite checks that a JSON number is representable as a finite float of the given size.
+func finite(bits int) func(any) error {
+	return func(v any) error {
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil
+		}
+		if _, err := strconv.ParseFloat(string(n), bits); err != nil {
+			return errOutOfRange
+		}
+		return nil
+	}
+}

@@ -1,0 +1,274 @@
+// Package validation enforces the contract on every request before its handler runs: path,
+// query and header parameters, content type, Accept, and the JSON body, with full OpenAPI
+// 3.1 (JSON Schema 2020-12) semantics. Every schema is compiled once at start-up; a request
+// only validates. Violations are reported all at once, field by field.
+package validation
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/contractgate/contractgate/internal/apierror"
+	"github.com/contractgate/contractgate/internal/routes"
+	"github.com/contractgate/contractgate/internal/strictjson"
+)
+
+// Config tunes validation.
+type Config struct {
+	// MaxDepth caps the nesting of a JSON body (objects and arrays). Default 64.
+	MaxDepth int
+	// Skip names request headers the validator leaves to another middleware (for example
+	// Idempotency-Key, which has its own 400 errors). Canonical form.
+	Skip []string
+}
+
+// Validator holds the compiled checks of every operation. Read-only after New; safe for
+// concurrent use.
+type Validator struct {
+	table    *routes.Table
+	ops      map[*routes.Operation]*operation
+	maxDepth int
+}
+
+type operation struct {
+	params []*param
+	body   *body
+}
+
+type body struct {
+	required bool
+	schema   *jsonschema.Schema
+}
+
+// New compiles the checks of every operation in table, from the contract doc.
+func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = 64
+	}
+	c, err := newCompiler(doc)
+	if err != nil {
+		return nil, err
+	}
+	v := &Validator{table: table, ops: map[*routes.Operation]*operation{}, maxDepth: cfg.MaxDepth}
+	for _, op := range table.All() {
+		compiled, err := compileOperation(c, op, cfg.Skip)
+		if err != nil {
+			return nil, fmt.Errorf("validation: operation %s: %w", op.ID, err)
+		}
+		v.ops[op] = compiled
+	}
+	return v, nil
+}
+
+func compileOperation(c *jsonschema.Compiler, op *routes.Operation, skip []string) (*operation, error) {
+	out := &operation{}
+	params, err := compileParams(c, op, skip)
+	if err != nil {
+		return nil, err
+	}
+	out.params = params
+	rb := op.Op.RequestBody
+	if rb == nil || rb.Value == nil {
+		return out, nil
+	}
+	base := op.Pointer + "/requestBody"
+	if rb.Ref != "" {
+		base = refPointer(rb.Ref)
+	}
+	mt := rb.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil {
+		return nil, errors.New("request body must declare application/json with a schema")
+	}
+	schema, err := compile(c, base+"/content/application~1json/schema")
+	if err != nil {
+		return nil, err
+	}
+	out.body = &body{required: rb.Value.Required, schema: schema}
+	return out, nil
+}
+
+// Middleware validates the request of every contract operation and passes the validated
+// body on to the generated handler. Requests outside the contract pass through untouched.
+func (v *Validator) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			rop := v.table.Lookup(c)
+			if rop == nil {
+				return next(c)
+			}
+			op := v.ops[rop]
+			req := c.Request()
+			if !acceptsJSON(req.Header.Get(echo.HeaderAccept)) {
+				return apierror.ErrNotAcceptable
+			}
+			var details []apierror.Detail
+			if len(op.params) > 0 {
+				var err error
+				if details, err = v.validateParams(c, op); err != nil {
+					return err
+				}
+			}
+			if op.body != nil {
+				d, err := v.validateBody(c, op.body)
+				if err != nil {
+					return err
+				}
+				details = append(details, d...)
+			}
+			if len(details) > 0 {
+				sortDetails(details)
+				return apierror.ErrValidationFailed.WithDetails(details...)
+			}
+			return next(c)
+		}
+	}
+}
+
+// validateBody reads, decodes strictly and validates the body, then leaves the validated
+// value on the request for the generated handler (which binds it instead of decoding again).
+func (v *Validator) validateBody(c echo.Context, b *body) ([]apierror.Detail, error) {
+	req := c.Request()
+	empty := req.ContentLength == 0 || req.Body == nil || req.Body == http.NoBody
+	if empty && req.Header.Get(echo.HeaderContentType) == "" {
+		if b.required {
+			return nil, apierror.ErrMalformedJSON.WithMessage("Request body is required")
+		}
+		return nil, nil
+	}
+	if err := checkContentType(req.Header.Get(echo.HeaderContentType)); err != nil {
+		return nil, err
+	}
+	raw, err := readBody(req)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		if b.required {
+			return nil, apierror.ErrMalformedJSON.WithMessage("Request body is required")
+		}
+		req.Body = http.NoBody
+		return nil, nil
+	}
+	value, err := strictjson.Decode(raw, v.maxDepth)
+	if err != nil {
+		if se, ok := errors.AsType[*strictjson.SyntaxError](err); ok {
+			return nil, apierror.ErrMalformedJSON.WithMessage("Request body is not well-formed JSON: %s", se.Error()).Wrap(err)
+		}
+		return nil, apierror.ErrMalformedJSON.Wrap(err)
+	}
+	if err := b.schema.Validate(value); err != nil {
+		ve, ok := errors.AsType[*jsonschema.ValidationError](err)
+		if !ok {
+			return nil, apierror.ErrInternal.Wrap(err)
+		}
+		return violations("body", value, ve), nil
+	}
+	req.Body = &validatedBody{Reader: bytes.NewReader(raw), value: value}
+	return nil, nil
+}
+
+// validatedBody carries the validated value to the generated strict handler, which binds it
+// with exact member-name matching (oapi-codegen's ValidatedValue contract) instead of
+// decoding the bytes a second time.
+type validatedBody struct {
+	*bytes.Reader
+	value any
+}
+
+func (b *validatedBody) Close() error { return nil }
+
+// ValidatedValue returns the decoded, validated body.
+func (b *validatedBody) ValidatedValue() any { return b.value }
+
+func readBody(req *http.Request) ([]byte, error) {
+	size := req.ContentLength
+	if size < 0 || size > 1<<20 {
+		size = 512
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	if _, err := buf.ReadFrom(req.Body); err != nil {
+		if he, ok := errors.AsType[*echo.HTTPError](err); ok && he.Code == http.StatusRequestEntityTooLarge {
+			return nil, apierror.ErrPayloadTooLarge.Wrap(err)
+		}
+		return nil, apierror.ErrMalformedJSON.WithMessage("Request body could not be read completely").Wrap(err)
+	}
+	return buf.Bytes(), nil
+}
+
+// checkContentType accepts application/json (and any +json type) in UTF-8.
+func checkContentType(ct string) error {
+	if ct == "application/json" || strings.EqualFold(ct, "application/json; charset=utf-8") {
+		return nil
+	}
+	mediaType, params, _ := strings.Cut(ct, ";")
+	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+	if mediaType != "application/json" && !(strings.HasPrefix(mediaType, "application/") && strings.HasSuffix(mediaType, "+json")) {
+		return apierror.ErrUnsupportedMediaType.WithMessage("Content-Type must be application/json")
+	}
+	for p := range strings.SplitSeq(params, ";") {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(strings.TrimSpace(k), "charset") {
+			val = strings.Trim(strings.TrimSpace(val), `"`)
+			if !strings.EqualFold(val, "utf-8") && !strings.EqualFold(val, "utf8") {
+				return apierror.ErrUnsupportedMediaType.WithMessage("Only the UTF-8 charset is accepted")
+			}
+		}
+	}
+	return nil
+}
+
+// acceptsJSON reports whether an Accept header allows a JSON answer (application/json, its
+// problem+json errors, or a wildcard) with a non-zero quality.
+func acceptsJSON(accept string) bool {
+	if accept == "" || accept == "*/*" || accept == "application/json" {
+		return true
+	}
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, params, _ := strings.Cut(part, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		switch mt {
+		case "*/*", "application/*", "application/json", "application/problem+json":
+		default:
+			continue
+		}
+		if !zeroQuality(params) {
+			return true
+		}
+	}
+	return false
+}
+
+func zeroQuality(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(k, "q") {
+			v = strings.TrimSpace(v)
+			return v == "0" || strings.HasPrefix(v, "0.") && strings.Trim(v[2:], "0") == ""
+		}
+	}
+	return false
+}
+
+func sortDetails(d []apierror.Detail) {
+	sort.SliceStable(d, func(i, j int) bool {
+		if d[i].Field != d[j].Field {
+			return d[i].Field < d[j].Field
+		}
+		return d[i].Constraint < d[j].Constraint
+	})
+}
+
+// refPointer turns a local $ref ("#/components/...") into a JSON pointer.
+func refPointer(ref string) string {
+	p, _ := url.PathUnescape(strings.TrimPrefix(ref, "#"))
+	return p
+}

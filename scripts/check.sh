@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# make check: formatting, vet, module tidiness, and drift between api/ and gen/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+
+unformatted=$(gofmt -l $(git ls-files -co --exclude-standard '*.go' | grep -v '^gen/'))
+if [[ -n "$unformatted" ]]; then
+  echo "check: gofmt needed on:"; echo "$unformatted"; fail=1
+fi
+
+go vet ./... || fail=1
+
+if ! go mod tidy -diff; then
+  echo "check: go.mod/go.sum are not tidy (run: go mod tidy)"; fail=1
+fi
+
+go generate ./gen/...
+untracked=$(git ls-files --others --exclude-standard -- gen/)
+if ! git diff --exit-code --stat -- gen/ || [[ -n "$untracked" ]]; then
+  echo "check: gen/ differs from what 'make generate' produces from api/:"
+  git diff --stat -- gen/; [[ -z "$untracked" ]] || echo "untracked: $untracked"
+  echo "run 'make generate' and commit the result"; fail=1
+fi
+
+exit $fail

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Starts the three demo upstreams and the gateway on loopback, prints how to call them, and
+# stops everything it started on Ctrl-C (or when any of them exits).
+set -euo pipefail
+bin=${1:-bin}
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+"$bin/demo-catalog" -addr 127.0.0.1:9101 -admin-addr 127.0.0.1:9111 & pids+=($!)
+"$bin/demo-orders"  -addr 127.0.0.1:9102 -admin-addr 127.0.0.1:9112 & pids+=($!)
+"$bin/demo-users"   -addr 127.0.0.1:9103 -admin-addr 127.0.0.1:9113 & pids+=($!)
+CONTRACTGATE_LOG_FORMAT=${CONTRACTGATE_LOG_FORMAT:-text} "$bin/contractgate" serve & pids+=($!)
+
+for _ in $(seq 1 50); do
+  curl -fsS http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break
+  sleep 0.1
+done
+cat <<MSG
+
+  contractgate is running on http://127.0.0.1:8080 (demo upstreams on :9101-9103, their
+  fault-injection admin on :9111-9113). Ctrl-C stops everything.
+
+    curl -s 'http://127.0.0.1:8080/v1/products?pageSize=3'
+    curl -s  http://127.0.0.1:8080/v1/products/prd_0001
+    curl -s  http://127.0.0.1:8080/v1/me/dashboard
+    curl -s -X POST http://127.0.0.1:8080/v1/orders -H 'Content-Type: application/json' \\
+         -H "Idempotency-Key: \$(uuidgen 2>/dev/null || date +%s%N)" \\
+         -d '{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}'
+
+  The contract: http://127.0.0.1:8080/openapi.yaml   health: /healthz, /readyz
+  (Development identity: every request acts as user "alice"; see README, Configuration.)
+
+MSG
+wait -n "${pids[@]}"
