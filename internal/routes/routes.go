@@ -29,6 +29,11 @@ type Operation struct {
 	// Pointer is the JSON pointer of the operation in the contract, e.g.
 	// /paths/~1v1~1products/get.
 	Pointer string
+	// Security is the operation's effective security requirements: its own, else the
+	// document's. Empty means public. Alternatives are ORed, schemes within one ANDed.
+	Security openapi3.SecurityRequirements
+	// Extensions are the operation's x- extensions (e.g. x-ratelimit), as decoded by kin.
+	Extensions map[string]any
 }
 
 type key struct{ method, route string }
@@ -37,11 +42,12 @@ type key struct{ method, route string }
 type Table struct {
 	ops map[key]*Operation
 	all []*Operation
+	doc *openapi3.T
 }
 
 // New indexes every operation of doc. Every operation must have an operationId.
 func New(doc *openapi3.T) (*Table, error) {
-	t := &Table{ops: map[key]*Operation{}}
+	t := &Table{ops: map[key]*Operation{}, doc: doc}
 	paths := doc.Paths.InMatchingOrder()
 	sort.Strings(paths)
 	for _, p := range paths {
@@ -55,13 +61,18 @@ func New(doc *openapi3.T) (*Table, error) {
 				return nil, fmt.Errorf("routes: %s %s has no operationId", method, p)
 			}
 			o := &Operation{
-				ID:       op.OperationID,
-				Method:   method,
-				Path:     p,
-				Route:    EchoRoute(p),
-				PathItem: item,
-				Op:       op,
-				Pointer:  "/paths/" + escapePointer(p) + "/" + strings.ToLower(method),
+				ID:         op.OperationID,
+				Method:     method,
+				Path:       p,
+				Route:      EchoRoute(p),
+				PathItem:   item,
+				Op:         op,
+				Pointer:    "/paths/" + escapePointer(p) + "/" + strings.ToLower(method),
+				Security:   doc.Security,
+				Extensions: op.Extensions,
+			}
+			if op.Security != nil {
+				o.Security = *op.Security
 			}
 			t.ops[key{method, o.Route}] = o
 			t.all = append(t.all, o)
@@ -79,6 +90,9 @@ func (t *Table) Lookup(c echo.Context) *Operation {
 func (t *Table) Find(method, route string) *Operation {
 	return t.ops[key{method, route}]
 }
+
+// Doc returns the contract the table was built from (for its security schemes).
+func (t *Table) Doc() *openapi3.T { return t.doc }
 
 // All returns every operation, sorted by path then method.
 func (t *Table) All() []*Operation { return t.all }

@@ -62,3 +62,25 @@ func TestTableIndexesTheContract(t *testing.T) {
 		t.Errorf("pointer = %q", got)
 	}
 }
+
+func TestSecurityAndExtensions(t *testing.T) {
+	doc, err := api.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := New(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sec := tbl.Find(http.MethodGet, "/v1/products").Security; len(sec) != 0 {
+		t.Errorf("listProducts is public, got %v", sec)
+	}
+	sec := tbl.Find(http.MethodPost, "/v1/orders").Security
+	if len(sec) != 2 || len(sec[0]["bearerAuth"]) != 1 || sec[0]["bearerAuth"][0] != "orders:write" {
+		t.Errorf("createOrder security %v", sec)
+	}
+	rl, ok := tbl.Find(http.MethodGet, "/v1/me/dashboard").Extensions["x-ratelimit"].(map[string]any)
+	if !ok || rl["window"] != "1m" {
+		t.Errorf("getDashboard x-ratelimit %#v", tbl.Find(http.MethodGet, "/v1/me/dashboard").Extensions)
+	}
+}
