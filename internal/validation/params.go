@@ -11,7 +11,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/contractgate/contractgate/internal/apierror"
 	"github.com/contractgate/contractgate/internal/routes"
@@ -27,10 +26,10 @@ type param struct {
 	itemKind string // for arrays
 	explode  bool   // for query arrays: repeated keys (true) or comma separated (false)
 	def      string // default, applied to the query when absent ("" = none)
-	schema   *jsonschema.Schema
+	schema   *schema
 }
 
-func compileParams(c *jsonschema.Compiler, op *routes.Operation, skip []string) ([]*param, error) {
+func compileParams(c *compilers, op *routes.Operation, skip []string) ([]*param, error) {
 	var out []*param
 	seen := map[string]bool{}
 	add := func(refs openapi3.Parameters, base string) error {
@@ -57,7 +56,7 @@ func compileParams(c *jsonschema.Compiler, op *routes.Operation, skip []string) 
 			if p.Schema == nil || p.Schema.Value == nil {
 				return fmt.Errorf("parameter %s has no schema", p.Name)
 			}
-			schema, err := compile(c, pointer+"/schema")
+			s, err := c.compile(pointer + "/schema")
 			if err != nil {
 				return err
 			}
@@ -68,7 +67,7 @@ func compileParams(c *jsonschema.Compiler, op *routes.Operation, skip []string) 
 				required: p.Required || p.In == openapi3.ParameterInPath,
 				kind:     kindOf(p.Schema.Value),
 				explode:  p.Explode == nil || *p.Explode,
-				schema:   schema,
+				schema:   s,
 			}
 			if cp.kind == "array" && p.Schema.Value.Items != nil && p.Schema.Value.Items.Value != nil {
 				cp.itemKind = kindOf(p.Schema.Value.Items.Value)
@@ -145,7 +144,7 @@ func (v *Validator) validateParams(c echo.Context, op *operation) ([]apierror.De
 			details = append(details, *d)
 			continue
 		}
-		if err := p.schema.Validate(value); err != nil {
+		if err := p.schema.validate(value); err != nil {
 			if ve, ok := asValidationError(err); ok {
 				details = append(details, violations(p.field, value, ve)...)
 				continue

@@ -18,14 +18,14 @@ const docURL = "contractgate:///openapi.json"
 
 // newCompiler returns a JSON Schema 2020-12 compiler (the dialect of OpenAPI 3.1) holding the
 // whole contract as one resource, asserting formats, with the OpenAPI integer formats checked.
-func newCompiler(doc *openapi3.T) (*jsonschema.Compiler, error) {
+func newCompiler(doc *openapi3.T) (*jsonschema.Compiler, any, error) {
 	raw, err := doc.MarshalJSON()
 	if err != nil {
-		return nil, fmt.Errorf("encoding the contract: %w", err)
+		return nil, nil, fmt.Errorf("encoding the contract: %w", err)
 	}
 	tree, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("decoding the contract: %w", err)
+		return nil, nil, fmt.Errorf("decoding the contract: %w", err)
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
@@ -35,18 +35,43 @@ func newCompiler(doc *openapi3.T) (*jsonschema.Compiler, error) {
 	c.RegisterFormat(&jsonschema.Format{Name: "double", Validate: finite(64)})
 	c.RegisterFormat(&jsonschema.Format{Name: "float", Validate: finite(32)})
 	if err := c.AddResource(docURL, tree); err != nil {
-		return nil, fmt.Errorf("adding the contract to the schema compiler: %w", err)
+		return nil, nil, fmt.Errorf("adding the contract to the schema compiler: %w", err)
 	}
-	return c, nil
+	return c, tree, nil
 }
 
-// compile compiles the schema at a JSON pointer of the contract.
-func compile(c *jsonschema.Compiler, pointer string) (*jsonschema.Schema, error) {
-	s, err := c.Compile(docURL + "#" + pointer)
+// schema is a compiled schema: the full JSON Schema 2020-12 engine, and the fast path
+// when the schema stays within its subset (nil otherwise).
+type schema struct {
+	full *jsonschema.Schema
+	fast *node
+}
+
+// compilers holds both engines for one contract.
+type compilers struct {
+	full *jsonschema.Compiler
+	fast *fastCompiler
+}
+
+// compile compiles the schema at a JSON pointer of the contract with both engines.
+func (c *compilers) compile(pointer string) (*schema, error) {
+	full, err := c.full.Compile(docURL + "#" + pointer)
 	if err != nil {
 		return nil, fmt.Errorf("compiling %s: %w", pointer, err)
 	}
-	return s, nil
+	fast, err := c.fast.compile(pointer)
+	if err != nil {
+		fast = nil // outside the fast subset: the full engine validates alone
+	}
+	return &schema{full: full, fast: fast}, nil
+}
+
+// validate returns nil when v is valid, else the full engine's error tree.
+func (s *schema) validate(v any) error {
+	if s.fast != nil && s.fast.check(v) == valid {
+		return nil
+	}
+	return s.full.Validate(v)
 }
 
 var errOutOfRange = errors.New("out of range")

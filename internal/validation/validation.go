@@ -46,7 +46,7 @@ type operation struct {
 
 type body struct {
 	required bool
-	schema   *jsonschema.Schema
+	schema   *schema
 }
 
 // New compiles the checks of every operation in table, from the contract doc.
@@ -54,10 +54,11 @@ func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
 	if cfg.MaxDepth <= 0 {
 		cfg.MaxDepth = 64
 	}
-	c, err := newCompiler(doc)
+	full, tree, err := newCompiler(doc)
 	if err != nil {
 		return nil, err
 	}
+	c := &compilers{full: full, fast: newFastCompiler(tree, full)}
 	v := &Validator{table: table, ops: map[*routes.Operation]*operation{}, maxDepth: cfg.MaxDepth}
 	for _, op := range table.All() {
 		compiled, err := compileOperation(c, op, cfg.Skip)
@@ -69,7 +70,7 @@ func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
 	return v, nil
 }
 
-func compileOperation(c *jsonschema.Compiler, op *routes.Operation, skip []string) (*operation, error) {
+func compileOperation(c *compilers, op *routes.Operation, skip []string) (*operation, error) {
 	out := &operation{}
 	params, err := compileParams(c, op, skip)
 	if err != nil {
@@ -88,11 +89,11 @@ func compileOperation(c *jsonschema.Compiler, op *routes.Operation, skip []strin
 	if mt == nil || mt.Schema == nil {
 		return nil, errors.New("request body must declare application/json with a schema")
 	}
-	schema, err := compile(c, base+"/content/application~1json/schema")
+	s, err := c.compile(base + "/content/application~1json/schema")
 	if err != nil {
 		return nil, err
 	}
-	out.body = &body{required: rb.Value.Required, schema: schema}
+	out.body = &body{required: rb.Value.Required, schema: s}
 	return out, nil
 }
 
@@ -165,7 +166,7 @@ func (v *Validator) validateBody(c echo.Context, b *body) ([]apierror.Detail, er
 		}
 		return nil, apierror.ErrMalformedJSON.Wrap(err)
 	}
-	if err := b.schema.Validate(value); err != nil {
+	if err := b.schema.validate(value); err != nil {
 		ve, ok := errors.AsType[*jsonschema.ValidationError](err)
 		if !ok {
 			return nil, apierror.ErrInternal.Wrap(err)

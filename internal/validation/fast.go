@@ -1,0 +1,360 @@
+package validation
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// The fast path. A contract's schemas are also compiled into a tree of plain Go checks for
+// the JSON Schema 2020-12 keywords a contract commonly uses. It decides valid or invalid
+// without allocating and hands over to the full engine (santhosh-tekuri/jsonschema) when it
+// is unsure (numbers beyond float64's exact range) or when a value is invalid, so the
+// details and the final verdict always come from the full engine. A schema using any keyword
+// outside the fast subset is not fast-compiled at all: the full engine alone validates it.
+// A differential fuzz test keeps the two engines in agreement.
+
+type verdict uint8
+
+const (
+	valid verdict = iota
+	invalid
+	unsure
+)
+
+type typeMask uint8
+
+const (
+	tNull typeMask = 1 << iota
+	tBoolean
+	tObject
+	tArray
+	tNumber
+	tInteger
+	tString
+)
+
+var typeNames = map[string]typeMask{
+	"null": tNull, "boolean": tBoolean, "object": tObject, "array": tArray,
+	"number": tNumber, "integer": tInteger, "string": tString,
+}
+
+// node is one compiled schema. Zero values mean "keyword absent".
+type node struct {
+	always, never bool // the boolean schemas true and false
+	ref           *node
+	types         typeMask
+	enum          []any
+	hasConst      bool
+	constVal      any
+
+	minLen, maxLen int // -1: absent
+	pattern        *regexp.Regexp
+	format         func(any) verdict
+
+	min, max, exMin, exMax *float64
+	multipleOf             float64
+
+	props        map[string]*node
+	required     []string
+	additional   *node
+	minProps     int
+	maxProps     int // -1: absent
+	items        *node
+	minItems     int
+	maxItems     int // -1: absent
+	uniqueItems  bool
+	allOf, anyOf []*node
+	oneOf        []*node
+	not          *node
+}
+
+// unsupported are the JSON Schema 2020-12 keywords outside the fast subset: a schema using
+// one is validated by the full engine alone. Keywords unknown to JSON Schema (annotations,
+// OpenAPI's discriminator, x- extensions) are ignored by both engines.
+var unsupported = map[string]bool{
+	"$id": true, "$anchor": true, "$dynamicRef": true, "$dynamicAnchor": true,
+	"$recursiveRef": true, "$recursiveAnchor": true, "$vocabulary": true, "$schema": true,
+	"prefixItems": true, "contains": true, "minContains": true, "maxContains": true,
+	"patternProperties": true, "propertyNames": true, "dependentRequired": true,
+	"dependentSchemas": true, "dependencies": true, "if": true, "then": true, "else": true,
+	"unevaluatedItems": true, "unevaluatedProperties": true, "additionalItems": true,
+	"contentSchema": true,
+}
+
+// fastCompiler compiles schemas of one contract, sharing nodes per JSON pointer (so
+// recursive schemas terminate).
+type fastCompiler struct {
+	doc     any
+	nodes   map[string]*node
+	formats map[string]func(any) verdict
+	full    *jsonschema.Compiler
+}
+
+func newFastCompiler(doc any, full *jsonschema.Compiler) *fastCompiler {
+	return &fastCompiler{doc: doc, nodes: map[string]*node{}, formats: map[string]func(any) verdict{}, full: full}
+}
+
+// compile returns the fast node of the schema at pointer, or an error naming the first
+// keyword outside the fast subset.
+func (fc *fastCompiler) compile(pointer string) (*node, error) {
+	if n, ok := fc.nodes[pointer]; ok {
+		return n, nil
+	}
+	raw, err := resolvePointer(fc.doc, pointer)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{minLen: -1, maxLen: -1, maxProps: -1, maxItems: -1}
+	fc.nodes[pointer] = n
+	if err := fc.fill(n, raw, pointer); err != nil {
+		delete(fc.nodes, pointer)
+		return nil, err
+	}
+	return n, nil
+}
+
+func (fc *fastCompiler) fill(n *node, raw any, at string) error {
+	switch s := raw.(type) {
+	case bool:
+		n.always, n.never = s, !s
+		return nil
+	case map[string]any:
+		for k, v := range s {
+			if err := fc.keyword(n, s, k, v, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: not a schema", at)
+}
+
+func (fc *fastCompiler) keyword(n *node, s map[string]any, k string, v any, at string) error {
+	sub := func(name string) string { return at + "/" + escapeToken(name) }
+	var err error
+	switch k {
+	case "$ref":
+		ref, _ := v.(string)
+		if !strings.HasPrefix(ref, "#/") {
+			return fmt.Errorf("%s: $ref %q outside the contract", at, ref)
+		}
+		n.ref, err = fc.compile(refPointer(ref))
+	case "type":
+		switch t := v.(type) {
+		case string:
+			n.types |= typeNames[t]
+		case []any:
+			for _, x := range t {
+				name, _ := x.(string)
+				n.types |= typeNames[name]
+			}
+		}
+		if n.types&tNumber != 0 {
+			n.types |= tInteger
+		}
+	case "enum":
+		n.enum, _ = v.([]any)
+	case "const":
+		n.hasConst, n.constVal = true, v
+	case "minLength":
+		n.minLen, err = intOf(v)
+	case "maxLength":
+		n.maxLen, err = intOf(v)
+	case "pattern":
+		str, _ := v.(string)
+		n.pattern, err = regexp.Compile(str)
+	case "minimum":
+		n.min, err = floatOf(v)
+	case "maximum":
+		n.max, err = floatOf(v)
+	case "exclusiveMinimum":
+		n.exMin, err = floatOf(v)
+	case "exclusiveMaximum":
+		n.exMax, err = floatOf(v)
+	case "multipleOf":
+		var f *float64
+		if f, err = floatOf(v); err == nil {
+			n.multipleOf = *f
+		}
+	case "properties":
+		props, _ := v.(map[string]any)
+		n.props = make(map[string]*node, len(props))
+		for name := range props {
+			if n.props[name], err = fc.compile(sub("properties") + "/" + escapeToken(name)); err != nil {
+				return err
+			}
+		}
+	case "required":
+		list, _ := v.([]any)
+		for _, r := range list {
+			name, _ := r.(string)
+			n.required = append(n.required, name)
+		}
+	case "additionalProperties":
+		n.additional, err = fc.compile(sub(k))
+	case "minProperties":
+		n.minProps, err = intOf(v)
+	case "maxProperties":
+		n.maxProps, err = intOf(v)
+	case "items":
+		n.items, err = fc.compile(sub(k))
+	case "minItems":
+		n.minItems, err = intOf(v)
+	case "maxItems":
+		n.maxItems, err = intOf(v)
+	case "uniqueItems":
+		n.uniqueItems, _ = v.(bool)
+	case "allOf", "anyOf", "oneOf":
+		list, _ := v.([]any)
+		nodes := make([]*node, len(list))
+		for i := range list {
+			if nodes[i], err = fc.compile(fmt.Sprintf("%s/%d", sub(k), i)); err != nil {
+				return err
+			}
+		}
+		switch k {
+		case "allOf":
+			n.allOf = nodes
+		case "anyOf":
+			n.anyOf = nodes
+		default:
+			n.oneOf = nodes
+		}
+	case "not":
+		n.not, err = fc.compile(sub(k))
+	case "format":
+		n.format, err = fc.formatCheck(v)
+	default:
+		if unsupported[k] {
+			return fmt.Errorf("%s: keyword %q is validated by the full engine only", at, k)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s/%s: %w", at, k, err)
+	}
+	return nil
+}
+
+// formatCheck returns the check of a format: cheap ones inline, the rest through a one-keyword
+// schema of the full engine (so both engines agree by construction); unknown formats pass,
+// as in the full engine.
+func (fc *fastCompiler) formatCheck(v any) (func(any) verdict, error) {
+	name, _ := v.(string)
+	if f, ok := fc.formats[name]; ok {
+		return f, nil
+	}
+	var f func(any) verdict
+	switch name {
+	case "int32", "int64", "double", "float":
+		check := map[string]func(any) error{"int32": intRange(math.MinInt32, math.MaxInt32), "int64": intRange(math.MinInt64, math.MaxInt64), "double": finite(64), "float": finite(32)}[name]
+		f = func(x any) verdict {
+			if check(x) != nil {
+				return invalid
+			}
+			return valid
+		}
+	case "uuid":
+		f = func(x any) verdict {
+			s, ok := x.(string)
+			if !ok || isUUID(s) {
+				return valid
+			}
+			return invalid
+		}
+	default:
+		url := "contractgate:///format/" + name
+		if err := fc.full.AddResource(url, map[string]any{"format": name}); err != nil {
+			return nil, err
+		}
+		s, err := fc.full.Compile(url)
+		if err != nil {
+			return nil, err
+		}
+		f = func(x any) verdict {
+			if _, ok := x.(string); !ok {
+				return valid
+			}
+			if s.Validate(x) != nil {
+				return invalid
+			}
+			return valid
+		}
+	}
+	fc.formats[name] = f
+	return f, nil
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func intOf(v any) (int, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, fmt.Errorf("not a number")
+	}
+	i, err := strconv.Atoi(string(n))
+	return i, err
+}
+
+func floatOf(v any) (*float64, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return nil, fmt.Errorf("not a number")
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	return &f, err
+}
+
+func escapeToken(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+func resolvePointer(doc any, pointer string) (any, error) {
+	cur := doc
+	if pointer == "" {
+		return cur, nil
+	}
+	for _, tok := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch c := cur.(type) {
+		case map[string]any:
+			v, ok := c[tok]
+			if !ok {
+				return nil, fmt.Errorf("%s: not found", pointer)
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, fmt.Errorf("%s: not found", pointer)
+			}
+			cur = c[i]
+		default:
+			return nil, fmt.Errorf("%s: not found", pointer)
+		}
+	}
+	return cur, nil
+}

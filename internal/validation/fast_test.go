@@ -1,0 +1,89 @@
+package validation
+
+import (
+	"testing"
+
+	"github.com/contractgate/contractgate/api"
+	"github.com/contractgate/contractgate/internal/strictjson"
+)
+
+// agreement compiles the contract's create-order body schema with both engines.
+func agreement(tb testing.TB) *schema {
+	tb.Helper()
+	doc, err := api.Load()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	full, tree, err := newCompiler(doc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &compilers{full: full, fast: newFastCompiler(tree, full)}
+	s, err := c.compile("/components/schemas/CreateOrderRequest")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if s.fast == nil {
+		tb.Fatal("CreateOrderRequest should be within the fast subset")
+	}
+	return s
+}
+
+// assertAgree fails when the fast path decides differently from the full engine.
+func assertAgree(t *testing.T, s *schema, body string) {
+	t.Helper()
+	v, err := strictjson.Decode([]byte(body), 64)
+	if err != nil {
+		return // not JSON: never reaches the schemas
+	}
+	fast := s.fast.check(v)
+	fullErr := s.full.Validate(v)
+	switch {
+	case fast == valid && fullErr != nil:
+		t.Fatalf("fast path accepts what the full engine rejects (%v): %s", fullErr, body)
+	case fast == invalid && fullErr == nil:
+		t.Fatalf("fast path rejects what the full engine accepts: %s", body)
+	}
+}
+
+var agreementSeeds = []string{
+	`{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":2.0}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":2.5}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1e2}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1.00000000000000000001}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":100.0000000000000001}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":2147483648}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":-0}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":"2"}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"PRD_0001","quantity":1}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1,"x":1}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1}],"currency":"USD","note":null,"payment":{"method":"invoice","purchaseOrder":"PO-1"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1}],"currency":"EUR","payment":{"method":"invoice","purchaseOrder":"PO-1"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1}],"note":5,"payment":{"method":"invoice","purchaseOrder":"PO-1"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1}],"payment":{"method":"cash"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1}],"payment":{"method":"invoice","purchaseOrder":"PO-1","cardToken":"tok_1234"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1}],"payment":{"method":"invoice","purchaseOrder":""}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1}],"payment":{"method":"card","cardToken":"tok_ü234"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1}],"note":"ééééé","payment":{"method":"card","cardToken":"tok_1234"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1}],"payment":[]}`,
+	`{"items":{},"payment":{"method":"card","cardToken":"tok_1234"}}`,
+	`[]`, `"x"`, `null`, `1`, `{}`,
+}
+
+func TestFastPathAgreesWithFullEngine(t *testing.T) {
+	s := agreement(t)
+	for _, body := range agreementSeeds {
+		t.Run(body, func(t *testing.T) { assertAgree(t, s, body) })
+	}
+}
+
+// FuzzFastPathAgreesWithFullEngine is the differential test of the two engines.
+func FuzzFastPathAgreesWithFullEngine(f *testing.F) {
+	for _, seed := range agreementSeeds {
+		f.Add(seed)
+	}
+	s := agreement(f)
+	f.Fuzz(func(t *testing.T, body string) { assertAgree(t, s, body) })
+}

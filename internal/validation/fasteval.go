@@ -1,0 +1,364 @@
+package validation
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// check evaluates v against n. It never allocates on the valid path.
+func (n *node) check(v any) verdict {
+	if n.always {
+		return valid
+	}
+	if n.never {
+		return invalid
+	}
+	r := valid
+	merge := func(x verdict) bool { // false: stop, the answer is invalid
+		if x == invalid {
+			r = invalid
+			return false
+		}
+		if x == unsure {
+			r = unsure
+		}
+		return true
+	}
+	if n.ref != nil && !merge(n.ref.check(v)) {
+		return invalid
+	}
+	if n.types != 0 && !merge(n.checkType(v)) {
+		return invalid
+	}
+	if n.enum != nil {
+		found := invalid
+		for _, e := range n.enum {
+			if eq := jsonEqual(v, e); eq != invalid {
+				found = eq
+				if eq == valid {
+					break
+				}
+			}
+		}
+		if !merge(found) {
+			return invalid
+		}
+	}
+	if n.hasConst && !merge(jsonEqual(v, n.constVal)) {
+		return invalid
+	}
+	switch x := v.(type) {
+	case string:
+		if !merge(n.checkString(x)) {
+			return invalid
+		}
+	case json.Number:
+		if !merge(n.checkNumber(x)) {
+			return invalid
+		}
+	case map[string]any:
+		if !merge(n.checkObject(x)) {
+			return invalid
+		}
+	case []any:
+		if !merge(n.checkArray(x)) {
+			return invalid
+		}
+	}
+	if n.format != nil && !merge(n.format(v)) {
+		return invalid
+	}
+	for _, s := range n.allOf {
+		if !merge(s.check(v)) {
+			return invalid
+		}
+	}
+	if n.anyOf != nil {
+		any := invalid
+		for _, s := range n.anyOf {
+			if x := s.check(v); x != invalid {
+				any = x
+				if x == valid {
+					break
+				}
+			}
+		}
+		if !merge(any) {
+			return invalid
+		}
+	}
+	if n.oneOf != nil {
+		matched, doubt := 0, false
+		for _, s := range n.oneOf {
+			switch s.check(v) {
+			case valid:
+				matched++
+			case unsure:
+				doubt = true
+			}
+		}
+		switch {
+		case doubt:
+			r = unsure
+		case matched != 1:
+			return invalid
+		}
+	}
+	if n.not != nil {
+		switch n.not.check(v) {
+		case valid:
+			return invalid
+		case unsure:
+			r = unsure
+		}
+	}
+	return r
+}
+
+func (n *node) checkType(v any) verdict {
+	var t typeMask
+	switch x := v.(type) {
+	case nil:
+		t = tNull
+	case bool:
+		t = tBoolean
+	case string:
+		t = tString
+	case map[string]any:
+		t = tObject
+	case []any:
+		t = tArray
+	case json.Number:
+		t = tNumber
+		if n.types&tInteger != 0 && n.types&tNumber == 0 {
+			switch isIntegral(x) {
+			case valid:
+				t |= tInteger
+			case unsure:
+				return unsure
+			}
+		}
+	default:
+		return unsure
+	}
+	if n.types&t == 0 {
+		return invalid
+	}
+	if t&tNumber != 0 && n.types&(tNumber|tInteger) == 0 {
+		return invalid
+	}
+	return valid
+}
+
+// isIntegral reports whether a JSON number is mathematically an integer ("2", "2.0", "2e3").
+func isIntegral(num json.Number) verdict {
+	s := string(num)
+	if !strings.ContainsAny(s, ".eE") {
+		return valid
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.Abs(f) >= 1<<53 {
+		return unsure
+	}
+	if f != math.Trunc(f) {
+		return invalid
+	}
+	return valid
+}
+
+func (n *node) checkString(s string) verdict {
+	if n.minLen >= 0 || n.maxLen >= 0 {
+		l := len(s)
+		if l >= n.minLen || n.maxLen >= 0 { // count runes only when bytes do not decide
+			l = utf8.RuneCountInString(s)
+		}
+		if n.minLen >= 0 && l < n.minLen || n.maxLen >= 0 && l > n.maxLen {
+			return invalid
+		}
+	}
+	if n.pattern != nil && !n.pattern.MatchString(s) {
+		return invalid
+	}
+	return valid
+}
+
+// exactDigits is how many significant digits a float64 holds exactly.
+const exactDigits = 15
+
+func (n *node) checkNumber(num json.Number) verdict {
+	if n.min == nil && n.max == nil && n.exMin == nil && n.exMax == nil && n.multipleOf == 0 {
+		return valid
+	}
+	if significantDigits(string(num)) > exactDigits {
+		return unsure
+	}
+	f, err := strconv.ParseFloat(string(num), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return unsure
+	}
+	if n.min != nil && f < *n.min || n.max != nil && f > *n.max ||
+		n.exMin != nil && f <= *n.exMin || n.exMax != nil && f >= *n.exMax {
+		return invalid
+	}
+	if n.multipleOf != 0 {
+		if n.multipleOf != math.Trunc(n.multipleOf) || f != math.Trunc(f) {
+			return unsure
+		}
+		if math.Mod(f, n.multipleOf) != 0 {
+			return invalid
+		}
+	}
+	return valid
+}
+
+func significantDigits(s string) int {
+	n, leading := 0, true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == 'e' || c == 'E' {
+			break
+		}
+		if c < '0' || c > '9' {
+			continue
+		}
+		if c == '0' && leading {
+			continue
+		}
+		leading = false
+		n++
+	}
+	return n
+}
+
+func (n *node) checkObject(o map[string]any) verdict {
+	if len(o) < n.minProps || n.maxProps >= 0 && len(o) > n.maxProps {
+		return invalid
+	}
+	for _, name := range n.required {
+		if _, ok := o[name]; !ok {
+			return invalid
+		}
+	}
+	r := valid
+	for k, v := range o {
+		var x verdict
+		if s, ok := n.props[k]; ok {
+			x = s.check(v)
+		} else if n.additional != nil {
+			x = n.additional.check(v)
+		}
+		if x == invalid {
+			return invalid
+		}
+		if x == unsure {
+			r = unsure
+		}
+	}
+	return r
+}
+
+func (n *node) checkArray(a []any) verdict {
+	if len(a) < n.minItems || n.maxItems >= 0 && len(a) > n.maxItems {
+		return invalid
+	}
+	r := valid
+	if n.items != nil {
+		for _, v := range a {
+			switch n.items.check(v) {
+			case invalid:
+				return invalid
+			case unsure:
+				r = unsure
+			}
+		}
+	}
+	if n.uniqueItems {
+		for i := range a {
+			for j := i + 1; j < len(a); j++ {
+				switch jsonEqual(a[i], a[j]) {
+				case valid:
+					return invalid
+				case unsure:
+					r = unsure
+				}
+			}
+		}
+	}
+	return r
+}
+
+// jsonEqual compares two JSON values as JSON Schema does (numbers by value).
+func jsonEqual(a, b any) verdict {
+	switch x := a.(type) {
+	case nil:
+		return boolVerdict(b == nil)
+	case bool:
+		y, ok := b.(bool)
+		return boolVerdict(ok && x == y)
+	case string:
+		y, ok := b.(string)
+		return boolVerdict(ok && x == y)
+	case json.Number:
+		y, ok := b.(json.Number)
+		if !ok {
+			return invalid
+		}
+		if x == y {
+			return valid
+		}
+		if significantDigits(string(x)) > exactDigits || significantDigits(string(y)) > exactDigits {
+			return unsure
+		}
+		fx, err1 := strconv.ParseFloat(string(x), 64)
+		fy, err2 := strconv.ParseFloat(string(y), 64)
+		if err1 != nil || err2 != nil {
+			return unsure
+		}
+		return boolVerdict(fx == fy)
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return invalid
+		}
+		r := valid
+		for i := range x {
+			switch jsonEqual(x[i], y[i]) {
+			case invalid:
+				return invalid
+			case unsure:
+				r = unsure
+			}
+		}
+		return r
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return invalid
+		}
+		r := valid
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok {
+				return invalid
+			}
+			switch jsonEqual(xv, yv) {
+			case invalid:
+				return invalid
+			case unsure:
+				r = unsure
+			}
+		}
+		return r
+	}
+	return unsure
+}
+
+func boolVerdict(b bool) verdict {
+	if b {
+		return valid
+	}
+	return invalid
+}
