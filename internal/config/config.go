@@ -48,6 +48,25 @@ type Config struct {
 	// DevIdentity is a development-only stand-in for authentication: when enabled, every
 	// request to a secured operation acts as Subject with Scopes. Never in production.
 	DevIdentity DevIdentity `yaml:"devIdentity"`
+	// CORS lets browsers on other origins call the API. Off unless allowOrigins is set.
+	CORS CORS `yaml:"cors"`
+}
+
+// CORS configures cross-origin resource sharing. Preflight requests are answered before
+// authentication and rate limiting.
+type CORS struct {
+	// AllowOrigins lists the origins allowed to call the API ("https://shop.example.com");
+	// "*" allows any origin (then credentials are never allowed). Empty disables CORS.
+	AllowOrigins []string `yaml:"allowOrigins"`
+	// AllowMethods defaults to GET, HEAD, POST, PUT, PATCH, DELETE.
+	AllowMethods []string `yaml:"allowMethods"`
+	// AllowHeaders defaults to Authorization, Content-Type, Idempotency-Key, X-API-Key,
+	// X-Request-Id, traceparent, tracestate.
+	AllowHeaders []string `yaml:"allowHeaders"`
+	// AllowCredentials lets browsers send cookies and HTTP auth. Default false.
+	AllowCredentials bool `yaml:"allowCredentials"`
+	// MaxAge is how long a browser may cache a preflight answer. Default 10m.
+	MaxAge time.Duration `yaml:"maxAge"`
 }
 
 // Server configures the public HTTP listener.
@@ -173,6 +192,15 @@ func (c *Config) SetDefaults() {
 	if s.MaxURILength == 0 {
 		s.MaxURILength = 8 << 10
 	}
+	if len(c.CORS.AllowOrigins) > 0 {
+		if len(c.CORS.AllowMethods) == 0 {
+			c.CORS.AllowMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+		}
+		if len(c.CORS.AllowHeaders) == 0 {
+			c.CORS.AllowHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key", "X-API-Key", "X-Request-Id", "traceparent", "tracestate"}
+		}
+		def(&c.CORS.MaxAge, 10*time.Minute)
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -247,6 +275,17 @@ func (c *Config) Validate() error {
 		positive(p+".timeout", u.Timeout)
 		if u.MaxIdleConns < 1 {
 			bad(p+".maxIdleConns", "must be at least 1, got %d", u.MaxIdleConns)
+		}
+	}
+	for i, o := range c.CORS.AllowOrigins {
+		if o == "*" {
+			if c.CORS.AllowCredentials {
+				bad("cors.allowCredentials", "cannot be true when cors.allowOrigins contains \"*\"")
+			}
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			bad(fmt.Sprintf("cors.allowOrigins[%d]", i), "must be an origin such as https://shop.example.com, got %q", o)
 		}
 	}
 	if d := c.DevIdentity; d.Enabled {

@@ -77,6 +77,8 @@ upstreams:
 		{desc: "dev identity without subject", yaml: base + "devIdentity: {enabled: true}\n", wantKey: "devIdentity.subject:"},
 		{desc: "env value of the wrong type", yaml: base, env: []string{"CONTRACTGATE_SERVER_READTIMEOUT=soon"}, wantKey: "server.readTimeout:"},
 		{desc: "env name that is no key", yaml: base, env: []string{"CONTRACTGATE_SERVER_ADRESS=x"}, wantKey: "CONTRACTGATE_SERVER_ADRESS"},
+		{desc: "cors origin with a path", yaml: base + "cors: {allowOrigins: [\"https://a.example/x\"]}\n", wantKey: "cors.allowOrigins[0]:"},
+		{desc: "cors wildcard with credentials", yaml: base + "cors: {allowOrigins: [\"*\"], allowCredentials: true}\n", wantKey: "cors.allowCredentials:"},
 		{desc: "unknown yaml key", yaml: base + "sever: {addr: x}\n", wantKey: "field sever not found"},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 // Package edge rejects request targets the gateway will not route: too long (414), or with
 // encoded separators, dot segments or NUL bytes that could smuggle a different path past
-// routing (400 INVALID_PATH). It runs before routing.
+// routing (400 INVALID_PATH); and it closes the connection after a chunked request, so that
+// no request can be smuggled behind one. It runs before routing.
 package edge
 
 import (
@@ -27,6 +28,14 @@ func New(cfg Config) echo.MiddlewareFunc {
 			req := c.Request()
 			if len(req.RequestURI) > cfg.MaxURILength {
 				return apierror.ErrURITooLong
+			}
+			if len(req.TransferEncoding) > 0 {
+				// Go's server accepts Content-Length together with Transfer-Encoding
+				// (dropping the former) and keeps the connection open (golang/go#80942), so
+				// bytes a front proxy counted differently could be read as a second,
+				// smuggled request. Closing the connection after a chunked request leaves
+				// nothing to smuggle.
+				c.Response().Header().Set(echo.HeaderConnection, "close")
 			}
 			if !SafePath(req.URL.EscapedPath()) {
 				return apierror.ErrInvalidPath

@@ -77,6 +77,17 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		correlation.Middleware(),
 		edge.New(edge.Config{MaxURILength: cfg.Server.MaxURILength}),
 	)
+	if c := cfg.CORS; len(c.AllowOrigins) > 0 {
+		// Before routing, auth and rate limits: a preflight is answered here.
+		e.Pre(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:     c.AllowOrigins,
+			AllowMethods:     c.AllowMethods,
+			AllowHeaders:     c.AllowHeaders,
+			AllowCredentials: c.AllowCredentials,
+			ExposeHeaders:    exposedHeaders,
+			MaxAge:           int(c.MaxAge.Seconds()),
+		}))
+	}
 	// After routing: per-operation policies find their operation through the route table.
 	e.Use(
 		stripIdentityHeader,
@@ -90,6 +101,12 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	o.Register(e)
 	gateway.RegisterHandlers(e, gateway.NewStrictHandler(storefront.New(clients), nil))
 	return &Server{cfg: cfg, logger: logger, echo: e, ops: o}, nil
+}
+
+// exposedHeaders are the response headers a browser script may read.
+var exposedHeaders = []string{
+	correlation.HeaderRequestID, correlation.HeaderTraceID, "RateLimit", "RateLimit-Policy",
+	"Retry-After", "Idempotent-Replayed", "Allow", "WWW-Authenticate",
 }
 
 // Handler returns the gateway as an http.Handler (for tests and embedding).
