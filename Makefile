@@ -29,6 +29,10 @@ test: ## run every test, with the race detector
 check: ## gofmt, go vet, go mod tidy -diff, and the generated-code drift check
 	./scripts/check.sh
 
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
+	./scripts/fuzz.sh
+
 .PHONY: bench
 bench: ## run the Go microbenchmarks (benchstat-friendly output in bench/)
 	./scripts/bench.sh

@@ -8,10 +8,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Header names.
@@ -37,6 +39,9 @@ type Info struct {
 	TraceState string
 	// Start is when the gateway began handling the request.
 	Start time.Time
+	// UpstreamAttempts counts the attempts made to upstreams for this request (retries
+	// included); the upstream transport adds to it, the access log reports it.
+	UpstreamAttempts atomic.Int32
 }
 
 type ctxKey struct{}
@@ -79,13 +84,18 @@ func Middleware() echo.MiddlewareFunc {
 			if !SaneRequestID(info.RequestID) {
 				info.RequestID = uuid.Must(uuid.NewV7()).String()
 			}
-			if traceID, ok := ParseTraceParent(req.Header.Get(HeaderTraceParent)); ok {
-				info.TraceID = traceID
-				info.TraceState = req.Header.Get(HeaderTraceState)
+			if sc := trace.SpanContextFromContext(req.Context()); sc.IsValid() {
+				// OpenTelemetry is on and already continued or started the trace.
+				info.TraceID, info.SpanID = sc.TraceID().String(), sc.SpanID().String()
 			} else {
-				info.TraceID = randomHex(16)
+				if traceID, ok := ParseTraceParent(req.Header.Get(HeaderTraceParent)); ok {
+					info.TraceID = traceID
+					info.TraceState = req.Header.Get(HeaderTraceState)
+				} else {
+					info.TraceID = randomHex(16)
+				}
+				info.SpanID = randomHex(8)
 			}
-			info.SpanID = randomHex(8)
 			h := c.Response().Header()
 			h.Set(HeaderRequestID, info.RequestID)
 			h.Set(HeaderTraceID, info.TraceID)

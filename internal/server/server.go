@@ -23,23 +23,51 @@ import (
 	"github.com/contractgate/contractgate/internal/edge"
 	"github.com/contractgate/contractgate/internal/idempotency"
 	"github.com/contractgate/contractgate/internal/identity"
+	"github.com/contractgate/contractgate/internal/metrics"
+	"github.com/contractgate/contractgate/internal/observe"
 	"github.com/contractgate/contractgate/internal/ops"
 	"github.com/contractgate/contractgate/internal/routes"
 	"github.com/contractgate/contractgate/internal/storefront"
+	"github.com/contractgate/contractgate/internal/tracing"
 	"github.com/contractgate/contractgate/internal/upstream"
 	"github.com/contractgate/contractgate/internal/validation"
 )
 
 // Server is the assembled gateway.
 type Server struct {
-	cfg    *config.Config
-	logger *slog.Logger
-	echo   *echo.Echo
-	ops    *ops.Ops
+	cfg     *config.Config
+	logger  *slog.Logger
+	echo    *echo.Echo
+	handler http.Handler // echo, wrapped in tracing when enabled
+	tracing *tracing.Tracing
+	ops     *ops.Ops
+	// metrics is exposed for tests.
+	metrics *metrics.Metrics
 }
 
+// Option changes how New assembles the gateway.
+type Option func(*options)
+
+type options struct {
+	tracing *tracing.Tracing
+}
+
+// WithTracing uses t instead of the tracing configured by the OTEL_* environment.
+func WithTracing(t *tracing.Tracing) Option { return func(o *options) { o.tracing = t } }
+
 // New assembles the gateway from a validated configuration.
-func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
+func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.tracing == nil {
+		t, err := tracing.FromEnv(context.Background(), nil)
+		if err != nil {
+			return nil, err
+		}
+		o.tracing = t
+	}
 	spec, err := api.Load()
 	if err != nil {
 		return nil, err
@@ -66,15 +94,23 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 
+	m := metrics.New()
+	observer, err := observe.New(observe.Config{Table: table, Metrics: m, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	// The chain, outermost first (DESIGN section 1). Pre runs before routing: recover first so
-	// that a panic anywhere becomes a 500 envelope, correlation next so that every later
-	// error carries the request id, then the request-target checks.
+	// The chain, outermost first (DESIGN section 1). Pre runs before routing. Correlation
+	// comes first so that everything after it carries the request id; observation next,
+	// outside recover, so that a recovered panic is counted and logged as the 500 it becomes;
+	// then the request-target checks and CORS preflights.
 	e.Pre(
-		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic(logger)}),
 		correlation.Middleware(),
+		observer,
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic(logger)}),
 		edge.New(edge.Config{MaxURILength: cfg.Server.MaxURILength}),
 	)
 	if c := cfg.CORS; len(c.AllowOrigins) > 0 {
@@ -97,10 +133,11 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 		validator.Middleware(),
 	)
 
-	o := ops.New(api.OpenAPIYAML, specJSON, config.RequiredUpstreams)
-	o.Register(e)
+	ops_ := ops.New(api.OpenAPIYAML, specJSON, config.RequiredUpstreams)
+	ops_.Register(e)
+	e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	gateway.RegisterHandlers(e, gateway.NewStrictHandler(storefront.New(clients), nil))
-	return &Server{cfg: cfg, logger: logger, echo: e, ops: o}, nil
+	return &Server{cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing, ops: ops_, metrics: m}, nil
 }
 
 // exposedHeaders are the response headers a browser script may read.
@@ -110,7 +147,7 @@ var exposedHeaders = []string{
 }
 
 // Handler returns the gateway as an http.Handler (for tests and embedding).
-func (s *Server) Handler() http.Handler { return s.echo }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // HTTPServer returns a configured *http.Server for the gateway: timeouts and header limit
 // from configuration.
@@ -118,7 +155,7 @@ func (s *Server) HTTPServer() *http.Server {
 	c := s.cfg.Server
 	return &http.Server{
 		Addr:              c.Addr,
-		Handler:           s.echo,
+		Handler:           s.handler,
 		ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout:       c.ReadTimeout,
 		WriteTimeout:      c.WriteTimeout,
@@ -149,6 +186,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	if err := s.tracing.Shutdown(sctx); err != nil {
+		s.logger.Warn("flushing traces", "error", err.Error())
 	}
 	s.logger.Info("stopped")
 	return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -21,22 +22,22 @@ func asValidationError(err error) (*jsonschema.ValidationError, bool) {
 // violations turns a JSON Schema validation error tree into one detail per violated
 // keyword, each located by field (prefix plus the instance path, e.g.
 // body.items[0].quantity). It never includes schema text or Go error strings.
-func violations(prefix string, instance any, ve *jsonschema.ValidationError) []apierror.Detail {
+func (v *Validator) violations(prefix string, instance any, ve *jsonschema.ValidationError) []apierror.Detail {
 	var out []apierror.Detail
-	collect(prefix, instance, ve, &out)
+	v.collect(prefix, instance, ve, &out)
 	if len(out) == 0 {
 		out = append(out, apierror.Detail{Field: prefix, Constraint: "schema", Message: "is invalid"})
 	}
 	return out
 }
 
-func collect(prefix string, instance any, ve *jsonschema.ValidationError, out *[]apierror.Detail) {
+func (v *Validator) collect(prefix string, instance any, ve *jsonschema.ValidationError, out *[]apierror.Detail) {
 	switch k := ve.ErrorKind.(type) {
 	case *kind.OneOf, *kind.AnyOf:
 		// Report the branch the value was evidently meant for (the one whose discriminating
 		// const/enum matched); without one, say that no alternative matched.
 		if branch := intendedBranch(ve); branch != nil {
-			collect(prefix, instance, branch, out)
+			v.collect(prefix, instance, branch, out)
 			return
 		}
 		loc := ve.InstanceLocation
@@ -53,11 +54,33 @@ func collect(prefix string, instance any, ve *jsonschema.ValidationError, out *[
 	}
 	if len(ve.Causes) > 0 {
 		for _, c := range ve.Causes {
-			collect(prefix, instance, c, out)
+			v.collect(prefix, instance, c, out)
 		}
 		return
 	}
 	leaf(prefix, instance, ve, out)
+	if _, ok := ve.ErrorKind.(*kind.Format); ok {
+		v.afterFormat(prefix, instance, ve, out)
+	}
+}
+
+// afterFormat reports the keywords the full engine did not evaluate because a format
+// failed first (it stops at the first failing format): the value is validated again against
+// the same schema with formats not asserted.
+func (v *Validator) afterFormat(prefix string, instance any, ve *jsonschema.ValidationError, out *[]apierror.Detail) {
+	s, err := v.formatless.compile(ve.SchemaURL)
+	if err != nil {
+		return
+	}
+	value, ok := valueAt(instance, ve.InstanceLocation)
+	if !ok {
+		return
+	}
+	if err := s.Validate(value); err != nil {
+		if nested, ok := asValidationError(err); ok {
+			v.collect(field(prefix, instance, ve.InstanceLocation), value, nested, out)
+		}
+	}
 }
 
 // intendedBranch returns the only alternative that did not fail on a const or enum directly
@@ -237,7 +260,13 @@ func scalarOrNil(v any) any {
 	switch x := v.(type) {
 	case string:
 		return clip(x)
-	case json.Number, bool:
+	case bool:
+		return x
+	case json.Number:
+		// Only what every JSON client decodes: a finite float64 (so not 1e400).
+		if f, err := strconv.ParseFloat(string(x), 64); err != nil || math.IsInf(f, 0) {
+			return nil
+		}
 		return x
 	}
 	return nil

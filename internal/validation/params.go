@@ -146,7 +146,7 @@ func (v *Validator) validateParams(c echo.Context, op *operation) ([]apierror.De
 		}
 		if err := p.schema.validate(value); err != nil {
 			if ve, ok := asValidationError(err); ok {
-				details = append(details, violations(p.field, value, ve)...)
+				details = append(details, v.violations(p.field, value, ve)...)
 				continue
 			}
 			return nil, apierror.ErrInternal.Wrap(err)

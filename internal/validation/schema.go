@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -76,23 +78,31 @@ func (s *schema) validate(v any) error {
 
 var errOutOfRange = errors.New("out of range")
 
-// intRange checks that a JSON number fits an integer format. Non-numbers pass: the type
-// keyword reports those.
+// intRange checks that a JSON number fits an integer format. A number with a fraction or
+// exponent counts by its value (1.0 and 1e0 are the integer 1). Non-numbers and non-integral
+// numbers pass: the type keyword reports those.
 func intRange(lo, hi int64) func(any) error {
 	return func(v any) error {
 		n, ok := v.(json.Number)
 		if !ok {
 			return nil
 		}
-		i, err := strconv.ParseInt(string(n), 10, 64)
-		if err != nil {
-			// Not an integer literal: either a fraction (type reports it) or beyond int64.
-			if f, ferr := strconv.ParseFloat(string(n), 64); ferr == nil && f == math.Trunc(f) {
+		s := string(n)
+		if !strings.ContainsAny(s, ".eE") {
+			i, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || i < lo || i > hi { // err: beyond int64
 				return errOutOfRange
 			}
 			return nil
 		}
-		if i < lo || i > hi {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsInf(f, 0) {
+			return errOutOfRange
+		}
+		if f != math.Trunc(f) {
+			return nil
+		}
+		if f < float64(lo) || f > float64(hi) || (hi == math.MaxInt64 && f >= math.MaxInt64) {
 			return errOutOfRange
 		}
 		return nil
@@ -111,4 +121,35 @@ func finite(bits int) func(any) error {
 		}
 		return nil
 	}
+}
+
+// formatless compiles schemas of the contract with formats not asserted, on demand and
+// cached: used only to complete the details of an invalid request (see afterFormat).
+type formatless struct {
+	c     *jsonschema.Compiler
+	mu    sync.Mutex
+	cache map[string]*jsonschema.Schema
+}
+
+func newFormatless(tree any) (*formatless, error) {
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource(docURL, tree); err != nil {
+		return nil, err
+	}
+	return &formatless{c: c, cache: map[string]*jsonschema.Schema{}}, nil
+}
+
+func (f *formatless) compile(url string) (*jsonschema.Schema, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, ok := f.cache[url]; ok {
+		return s, nil
+	}
+	s, err := f.c.Compile(url)
+	if err != nil {
+		return nil, err
+	}
+	f.cache[url] = s
+	return s, nil
 }

@@ -6,11 +6,14 @@ package validation
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -34,9 +37,10 @@ type Config struct {
 // Validator holds the compiled checks of every operation. Read-only after New; safe for
 // concurrent use.
 type Validator struct {
-	table    *routes.Table
-	ops      map[*routes.Operation]*operation
-	maxDepth int
+	formatless *formatless
+	table      *routes.Table
+	ops        map[*routes.Operation]*operation
+	maxDepth   int
 }
 
 type operation struct {
@@ -59,7 +63,11 @@ func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
 		return nil, err
 	}
 	c := &compilers{full: full, fast: newFastCompiler(tree, full)}
-	v := &Validator{table: table, ops: map[*routes.Operation]*operation{}, maxDepth: cfg.MaxDepth}
+	fl, err := newFormatless(tree)
+	if err != nil {
+		return nil, err
+	}
+	v := &Validator{table: table, ops: map[*routes.Operation]*operation{}, maxDepth: cfg.MaxDepth, formatless: fl}
 	for _, op := range table.All() {
 		compiled, err := compileOperation(c, op, cfg.Skip)
 		if err != nil {
@@ -161,20 +169,66 @@ func (v *Validator) validateBody(c echo.Context, b *body) ([]apierror.Detail, er
 	}
 	value, err := strictjson.Decode(raw, v.maxDepth)
 	if err != nil {
-		if se, ok := errors.AsType[*strictjson.SyntaxError](err); ok {
-			return nil, apierror.ErrMalformedJSON.WithMessage("Request body is not well-formed JSON: %s", se.Error()).Wrap(err)
-		}
-		return nil, apierror.ErrMalformedJSON.Wrap(err)
+		return nil, apierror.ErrMalformedJSON.WithMessage("Request body is not well-formed JSON: %s", malformed(err)).Wrap(err)
 	}
 	if err := b.schema.validate(value); err != nil {
 		ve, ok := errors.AsType[*jsonschema.ValidationError](err)
 		if !ok {
 			return nil, apierror.ErrInternal.Wrap(err)
 		}
-		return violations("body", value, ve), nil
+		return v.violations("body", value, ve), nil
 	}
+	value = canonicalNumbers(value)
 	req.Body = &validatedBody{Reader: bytes.NewReader(raw), value: value}
 	return nil, nil
+}
+
+// canonicalNumbers rewrites integral numbers written with a fraction or exponent (1.0, 1e2)
+// as plain integers, so that a value the contract accepts as an integer also binds to the
+// generated model's integer field. Values are unchanged; the tree is edited in place.
+func canonicalNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		s := string(x)
+		if !strings.ContainsAny(s, ".eE") {
+			return x
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return json.Number(strconv.FormatInt(int64(f), 10))
+		}
+	case map[string]any:
+		for k, e := range x {
+			if n := canonicalNumbers(e); !sameNumber(n, e) {
+				x[k] = n
+			}
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = canonicalNumbers(e)
+		}
+	}
+	return v
+}
+
+func sameNumber(a, b any) bool {
+	na, ok1 := a.(json.Number)
+	nb, ok2 := b.(json.Number)
+	return !ok1 || !ok2 || na == nb
+}
+
+// malformed describes a strict JSON rejection to the client in the gateway's own words.
+func malformed(err error) string {
+	se, ok := errors.AsType[*strictjson.SyntaxError](err)
+	if !ok {
+		return "it could not be decoded"
+	}
+	switch se.Reason {
+	case strictjson.ReasonTruncated:
+		return fmt.Sprintf("the body ends before the JSON value is complete (at byte %d)", se.Offset)
+	case strictjson.ReasonInvalidSyntax:
+		return fmt.Sprintf("a JSON syntax error at byte %d (NaN, Infinity, comments, single quotes and trailing commas are not JSON)", se.Offset)
+	}
+	return se.Error()
 }
 
 // validatedBody carries the validated value to the generated strict handler, which binds it
@@ -205,14 +259,15 @@ func readBody(req *http.Request) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// checkContentType accepts application/json (and any +json type) in UTF-8.
+// checkContentType accepts application/json (the one request media type the contract's
+// operations declare) in UTF-8.
 func checkContentType(ct string) error {
 	if ct == "application/json" || strings.EqualFold(ct, "application/json; charset=utf-8") {
 		return nil
 	}
 	mediaType, params, _ := strings.Cut(ct, ";")
 	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
-	if mediaType != "application/json" && !(strings.HasPrefix(mediaType, "application/") && strings.HasSuffix(mediaType, "+json")) {
+	if mediaType != "application/json" {
 		return apierror.ErrUnsupportedMediaType.WithMessage("Content-Type must be application/json")
 	}
 	for p := range strings.SplitSeq(params, ";") {
@@ -227,25 +282,35 @@ func checkContentType(ct string) error {
 	return nil
 }
 
-// acceptsJSON reports whether an Accept header allows a JSON answer (application/json, its
-// problem+json errors, or a wildcard) with a non-zero quality.
+// acceptsJSON reports whether an Accept header allows the operation's JSON answer: the
+// most specific range matching application/json (exact, then application/*, then */*)
+// decides its quality (RFC 9110 section 12.5.1); application/problem+json, in which errors
+// can be answered, also counts.
 func acceptsJSON(accept string) bool {
 	if accept == "" || accept == "*/*" || accept == "application/json" {
 		return true
 	}
+	jsonQ, jsonSpec, problemZero, problem := false, -1, false, false
 	for part := range strings.SplitSeq(accept, ",") {
 		mt, params, _ := strings.Cut(part, ";")
 		mt = strings.ToLower(strings.TrimSpace(mt))
+		spec := -1
 		switch mt {
-		case "*/*", "application/*", "application/json", "application/problem+json":
-		default:
+		case "*/*":
+			spec = 0
+		case "application/*":
+			spec = 1
+		case "application/json":
+			spec = 2
+		case "application/problem+json":
+			problem, problemZero = true, zeroQuality(params)
 			continue
 		}
-		if !zeroQuality(params) {
-			return true
+		if spec > jsonSpec {
+			jsonSpec, jsonQ = spec, !zeroQuality(params)
 		}
 	}
-	return false
+	return jsonSpec >= 0 && jsonQ || problem && !problemZero
 }
 
 func zeroQuality(params string) bool {
