@@ -1,6 +1,7 @@
 // Command contractgate is the contract-first API gateway.
 //
-//	contractgate [serve] [--config FILE]   run the gateway (default command)
+//	contractgate [serve] [--config FILE]                        run the gateway (default)
+//	contractgate token [--subject S] [--scopes "a b"] [--ttl D]  print a development JWT
 package main
 
 import (
@@ -9,8 +10,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/config"
 	"github.com/contractgate/contractgate/internal/logging"
 	"github.com/contractgate/contractgate/internal/server"
@@ -24,11 +27,15 @@ func main() {
 }
 
 func run(args []string) error {
-	if len(args) > 0 && args[0] == "serve" {
-		args = args[1:]
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
 	}
-	fs := flag.NewFlagSet("contractgate", flag.ContinueOnError)
+	fs := flag.NewFlagSet("contractgate "+cmd, flag.ContinueOnError)
 	configPath := fs.String("config", os.Getenv("CONTRACTGATE_CONFIG"), "config file (YAML); default: the embedded demo config")
+	subject := fs.String("subject", "alice", "token: the token's subject")
+	scopes := fs.String("scopes", "orders:read orders:write", "token: space-separated scopes")
+	ttl := fs.Duration("ttl", 0, "token: lifetime (default auth.devToken.ttl)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,11 +43,22 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(cfg, logging.New(cfg.Log, os.Stdout))
-	if err != nil {
-		return err
+	switch cmd {
+	case "token":
+		tok, err := auth.IssueDevToken(cfg.Auth, *subject, strings.Fields(*scopes), *ttl)
+		if err != nil {
+			return err
+		}
+		fmt.Println(tok)
+		return nil
+	case "serve":
+		srv, err := server.New(cfg, logging.New(cfg.Log, os.Stdout))
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return srv.Run(ctx)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return srv.Run(ctx)
+	return fmt.Errorf("unknown command %q (serve, token)", cmd)
 }

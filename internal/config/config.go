@@ -17,6 +17,11 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/contractgate/contractgate/internal/auth"
+	"github.com/contractgate/contractgate/internal/idempotency"
+	"github.com/contractgate/contractgate/internal/ratelimit"
+	"github.com/contractgate/contractgate/internal/tlsconfig"
 )
 
 //go:embed default.yaml
@@ -37,7 +42,7 @@ var RequiredUpstreams = []string{"catalog", "orders", "users"}
 // Config is the whole configuration.
 type Config struct {
 	// Env is "development" (default) or "production". Production refuses development-only
-	// features such as devIdentity.
+	// credentials: the dev HMAC secret, the demo API keys, dev tokens.
 	Env string `yaml:"env"`
 	// Server holds the public listener's settings.
 	Server Server `yaml:"server"`
@@ -45,11 +50,17 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Upstreams maps an upstream's name (catalog, orders, users) to its settings.
 	Upstreams map[string]Upstream `yaml:"upstreams"`
-	// DevIdentity is a development-only stand-in for authentication: when enabled, every
-	// request to a secured operation acts as Subject with Scopes. Never in production.
-	DevIdentity DevIdentity `yaml:"devIdentity"`
+	// Auth configures authentication from the contract's security schemes: JWT bearer
+	// tokens (HMAC keys, JWKS), API keys, development tokens.
+	Auth auth.Config `yaml:"auth"`
 	// CORS lets browsers on other origins call the API. Off unless allowOrigins is set.
 	CORS CORS `yaml:"cors"`
+	// RateLimit limits each client (subject, else IP) per contract operation: a default
+	// policy plus the spec's x-ratelimit overrides; in memory, or shared through Redis.
+	RateLimit ratelimit.Config `yaml:"rateLimit"`
+	// Idempotency configures Idempotency-Key claims and stored responses; in memory, or
+	// shared through Redis.
+	Idempotency idempotency.Config `yaml:"idempotency"`
 }
 
 // CORS configures cross-origin resource sharing. Preflight requests are answered before
@@ -89,6 +100,9 @@ type Server struct {
 	BodyLimit int64 `yaml:"bodyLimit"`
 	// MaxURILength caps the request target (path and query), in bytes. Default 8192.
 	MaxURILength int `yaml:"maxURILength"`
+	// TLS serves HTTPS when certFile and keyFile are set; the pair is reloaded on SIGHUP and
+	// when the files change.
+	TLS tlsconfig.ServerConfig `yaml:"tls"`
 }
 
 // Log configures the process logger.
@@ -107,16 +121,8 @@ type Upstream struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxIdleConns is the number of keep-alive connections kept to the service. Default 64.
 	MaxIdleConns int `yaml:"maxIdleConns"`
-}
-
-// DevIdentity is the development-only caller identity (see Config.DevIdentity).
-type DevIdentity struct {
-	// Enabled turns the development identity on. Default false.
-	Enabled bool `yaml:"enabled"`
-	// Subject is the user every request acts as. Required when enabled.
-	Subject string `yaml:"subject"`
-	// Scopes are the scopes that user holds.
-	Scopes []string `yaml:"scopes"`
+	// TLS configures an https upstream: CA, client certificate (mTLS), server name.
+	TLS tlsconfig.ClientConfig `yaml:"tls"`
 }
 
 // FieldError is a configuration error located at a key path such as
@@ -212,8 +218,13 @@ func (c *Config) SetDefaults() {
 		if u.MaxIdleConns == 0 {
 			u.MaxIdleConns = 64
 		}
+		u.TLS.SetDefaults()
 		c.Upstreams[name] = u
 	}
+	c.Auth.SetDefaults()
+	c.Server.TLS.SetDefaults()
+	c.RateLimit.SetDefaults()
+	c.Idempotency.SetDefaults()
 }
 
 // Validate checks the whole tree and returns every problem found, each a *FieldError.
@@ -288,12 +299,28 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("cors.allowOrigins[%d]", i), "must be an origin such as https://shop.example.com, got %q", o)
 		}
 	}
-	if d := c.DevIdentity; d.Enabled {
-		if c.Env == EnvProduction {
-			bad("devIdentity.enabled", "must be false when env is production")
+	production := c.Env == EnvProduction
+	for _, fe := range auth.FieldErrors(c.Auth.Validate(production)) {
+		bad("auth."+fe.Path, "%s", fe.Problem)
+	}
+	for _, fe := range tlsconfig.FieldErrors(c.Server.TLS.Validate()) {
+		bad("server.tls."+fe.Path, "%s", fe.Problem)
+	}
+	for _, name := range names {
+		for _, fe := range tlsconfig.FieldErrors(c.Upstreams[name].TLS.Validate(production)) {
+			bad("upstreams."+name+".tls."+fe.Path, "%s", fe.Problem)
 		}
-		if d.Subject == "" {
-			bad("devIdentity.subject", "is required when devIdentity is enabled")
+	}
+	if fes, ok := errors.AsType[ratelimit.FieldErrors](c.RateLimit.Validate()); ok {
+		for _, fe := range fes {
+			bad("rateLimit."+fe.Path, "%s", fe.Problem)
+		}
+	}
+	if joined, ok := c.Idempotency.Validate().(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if ce, ok := errors.AsType[*idempotency.ConfigError](e); ok {
+				bad("idempotency."+ce.Path, "%s", ce.Problem)
+			}
 		}
 	}
 	return errors.Join(errs...)

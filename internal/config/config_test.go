@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func TestEnvOverrides(t *testing.T) {
 		"CONTRACTGATE_SERVER_ADDR=127.0.0.1:9999",
 		"CONTRACTGATE_UPSTREAMS_CATALOG_BASEURL=http://10.1.2.3:81",
 		"CONTRACTGATE_UPSTREAMS_ORDERS_TIMEOUT=750ms",
-		"CONTRACTGATE_DEVIDENTITY_SCOPES=[orders:read]",
+		"CONTRACTGATE_AUTH_DEVTOKEN_ENABLED=false",
 		"CONTRACTGATE_CONFIG=ignored.yaml",
 		"HOME=/root",
 	})
@@ -41,8 +42,8 @@ func TestEnvOverrides(t *testing.T) {
 	if got := cfg.Upstreams["orders"].Timeout; got != 750*time.Millisecond {
 		t.Errorf("upstreams.orders.timeout = %s", got)
 	}
-	if got := cfg.DevIdentity.Scopes; len(got) != 1 || got[0] != "orders:read" {
-		t.Errorf("devIdentity.scopes = %v", got)
+	if cfg.Auth.DevToken.Enabled {
+		t.Errorf("auth.devToken.enabled not overridden")
 	}
 }
 
@@ -73,8 +74,8 @@ upstreams:
 		{desc: "ftp base url", yaml: strings.Replace(base, `"http://127.0.0.1:2"`, `"ftp://h/"`, 1), wantKey: "upstreams.orders.baseURL:"},
 		{desc: "unknown upstream", yaml: base + "  payments: {baseURL: \"http://127.0.0.1:4\"}\n", wantKey: "upstreams.payments:"},
 		{desc: "zero idle conns", yaml: base, env: []string{"CONTRACTGATE_UPSTREAMS_USERS_MAXIDLECONNS=-1"}, wantKey: "upstreams.users.maxIdleConns:"},
-		{desc: "dev identity in production", yaml: base + "env: production\ndevIdentity: {enabled: true, subject: alice}\n", wantKey: "devIdentity.enabled:"},
-		{desc: "dev identity without subject", yaml: base + "devIdentity: {enabled: true}\n", wantKey: "devIdentity.subject:"},
+		{desc: "dev token in production", yaml: base + "env: production\nauth: {devToken: {enabled: true}}\n", wantKey: "auth.devToken.enabled:"},
+		{desc: "upstream tls without both halves", yaml: base, env: []string{"CONTRACTGATE_UPSTREAMS_USERS_TLS_CERTFILE=/x.pem"}, wantKey: "upstreams.users.tls."},
 		{desc: "env value of the wrong type", yaml: base, env: []string{"CONTRACTGATE_SERVER_READTIMEOUT=soon"}, wantKey: "server.readTimeout:"},
 		{desc: "env name that is no key", yaml: base, env: []string{"CONTRACTGATE_SERVER_ADRESS=x"}, wantKey: "CONTRACTGATE_SERVER_ADRESS"},
 		{desc: "cors origin with a path", yaml: base + "cors: {allowOrigins: [\"https://a.example/x\"]}\n", wantKey: "cors.allowOrigins[0]:"},
@@ -116,4 +117,55 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 			t.Errorf("error does not mention %s: %v", key, err)
 		}
 	}
+}
+
+func TestProductionRefusesDevCredentials(t *testing.T) {
+	_, err := Load("", []string{"CONTRACTGATE_ENV=production"})
+	if err == nil {
+		t.Fatal("the demo config must not start in production")
+	}
+	for _, key := range []string{"auth.jwt.hmacKeys", "auth.apiKeys", "auth.devToken.enabled"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+}
+
+func TestProductionExample(t *testing.T) {
+	cfg, err := Parse(mustRead(t, "../../configs/production.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SetDefaults()
+	err = cfg.Validate()
+	// The example names certificate files that exist only on a real host.
+	for _, fe := range fieldErrors(err) {
+		if !strings.HasPrefix(fe.Path, "server.tls.") {
+			t.Errorf("production example: %v", fe)
+		}
+	}
+}
+
+func fieldErrors(err error) []*FieldError {
+	var out []*FieldError
+	if err == nil {
+		return nil
+	}
+	if u, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range u.Unwrap() {
+			if fe, ok := errors.AsType[*FieldError](e); ok {
+				out = append(out, fe)
+			}
+		}
+	}
+	return out
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,5 +1,6 @@
 // Package idempotency implements the IETF httpapi Idempotency-Key header for the operations
-// whose contract declares it required.
+// whose contract declares it required: RequireKey checks the key (400), New claims it and
+// stores the final response, then replays that response to repeats of the same request.
 package idempotency
 
 import (
@@ -55,32 +56,46 @@ func ParseKey(v string) (string, error) {
 // contract declares Idempotency-Key as a required header: absent -> 400
 // IDEMPOTENCY_KEY_MISSING, not a sane token -> 400 IDEMPOTENCY_KEY_INVALID.
 func RequireKey(table *routes.Table) echo.MiddlewareFunc {
-	required := map[*routes.Operation]bool{}
-	for _, op := range table.All() {
-		for _, p := range append(op.Op.Parameters, op.PathItem.Parameters...) {
-			if p.Value != nil && p.Value.In == openapi3.ParameterInHeader &&
-				http.CanonicalHeaderKey(p.Value.Name) == Header && p.Value.Required {
-				required[op] = true
-			}
-		}
-	}
+	required := requiredOps(table)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			op := table.Lookup(c)
 			if op == nil || !required[op] {
 				return next(c)
 			}
-			values := c.Request().Header.Values(Header)
-			switch {
-			case len(values) == 0:
-				return apierror.ErrIdempotencyKeyMissing
-			case len(values) > 1:
-				return apierror.ErrIdempotencyKeyInvalid.WithMessage("Send exactly one Idempotency-Key header")
-			}
-			if _, err := ParseKey(values[0]); err != nil {
+			if _, err := keyOf(c.Request().Header); err != nil {
 				return err
 			}
 			return next(c)
 		}
 	}
+}
+
+// requiredOps returns the operations of table whose contract declares Idempotency-Key as a
+// required header (on the operation or its path item), computed once at start-up.
+func requiredOps(table *routes.Table) map[*routes.Operation]bool {
+	required := map[*routes.Operation]bool{}
+	for _, op := range table.All() {
+		for _, params := range []openapi3.Parameters{op.Op.Parameters, op.PathItem.Parameters} {
+			for _, p := range params {
+				if p.Value != nil && p.Value.In == openapi3.ParameterInHeader &&
+					http.CanonicalHeaderKey(p.Value.Name) == Header && p.Value.Required {
+					required[op] = true
+				}
+			}
+		}
+	}
+	return required
+}
+
+// keyOf returns the request's one Idempotency-Key, or the 400 error RequireKey answers.
+func keyOf(h http.Header) (string, error) {
+	values := h.Values(Header)
+	switch {
+	case len(values) == 0:
+		return "", apierror.ErrIdempotencyKeyMissing
+	case len(values) > 1:
+		return "", apierror.ErrIdempotencyKeyInvalid.WithMessage("Send exactly one Idempotency-Key header")
+	}
+	return ParseKey(values[0])
 }

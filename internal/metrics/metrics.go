@@ -63,7 +63,7 @@ func New() *Metrics {
 	m.rateLimitFallbck = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "ratelimit_store_fallbacks_total",
 		Help: "Rate-limit decisions taken by the local limiter because the shared store was unavailable."})
 	m.idempotency = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "idempotency_outcomes_total",
-		Help: "Idempotency-Key outcomes, by operation id and outcome (stored, replayed, in_flight, reused)."}, []string{"operation", "outcome"})
+		Help: "Idempotency-Key outcomes, by operation id and outcome (stored, released, replayed, in_flight, reused, lease_expired, store_error)."}, []string{"operation", "outcome"})
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.errors, m.upstreamCalls, m.upstreamAttempts,
 		m.upstreamDuration, m.breakerState, m.rateLimit, m.rateLimitFallbck, m.idempotency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
@@ -143,7 +143,8 @@ func (m *Metrics) RateLimitDecision(policy string, allowed bool) {
 // RateLimitFallback records a decision taken locally because the shared store was down.
 func (m *Metrics) RateLimitFallback() { m.rateLimitFallbck.Inc() }
 
-// Idempotency records an Idempotency-Key outcome: stored, replayed, in_flight, reused.
+// Idempotency records an Idempotency-Key outcome: stored, released, replayed, in_flight,
+// reused, lease_expired or store_error.
 func (m *Metrics) Idempotency(operation, outcome string) {
 	m.idempotency.WithLabelValues(operation, outcome).Inc()
 }

@@ -527,6 +527,9 @@ func rawDo(t *testing.T, env *testenv.Env, tc *badCase) *testenv.Response {
 	}
 	var head bytes.Buffer
 	fmt.Fprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", tc.method, tc.path, u.Host)
+	if headerValue(tc.headers, "Authorization") == "" && headerValue(tc.headers, "X-API-Key") == "" {
+		fmt.Fprintf(&head, "X-API-Key: %s\r\n", testenv.AliceKey) // authenticated: bad input is judged after auth
+	}
 	for i := 0; i+1 < len(tc.headers); i += 2 {
 		fmt.Fprintf(&head, "%s: %s\r\n", tc.headers[i], tc.headers[i+1])
 	}

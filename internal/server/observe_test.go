@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/demo"
 	"github.com/contractgate/contractgate/internal/testenv"
 )
@@ -63,6 +65,10 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	t.Parallel()
 	env := testenv.Start(t)
 	mustSet(t, env.Users.Faults, demo.Fault{ErrorRate: 1})
+	token, err := auth.IssueDevToken(env.Config.Auth, "alice", []string{"orders:read"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	script := []struct {
 		method, path, body string
@@ -76,7 +82,7 @@ func TestMetricsAndAccessLog(t *testing.T) {
 		{http.MethodGet, "/v1/me/dashboard", "", 502},
 	}
 	for _, s := range script {
-		if res := env.Do(t, s.method, s.path, s.body, "Authorization", "Bearer secret-token-value"); res.Status != s.status {
+		if res := env.Do(t, s.method, s.path, s.body, "Authorization", "Bearer "+token); res.Status != s.status {
 			t.Fatalf("%s %s: %d, want %d", s.method, s.path, res.Status, s.status)
 		}
 	}
@@ -112,7 +118,7 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	// The access log: one line per request (the /metrics scrape included), with the fields an
 	// operator needs, and never the credentials.
 	logs := env.Logs()
-	if strings.Contains(logs, "secret-token-value") {
+	if strings.Contains(logs, token) || strings.Contains(logs, token[strings.LastIndexByte(token, '.')+1:]) {
 		t.Fatal("the access log contains the bearer token")
 	}
 	var lines []map[string]any
@@ -146,7 +152,7 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	if lines[3]["route"] != "/v1/products/:productId" {
 		t.Errorf("route %v: want the template, not the raw path", lines[3]["route"])
 	}
-	if lines[5]["subject"] != "alice" {
-		t.Errorf("subject %v", lines[5]["subject"])
+	if lines[5]["subject"] != "alice" || lines[5]["authMethod"] != "bearer" {
+		t.Errorf("subject %v, authMethod %v", lines[5]["subject"], lines[5]["authMethod"])
 	}
 }

@@ -14,7 +14,10 @@ func TestGoSDK(t *testing.T) {
 	t.Parallel()
 	env := testenv.Start(t)
 	ctx := context.Background()
-	client, err := sdk.NewClientWithResponses(env.URL)
+	client, err := sdk.NewClientWithResponses(env.URL, sdk.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+		req.Header.Set("X-API-Key", testenv.AliceKey)
+		return nil
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,10 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,17 +19,19 @@ import (
 	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/apierror"
+	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/config"
 	"github.com/contractgate/contractgate/internal/correlation"
-	"github.com/contractgate/contractgate/internal/devauth"
 	"github.com/contractgate/contractgate/internal/edge"
 	"github.com/contractgate/contractgate/internal/idempotency"
 	"github.com/contractgate/contractgate/internal/identity"
 	"github.com/contractgate/contractgate/internal/metrics"
 	"github.com/contractgate/contractgate/internal/observe"
 	"github.com/contractgate/contractgate/internal/ops"
+	"github.com/contractgate/contractgate/internal/ratelimit"
 	"github.com/contractgate/contractgate/internal/routes"
 	"github.com/contractgate/contractgate/internal/storefront"
+	"github.com/contractgate/contractgate/internal/tlsconfig"
 	"github.com/contractgate/contractgate/internal/tracing"
 	"github.com/contractgate/contractgate/internal/upstream"
 	"github.com/contractgate/contractgate/internal/validation"
@@ -41,6 +45,11 @@ type Server struct {
 	handler http.Handler // echo, wrapped in tracing when enabled
 	tracing *tracing.Tracing
 	ops     *ops.Ops
+	// tls is the listener's TLS configuration (nil: plain HTTP); reloader renews its pair.
+	tls      *tls.Config
+	reloader *tlsconfig.Reloader
+	// closers stop background work (JWKS refresh) after shutdown.
+	closers []io.Closer
 	// metrics is exposed for tests.
 	metrics *metrics.Metrics
 }
@@ -80,10 +89,6 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	devIdentity, err := devauth.New(cfg.DevIdentity)
-	if err != nil {
-		return nil, err
-	}
 
 	table, err := routes.New(spec)
 	if err != nil {
@@ -94,7 +99,31 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		return nil, err
 	}
 
+	authn, authCloser, err := auth.New(cfg.Auth, table, logger)
+	if err != nil {
+		return nil, err
+	}
+	var tlsCfg *tls.Config
+	var reloader *tlsconfig.Reloader
+	if cfg.Server.TLS.Enabled() {
+		if tlsCfg, reloader, err = tlsconfig.NewServer(cfg.Server.TLS, logger); err != nil {
+			return nil, err
+		}
+	}
+
 	m := metrics.New()
+	rl := cfg.RateLimit
+	rl.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
+	limiter, limits, err := ratelimit.New(rl, table, logger)
+	if err != nil {
+		return nil, err
+	}
+	ic := cfg.Idempotency
+	ic.Observe = func(op string, o idempotency.Outcome) { m.Idempotency(op, string(o)) }
+	claimReplay, idemStore, err := idempotency.New(ic, table, logger)
+	if err != nil {
+		return nil, err
+	}
 	observer, err := observe.New(observe.Config{Table: table, Metrics: m, Logger: logger})
 	if err != nil {
 		return nil, err
@@ -128,16 +157,21 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	e.Use(
 		stripIdentityHeader,
 		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.Server.BodyLimit)),
-		devIdentity, // development-only stand-in for auth; a pass-through unless enabled
+		authn,   // the contract's security: 401/403 before anything reads the body
+		limiter, // by identity, so after auth
 		idempotency.RequireKey(table),
 		validator.Middleware(),
+		claimReplay, // last before the handler: a request rejected above claims no key
 	)
 
 	ops_ := ops.New(api.OpenAPIYAML, specJSON, config.RequiredUpstreams)
 	ops_.Register(e)
 	e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	gateway.RegisterHandlers(e, gateway.NewStrictHandler(storefront.New(clients), nil))
-	return &Server{cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing, ops: ops_, metrics: m}, nil
+	return &Server{
+		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
+		ops: ops_, metrics: m, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, limits, idemStore},
+	}, nil
 }
 
 // exposedHeaders are the response headers a browser script may read.
@@ -161,6 +195,7 @@ func (s *Server) HTTPServer() *http.Server {
 		WriteTimeout:      c.WriteTimeout,
 		IdleTimeout:       c.IdleTimeout,
 		MaxHeaderBytes:    c.MaxHeaderBytes,
+		TLSConfig:         s.tls,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 }
@@ -170,7 +205,16 @@ func (s *Server) HTTPServer() *http.Server {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := s.HTTPServer()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if s.reloader != nil {
+		go s.reloader.Watch(ctx)
+	}
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	s.logger.Info("gateway listening", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
@@ -186,6 +230,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	for _, c := range s.closers {
+		_ = c.Close()
 	}
 	if err := s.tracing.Shutdown(sctx); err != nil {
 		s.logger.Warn("flushing traces", "error", err.Error())

@@ -124,7 +124,17 @@ func (r *Response) Decode(t testing.TB, v any) {
 	}
 }
 
-// Do sends one request to the gateway. headers are name, value pairs.
+// Demo API keys of the embedded default configuration.
+const (
+	// AliceKey authenticates alice with orders:read and orders:write.
+	AliceKey = "demo-key-alice-0123456789abcdef"
+	// BobKey authenticates bob with orders:read only.
+	BobKey = "demo-key-bob-0123456789abcdef"
+)
+
+// Do sends one request to the gateway. headers are name, value pairs; a pair with an empty
+// value removes that header. Unless headers name Authorization or X-API-Key, the request
+// authenticates as alice with her demo API key.
 func (env *Env) Do(t testing.TB, method, path, body string, headers ...string) *Response {
 	t.Helper()
 	var rd io.Reader
@@ -137,6 +147,12 @@ func (env *Env) Do(t testing.TB, method, path, body string, headers ...string) *
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("X-API-Key", AliceKey)
+	for i := 0; i+1 < len(headers); i += 2 {
+		if strings.EqualFold(headers[i], "Authorization") {
+			req.Header.Del("X-API-Key")
+		}
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if headers[i+1] == "" {

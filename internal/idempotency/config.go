@@ -1,0 +1,142 @@
+package idempotency
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultLease          = 30 * time.Second
+	DefaultTTL            = 24 * time.Hour
+	DefaultMaxEntries     = 100_000
+	DefaultRedisKeyPrefix = "contractgate:idempotency:"
+	DefaultRedisTimeout   = time.Second
+)
+
+// Config configures the claim/replay middleware (the `idempotency` key of the gateway's
+// configuration). The zero value, after SetDefaults, is the in-memory store with the
+// defaults below.
+type Config struct {
+	// Lease is how long a claimed key stays "in flight" (answering 409 to repeats) before an
+	// unfinished claim, whose request died with its process, is released. It must exceed the
+	// longest time a handler may run (upstream timeouts and retries included), or a slow
+	// first request and a retry could both run. Default 30s.
+	Lease time.Duration `yaml:"lease"`
+	// TTL is how long a final response is kept and replayed, counted from when it was
+	// stored. Default 24h.
+	TTL time.Duration `yaml:"ttl"`
+	// MaxEntries bounds the in-memory store (records, in flight or stored). When full,
+	// expired records are swept, then the oldest stored response is evicted; in-flight claims
+	// are never evicted. Ignored with Redis. Default 100000.
+	MaxEntries int `yaml:"maxEntries"`
+	// Redis, when Redis.Addr is set, keeps the records in Redis, shared by every replica.
+	Redis RedisConfig `yaml:"redis"`
+	// Observe, when set, is called once per request that takes part, with the operation id
+	// and what happened, for metrics. It runs on the request's goroutine, concurrently with
+	// other requests: it must be fast and safe for concurrent use. Not configurable in YAML.
+	Observe func(operationID string, outcome Outcome) `yaml:"-"`
+}
+
+// RedisConfig configures the shared Redis store.
+type RedisConfig struct {
+	// Addr is Redis's host:port. Empty (default) selects the in-memory store.
+	Addr string `yaml:"addr"`
+	// Username and Password authenticate to Redis (ACL user, or password only). Default none.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// DB is the database number. Default 0.
+	DB int `yaml:"db"`
+	// TLS connects with TLS 1.2 or later, verifying the server's certificate. Default false.
+	TLS bool `yaml:"tls"`
+	// KeyPrefix starts every key the store writes. Default "contractgate:idempotency:".
+	KeyPrefix string `yaml:"keyPrefix"`
+	// Timeout bounds connecting to Redis and each command (read and write). When Redis does not
+	// answer in time the request fails closed with 503 UPSTREAM_UNAVAILABLE. Default 1s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Outcome is what the middleware did with one request, as reported to Config.Observe.
+type Outcome string
+
+// The outcomes.
+const (
+	// OutcomeStored: the handler ran and its final (2xx-4xx) response was stored.
+	OutcomeStored Outcome = "stored"
+	// OutcomeReleased: the handler ran and failed with a 5xx (or the client went away); the
+	// key was released so that the client may retry.
+	OutcomeReleased Outcome = "released"
+	// OutcomeReplayed: a stored response was replayed without calling the handler.
+	OutcomeReplayed Outcome = "replayed"
+	// OutcomeInFlight: 409, the first request with this key is still running.
+	OutcomeInFlight Outcome = "in_flight"
+	// OutcomeReused: 422, the key was used before with a different request.
+	OutcomeReused Outcome = "reused"
+	// OutcomeLeaseExpired: the handler outlived the lease and another request claimed the
+	// key meanwhile (both ran); this response was not stored. Raise the lease.
+	OutcomeLeaseExpired Outcome = "lease_expired"
+	// OutcomeStoreError: the store failed; the request was refused with 503 (claim), or its
+	// response could not be recorded (finish).
+	OutcomeStoreError Outcome = "store_error"
+)
+
+// ConfigError is a configuration problem at a key path relative to Config, such as "lease"
+// or "redis.timeout". The gateway's config package prefixes it with "idempotency.".
+type ConfigError struct {
+	Path    string
+	Problem string
+}
+
+// Error returns "path: problem".
+func (e *ConfigError) Error() string { return e.Path + ": " + e.Problem }
+
+// SetDefaults fills every unset field with its documented default.
+func (c *Config) SetDefaults() {
+	if c.Lease == 0 {
+		c.Lease = DefaultLease
+	}
+	if c.TTL == 0 {
+		c.TTL = DefaultTTL
+	}
+	if c.MaxEntries == 0 {
+		c.MaxEntries = DefaultMaxEntries
+	}
+	if c.Redis.KeyPrefix == "" {
+		c.Redis.KeyPrefix = DefaultRedisKeyPrefix
+	}
+	if c.Redis.Timeout == 0 {
+		c.Redis.Timeout = DefaultRedisTimeout
+	}
+}
+
+// Validate checks a defaulted Config and returns every problem found, each a *ConfigError
+// (joined with errors.Join), or nil.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &ConfigError{Path: path, Problem: fmt.Sprintf(format, args...)})
+	}
+	// Redis expires keys with millisecond precision (PX).
+	if c.Lease < time.Millisecond {
+		bad("lease", "must be at least 1ms, got %s", c.Lease)
+	}
+	if c.TTL < time.Millisecond {
+		bad("ttl", "must be at least 1ms, got %s", c.TTL)
+	}
+	if c.MaxEntries < 1 {
+		bad("maxEntries", "must be at least 1, got %d", c.MaxEntries)
+	}
+	r := c.Redis
+	if r.Addr != "" && (!strings.Contains(r.Addr, ":") || strings.HasSuffix(r.Addr, ":")) {
+		bad("redis.addr", "must be host:port, got %q", r.Addr)
+	}
+	if r.DB < 0 {
+		bad("redis.db", "must not be negative, got %d", r.DB)
+	}
+	if r.Timeout <= 0 {
+		bad("redis.timeout", "must be a positive duration, got %s", r.Timeout)
+	}
+	return errors.Join(errs...)
+}

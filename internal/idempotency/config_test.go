@@ -1,0 +1,67 @@
+package idempotency
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
+	var c Config
+	c.SetDefaults()
+	if c.Lease != 30*time.Second || c.TTL != 24*time.Hour || c.MaxEntries != 100_000 ||
+		c.Redis.Addr != "" || c.Redis.KeyPrefix != "contractgate:idempotency:" || c.Redis.Timeout != time.Second {
+		t.Fatalf("defaults %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc   string
+		mutate func(*Config)
+		want   []string // the key paths reported
+	}{
+		{"lease", func(c *Config) { c.Lease = -time.Second }, []string{"lease"}},
+		{"ttl below a millisecond", func(c *Config) { c.TTL = time.Microsecond }, []string{"ttl"}},
+		{"maxEntries", func(c *Config) { c.MaxEntries = -1 }, []string{"maxEntries"}},
+		{"redis address without port", func(c *Config) { c.Redis.Addr = "redis" }, []string{"redis.addr"}},
+		{"redis db and timeout", func(c *Config) { c.Redis.DB = -1; c.Redis.Timeout = -time.Second }, []string{"redis.db", "redis.timeout"}},
+		{"redis address ok", func(c *Config) { c.Redis.Addr = "redis.internal:6379" }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			var c Config
+			c.SetDefaults()
+			tt.mutate(&c)
+			err := c.Validate()
+			var got []string
+			for _, e := range unjoin(err) {
+				ce, ok := errors.AsType[*ConfigError](e)
+				if !ok {
+					t.Fatalf("%v is not a *ConfigError", e)
+				}
+				got = append(got, ce.Path)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("paths %v, want %v (%v)", got, tt.want, err)
+			}
+		})
+	}
+}
+
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

@@ -1,0 +1,38 @@
+package ratelimit_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/contractgate/contractgate/internal/ratelimit"
+)
+
+// BenchmarkMiddleware is the whole per-request cost of the middleware in memory mode: route
+// lookup, client address, GCRA step and the two RateLimit fields (whose values are the
+// allocations).
+func BenchmarkMiddleware(b *testing.B) {
+	tbl := loadTable(b)
+	mw, closer, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Policy{Requests: 1_000_000_000, Window: 1000 * time.Second}}, tbl, discardLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closer.Close()
+	h := mw(func(echo.Context) error { return nil })
+	e := echo.New()
+	req := httptest.NewRequest(http.MethodGet, "/v1/products", nil)
+	req.RemoteAddr = "203.0.113.7:50000"
+	rec := httptest.NewRecorder()
+	c := e.NewContext(req, rec)
+	c.SetPath("/v1/products")
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(rec.Header())
+		if err := h(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
