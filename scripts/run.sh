@@ -25,15 +25,20 @@ cat <<MSG
   contractgate is running on http://127.0.0.1:8080 (demo upstreams on :9101-9103, their
   fault-injection admin on :9111-9113). Ctrl-C stops everything.
 
+  Public operations need no credentials:
     curl -s 'http://127.0.0.1:8080/v1/products?pageSize=3'
     curl -s  http://127.0.0.1:8080/v1/products/prd_0001
-    curl -s  http://127.0.0.1:8080/v1/me/dashboard
-    curl -s -X POST http://127.0.0.1:8080/v1/orders -H 'Content-Type: application/json' \\
-         -H "Idempotency-Key: \$(uuidgen 2>/dev/null || date +%s%N)" \\
+
+  Secured ones take the demo API key of alice (or bob: demo-key-bob-0123456789abcdef) ...
+    curl -s  http://127.0.0.1:8080/v1/me/dashboard -H 'X-API-Key: demo-key-alice-0123456789abcdef'
+  ... or a development JWT:
+    TOKEN=\$(go run ./cmd/contractgate token --subject alice --scopes "orders:read orders:write")
+    curl -s -X POST http://127.0.0.1:8080/v1/orders -H "Authorization: Bearer \$TOKEN" \\
+         -H 'Content-Type: application/json' -H "Idempotency-Key: \$(date +%s%N)" \\
          -d '{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}'
 
-  The contract: http://127.0.0.1:8080/openapi.yaml   health: /healthz, /readyz
-  (Development identity: every request acts as user "alice"; see README, Configuration.)
+  The contract: http://127.0.0.1:8080/openapi.yaml  docs: /docs  metrics: /metrics  health: /healthz, /readyz
+  (Demo credentials are development-only: env: production refuses them.)
 
 MSG
 wait -n "${pids[@]}"
