@@ -55,12 +55,26 @@ type Config struct {
 	Auth auth.Config `yaml:"auth"`
 	// CORS lets browsers on other origins call the API. Off unless allowOrigins is set.
 	CORS CORS `yaml:"cors"`
+	// Admin is an optional second listener for operators: metrics, health, profiling.
+	Admin Admin `yaml:"admin"`
 	// RateLimit limits each client (subject, else IP) per contract operation: a default
 	// policy plus the spec's x-ratelimit overrides; in memory, or shared through Redis.
 	RateLimit ratelimit.Config `yaml:"rateLimit"`
 	// Idempotency configures Idempotency-Key claims and stored responses; in memory, or
 	// shared through Redis.
 	Idempotency idempotency.Config `yaml:"idempotency"`
+}
+
+// Admin configures the operator listener.
+type Admin struct {
+	// Addr, when set, serves /metrics, /healthz, /readyz (and /debug/pprof/ with Pprof) on
+	// a separate listener, e.g. 127.0.0.1:9090. Default: none; /metrics stays on the public
+	// listener either way unless MetricsOnAdminOnly.
+	Addr string `yaml:"addr"`
+	// Pprof serves net/http/pprof under /debug/pprof/ on the admin listener. Default false.
+	Pprof bool `yaml:"pprof"`
+	// MetricsOnAdminOnly removes /metrics from the public listener. Default false.
+	MetricsOnAdminOnly bool `yaml:"metricsOnAdminOnly"`
 }
 
 // CORS configures cross-origin resource sharing. Preflight requests are answered before
@@ -287,6 +301,12 @@ func (c *Config) Validate() error {
 		if u.MaxIdleConns < 1 {
 			bad(p+".maxIdleConns", "must be at least 1, got %d", u.MaxIdleConns)
 		}
+	}
+	if c.Admin.Addr != "" && !strings.Contains(c.Admin.Addr, ":") {
+		bad("admin.addr", "must be host:port, got %q", c.Admin.Addr)
+	}
+	if c.Admin.Addr == "" && (c.Admin.Pprof || c.Admin.MetricsOnAdminOnly) {
+		bad("admin.addr", "is required when admin.pprof or admin.metricsOnAdminOnly is set")
 	}
 	for i, o := range c.CORS.AllowOrigins {
 		if o == "*" {

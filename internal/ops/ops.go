@@ -25,14 +25,19 @@ func New(specYAML, specJSON []byte, upstreams []string) *Ops {
 
 // Register adds GET /healthz, /readyz, /openapi.json and /openapi.yaml to e.
 func (o *Ops) Register(e *echo.Echo) {
-	e.GET("/healthz", o.healthz)
-	e.GET("/readyz", o.readyz)
+	o.RegisterHealth(e)
 	e.GET("/openapi.json", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, o.specJSON)
 	})
 	e.GET("/openapi.yaml", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/yaml", o.specYAML)
 	})
+}
+
+// RegisterHealth adds GET /healthz and /readyz to e (also used on the admin listener).
+func (o *Ops) RegisterHealth(e *echo.Echo) {
+	e.GET("/healthz", o.healthz)
+	e.GET("/readyz", o.readyz)
 }
 
 // Drain marks the process as shutting down: /readyz answers 503 from now on, so that load

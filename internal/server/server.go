@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -52,6 +54,8 @@ type Server struct {
 	closers []io.Closer
 	// metrics is exposed for tests.
 	metrics *metrics.Metrics
+	// admin is the operator listener's handler (nil: none).
+	admin *echo.Echo
 }
 
 // Option changes how New assembles the gateway.
@@ -166,12 +170,37 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 
 	ops_ := ops.New(api.OpenAPIYAML, specJSON, config.RequiredUpstreams)
 	ops_.Register(e)
-	e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	if !cfg.Admin.MetricsOnAdminOnly {
+		e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	}
+	var admin *echo.Echo
+	if cfg.Admin.Addr != "" {
+		admin = adminEcho(cfg.Admin, ops_, m, logger)
+	}
 	gateway.RegisterHandlers(e, gateway.NewStrictHandler(storefront.New(clients), nil))
 	return &Server{
 		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
-		ops: ops_, metrics: m, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, limits, idemStore},
+		ops: ops_, metrics: m, admin: admin, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, limits, idemStore},
 	}, nil
+}
+
+// adminEcho serves the operator endpoints on the admin listener: health, metrics, and
+// net/http/pprof when enabled. It is never exposed to clients.
+func adminEcho(cfg config.Admin, o *ops.Ops, m *metrics.Metrics, logger *slog.Logger) *echo.Echo {
+	a := echo.New()
+	a.HideBanner, a.HidePort = true, true
+	a.HTTPErrorHandler = apierror.Handler(logger)
+	a.Use(middleware.Recover())
+	o.RegisterHealth(a)
+	a.GET("/metrics", echo.WrapHandler(m.Handler()))
+	if cfg.Pprof {
+		a.Any("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprof.Index)))
+		a.Any("/debug/pprof/cmdline", echo.WrapHandler(http.HandlerFunc(pprof.Cmdline)))
+		a.Any("/debug/pprof/profile", echo.WrapHandler(http.HandlerFunc(pprof.Profile)))
+		a.Any("/debug/pprof/symbol", echo.WrapHandler(http.HandlerFunc(pprof.Symbol)))
+		a.Any("/debug/pprof/trace", echo.WrapHandler(http.HandlerFunc(pprof.Trace)))
+	}
+	return a
 }
 
 // exposedHeaders are the response headers a browser script may read.
@@ -216,6 +245,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		errc <- srv.Serve(ln)
 	}()
 	s.logger.Info("gateway listening", "addr", ln.Addr().String())
+	var adminSrv *http.Server
+	if s.admin != nil {
+		adminLn, err := net.Listen("tcp", s.cfg.Admin.Addr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		adminSrv = &http.Server{Handler: s.admin, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = adminSrv.Serve(adminLn) }()
+		s.logger.Info("admin listening", "addr", adminLn.Addr().String(), "pprof", s.cfg.Admin.Pprof)
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -227,6 +267,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if adminSrv != nil {
+		_ = adminSrv.Shutdown(sctx)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
