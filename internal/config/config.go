@@ -21,6 +21,7 @@ import (
 	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/idempotency"
 	"github.com/contractgate/contractgate/internal/ratelimit"
+	"github.com/contractgate/contractgate/internal/resilience"
 	"github.com/contractgate/contractgate/internal/tlsconfig"
 )
 
@@ -131,12 +132,14 @@ type Log struct {
 type Upstream struct {
 	// BaseURL is the service's absolute http(s) URL. Required.
 	BaseURL string `yaml:"baseURL"`
-	// Timeout bounds one call to the service, response body included. Default 2s.
-	Timeout time.Duration `yaml:"timeout"`
 	// MaxIdleConns is the number of keep-alive connections kept to the service. Default 64.
 	MaxIdleConns int `yaml:"maxIdleConns"`
 	// TLS configures an https upstream: CA, client certificate (mTLS), server name.
 	TLS tlsconfig.ClientConfig `yaml:"tls"`
+	// Config holds the upstream's policies, flattened into its keys: timeout (default 2s,
+	// the whole call), attemptTimeout, maxResponseBytes, contract (enforce, log, off),
+	// retry.*, circuitBreaker.*, bulkhead.* (see docs/resilience.md).
+	resilience.Config `yaml:",inline"`
 }
 
 // FieldError is a configuration error located at a key path such as
@@ -228,7 +231,7 @@ func (c *Config) SetDefaults() {
 		c.Log.Format = "json"
 	}
 	for name, u := range c.Upstreams {
-		def(&u.Timeout, 2*time.Second)
+		u.Config.SetDefaults()
 		if u.MaxIdleConns == 0 {
 			u.MaxIdleConns = 64
 		}
@@ -297,7 +300,9 @@ func (c *Config) Validate() error {
 		if parsed, err := url.Parse(u.BaseURL); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
 			bad(p+".baseURL", "must be an absolute http or https URL, got %q", u.BaseURL)
 		}
-		positive(p+".timeout", u.Timeout)
+		for _, fe := range resilience.FieldErrors(u.Config.Validate()) {
+			bad(p+"."+fe.Path, "%s", fe.Problem)
+		}
 		if u.MaxIdleConns < 1 {
 			bad(p+".maxIdleConns", "must be at least 1, got %d", u.MaxIdleConns)
 		}

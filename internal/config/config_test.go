@@ -25,7 +25,8 @@ func TestEnvOverrides(t *testing.T) {
 	cfg, err := Load("", []string{
 		"CONTRACTGATE_SERVER_ADDR=127.0.0.1:9999",
 		"CONTRACTGATE_UPSTREAMS_CATALOG_BASEURL=http://10.1.2.3:81",
-		"CONTRACTGATE_UPSTREAMS_ORDERS_TIMEOUT=750ms",
+		"CONTRACTGATE_UPSTREAMS_ORDERS_TIMEOUT=1500ms",
+		"CONTRACTGATE_UPSTREAMS_ORDERS_RETRY_MAXATTEMPTS=2",
 		"CONTRACTGATE_AUTH_DEVTOKEN_ENABLED=false",
 		"CONTRACTGATE_CONFIG=ignored.yaml",
 		"HOME=/root",
@@ -39,7 +40,7 @@ func TestEnvOverrides(t *testing.T) {
 	if got := cfg.Upstreams["catalog"].BaseURL; got != "http://10.1.2.3:81" {
 		t.Errorf("upstreams.catalog.baseURL = %q", got)
 	}
-	if got := cfg.Upstreams["orders"].Timeout; got != 750*time.Millisecond {
+	if got := cfg.Upstreams["orders"].Timeout; got != 1500*time.Millisecond || cfg.Upstreams["orders"].Retry.MaxAttempts != 2 {
 		t.Errorf("upstreams.orders.timeout = %s", got)
 	}
 	if cfg.Auth.DevToken.Enabled {

@@ -65,8 +65,14 @@ func applyEnv(v reflect.Value, envName, keyPath string, vars map[string]string, 
 	case reflect.Struct:
 		t := v.Type()
 		for i := range t.NumField() {
-			key, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-			if key == "" || key == "-" {
+			key, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if opts == "inline" {
+				if err := applyEnv(v.Field(i), envName, keyPath, vars, used); err != nil {
+					return err
+				}
+				continue
+			}
+			if key == "" || key == "-" || !t.Field(i).IsExported() {
 				continue
 			}
 			if err := applyEnv(v.Field(i), envName+"_"+strings.ToUpper(key), join(keyPath, key), vars, used); err != nil {

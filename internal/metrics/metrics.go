@@ -51,7 +51,7 @@ func New() *Metrics {
 	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "errors_total",
 		Help: "Error responses, by operation id and error code (VALIDATION_FAILED, UPSTREAM_TIMEOUT, ...)."}, []string{"operation", "code"})
 	m.upstreamCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "upstream_calls_total",
-		Help: "Upstream calls, by upstream and outcome (success, error, timeout, circuit_open, rejected)."}, []string{"upstream", "outcome"})
+		Help: "Upstream calls, by upstream and outcome (success, error, timeout, circuit_open, rejected, canceled)."}, []string{"upstream", "outcome"})
 	m.upstreamAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "upstream_attempts_total",
 		Help: "Upstream attempts (first tries and retries), by upstream and kind (first, retry)."}, []string{"upstream", "kind"})
 	m.upstreamDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "upstream_duration_seconds",

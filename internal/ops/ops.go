@@ -11,16 +11,16 @@ import (
 
 // Ops holds the state behind the operator endpoints. Safe for concurrent use.
 type Ops struct {
-	specYAML  []byte
-	specJSON  []byte
-	upstreams []string
-	draining  atomic.Bool
+	specYAML []byte
+	specJSON []byte
+	states   func() map[string]string
+	draining atomic.Bool
 }
 
-// New returns the operator endpoints for a contract (as YAML and JSON) and the names of the
-// upstreams whose state /readyz reports.
-func New(specYAML, specJSON []byte, upstreams []string) *Ops {
-	return &Ops{specYAML: specYAML, specJSON: specJSON, upstreams: upstreams}
+// New returns the operator endpoints for a contract (as YAML and JSON); states reports each
+// upstream's circuit state (closed, open, half-open) for /readyz.
+func New(specYAML, specJSON []byte, states func() map[string]string) *Ops {
+	return &Ops{specYAML: specYAML, specJSON: specJSON, states: states}
 }
 
 // Register adds GET /healthz, /readyz, /openapi.json and /openapi.yaml to e.
@@ -55,10 +55,10 @@ func (o *Ops) healthz(c echo.Context) error {
 }
 
 func (o *Ops) readyz(c echo.Context) error {
-	ups := make(map[string]string, len(o.upstreams))
-	for _, name := range o.upstreams {
-		ups[name] = "closed" // circuit state; breakers report here once configured
-	}
+	// An open circuit does not make the replica unready: every replica sees the same
+	// upstream, and taking them all out of rotation would turn one failing upstream into a
+	// full outage. /readyz reports the states for operators.
+	ups := o.states()
 	if o.draining.Load() {
 		return c.JSON(http.StatusServiceUnavailable, Status{Status: "draining", Upstreams: ups})
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/contractgate/contractgate/internal/observe"
 	"github.com/contractgate/contractgate/internal/ops"
 	"github.com/contractgate/contractgate/internal/ratelimit"
+	"github.com/contractgate/contractgate/internal/resilience"
 	"github.com/contractgate/contractgate/internal/routes"
 	"github.com/contractgate/contractgate/internal/storefront"
 	"github.com/contractgate/contractgate/internal/tlsconfig"
@@ -56,6 +57,8 @@ type Server struct {
 	metrics *metrics.Metrics
 	// admin is the operator listener's handler (nil: none).
 	admin *echo.Echo
+	// clients are the upstream clients (their idle connections are closed at shutdown).
+	clients *upstream.Clients
 }
 
 // Option changes how New assembles the gateway.
@@ -89,9 +92,21 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, fmt.Errorf("encoding the contract as JSON: %w", err)
 	}
-	clients, err := upstream.New(cfg.Upstreams)
+	m := metrics.New()
+	clients, err := upstream.New(cfg.Upstreams,
+		upstream.WithLogger(logger),
+		upstream.WithHooks(resilience.Hooks{
+			Attempt:     m.UpstreamAttempt,
+			Done:        func(u string, o resilience.Outcome, d time.Duration) { m.UpstreamCall(u, string(o), d) },
+			StateChange: func(u string, _, to resilience.State) { m.BreakerState(u, breakerGauge[to]) },
+		}),
+		upstream.WithAttemptTransport(o.tracing.Transport),
+	)
 	if err != nil {
 		return nil, err
+	}
+	for _, n := range clients.Names() {
+		m.BreakerState(n, metrics.BreakerClosed)
 	}
 
 	table, err := routes.New(spec)
@@ -115,7 +130,6 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		}
 	}
 
-	m := metrics.New()
 	rl := cfg.RateLimit
 	rl.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
 	limiter, limits, err := ratelimit.New(rl, table, logger)
@@ -168,7 +182,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		claimReplay, // last before the handler: a request rejected above claims no key
 	)
 
-	ops_ := ops.New(api.OpenAPIYAML, specJSON, config.RequiredUpstreams)
+	ops_ := ops.New(api.OpenAPIYAML, specJSON, clients.States)
 	ops_.Register(e)
 	if !cfg.Admin.MetricsOnAdminOnly {
 		e.GET("/metrics", echo.WrapHandler(m.Handler()))
@@ -180,8 +194,15 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	gateway.RegisterHandlers(e, gateway.NewStrictHandler(storefront.New(clients), nil))
 	return &Server{
 		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
-		ops: ops_, metrics: m, admin: admin, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, limits, idemStore},
+		ops: ops_, metrics: m, admin: admin, clients: clients, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, limits, idemStore},
 	}, nil
+}
+
+// breakerGauge maps circuit states to the gauge's values.
+var breakerGauge = map[resilience.State]float64{
+	resilience.StateClosed:   metrics.BreakerClosed,
+	resilience.StateHalfOpen: metrics.BreakerHalfOpen,
+	resilience.StateOpen:     metrics.BreakerOpen,
 }
 
 // adminEcho serves the operator endpoints on the admin listener: health, metrics, and
@@ -271,6 +292,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if adminSrv != nil {
 		_ = adminSrv.Shutdown(sctx)
 	}
+	s.clients.CloseIdleConnections()
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

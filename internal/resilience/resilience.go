@@ -1,0 +1,183 @@
+// Package resilience builds, once at start-up, the policies that guard every call to one
+// upstream, with failsafe-go's builders, and plugs them into an http.RoundTripper
+// (failsafehttp) so that a generated client gets them through its http.Client. Outermost
+// first:
+//
+//	bulkhead -> timeout (whole call) -> retry (backoff, Retry-After, budget)
+//	         -> circuit breaker -> attempt timeout -> attempt (body read whole, capped)
+//
+// A request only adds its context. Which requests may be retried, and how each failure
+// counts, is decided in one place (classify.go); Go's own transparent replay of requests is
+// switched off so that every resend goes through these policies (transport.go).
+package resilience
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/budget"
+	"github.com/failsafe-go/failsafe-go/bulkhead"
+	"github.com/failsafe-go/failsafe-go/common"
+	"github.com/failsafe-go/failsafe-go/failsafehttp"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	"github.com/failsafe-go/failsafe-go/timeout"
+)
+
+// Hooks are callbacks for metrics. Each may be nil; each must be safe for concurrent use
+// and quick (they run on the request path).
+type Hooks struct {
+	// Attempt is called when an attempt is sent: the first (retry false) or a retry.
+	// Attempts refused by the open circuit are not sent.
+	Attempt func(upstream string, retry bool)
+	// Done is called once per call with its outcome and latency (every attempt, the
+	// backoffs and the response body included).
+	Done func(upstream string, outcome Outcome, latency time.Duration)
+	// StateChange is called when the circuit changes state.
+	StateChange func(upstream string, from, to State)
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	logger *slog.Logger
+	hooks  Hooks
+	check  func(*http.Response) error
+}
+
+// WithLogger sets the logger of circuit state changes (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithHooks sets the metrics callbacks.
+func WithHooks(h Hooks) Option { return func(o *options) { o.hooks = h } }
+
+// WithCheck sets a check of every final response (after the retries), such as contract
+// validation. A non-nil error replaces the response; the check may read resp.Body and must
+// then leave an equivalent body in its place.
+func WithCheck(check func(resp *http.Response) error) Option {
+	return func(o *options) { o.check = check }
+}
+
+// Policy is the set of policies guarding the calls to one upstream, built once. Safe for
+// concurrent use.
+type Policy struct {
+	name    string
+	cfg     Config
+	breaker *breaker
+	// repeatable runs requests that may be sent again (Repeatable); once runs the others,
+	// retried only when never sent. Both share the bulkhead, the budget and the breaker.
+	repeatable, once failsafe.Executor[*http.Response]
+	opts             options
+}
+
+// New builds the policies of the upstream name from cfg (defaulted, then validated).
+func New(name string, cfg Config, opts ...Option) (*Policy, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("resilience %s: %w", name, err)
+	}
+	p := &Policy{name: name, cfg: cfg, opts: options{logger: slog.Default()}}
+	for _, o := range opts {
+		o(&p.opts)
+	}
+	p.breaker = newBreaker(name, cfg.CircuitBreaker, p.opts.logger, p.opts.hooks)
+	bh := bulkhead.NewBuilder[*http.Response](uint(cfg.Bulkhead.MaxConcurrent)).
+		WithMaxWaitTime(cfg.Bulkhead.MaxWait).
+		Build()
+	whole := timeout.New[*http.Response](cfg.Timeout)
+	var perAttempt failsafe.Policy[*http.Response]
+	if cfg.AttemptTimeout < cfg.Timeout {
+		perAttempt = timeout.New[*http.Response](cfg.AttemptTimeout)
+	}
+	b := budget.NewBuilder().
+		WithMaxRate(cfg.Retry.Budget.MaxRatio).
+		WithMinConcurrency(uint(cfg.Retry.Budget.MinConcurrency)).
+		Build()
+	executor := func(retryable func(*http.Response, error) bool) failsafe.Executor[*http.Response] {
+		policies := []failsafe.Policy[*http.Response]{bh, whole, p.retryPolicy(b, retryable), p.breaker}
+		if perAttempt != nil {
+			policies = append(policies, perAttempt)
+		}
+		if p.opts.hooks.Attempt != nil {
+			policies = append(policies, observer{name: name, attempt: p.opts.hooks.Attempt})
+		}
+		return failsafe.With(policies...)
+	}
+	maxRetryAfter := cfg.Retry.MaxRetryAfter
+	p.repeatable = executor(func(resp *http.Response, err error) bool {
+		if err != nil {
+			return retryableError(err)
+		}
+		return retryableResponse(resp, maxRetryAfter)
+	})
+	p.once = executor(func(_ *http.Response, err error) bool {
+		return err != nil && neverSent(err) && retryableError(err)
+	})
+	return p, nil
+}
+
+func (p *Policy) retryPolicy(b budget.Budget, retryable func(*http.Response, error) bool) retrypolicy.RetryPolicy[*http.Response] {
+	return retrypolicy.NewBuilder[*http.Response]().
+		// Never retry into an open circuit (the failure may just have opened it): the
+		// attempt would be refused, and the real failure is the better answer.
+		HandleIf(func(resp *http.Response, err error) bool {
+			return retryable(resp, err) && p.breaker.State() != StateOpen
+		}).
+		WithMaxAttempts(p.cfg.Retry.MaxAttempts).
+		WithDelayFunc(delayFunc(p.cfg.Retry)).
+		WithBudget(b).
+		// The last answer or error is returned as it is (a 503 stays a 503 for the error
+		// mapping), not wrapped in retrypolicy.ExceededError.
+		ReturnLastFailure().
+		Build()
+}
+
+// Name returns the upstream's name.
+func (p *Policy) Name() string { return p.name }
+
+// Config returns the policy's configuration, defaults applied.
+func (p *Policy) Config() Config { return p.cfg }
+
+// State returns the circuit's state.
+func (p *Policy) State() State { return p.breaker.State() }
+
+// RoundTripper returns base (the connection-level transport) wrapped in the policies.
+func (p *Policy) RoundTripper(base http.RoundTripper) http.RoundTripper {
+	a := &attempt{base: base, maxBytes: p.cfg.MaxResponseBytes}
+	return &call{
+		policy:     p,
+		repeatable: failsafehttp.NewRoundTripperWithExecutor(a, p.repeatable),
+		once:       failsafehttp.NewRoundTripperWithExecutor(a, p.once),
+	}
+}
+
+// observer is the innermost policy: it reports each attempt that is sent.
+type observer struct {
+	name    string
+	attempt func(upstream string, retry bool)
+}
+
+// ToExecutor returns the observer itself (failsafe-go's policy executor contract).
+func (o observer) ToExecutor(_ *http.Response) any { return o }
+
+// Apply reports the attempt, then runs it.
+func (o observer) Apply(inner func(failsafe.Execution[*http.Response]) *common.PolicyResult[*http.Response]) func(failsafe.Execution[*http.Response]) *common.PolicyResult[*http.Response] {
+	return func(exec failsafe.Execution[*http.Response]) *common.PolicyResult[*http.Response] {
+		o.attempt(o.name, exec.IsRetry())
+		return inner(exec)
+	}
+}
+
+// discard drains (bounded: bodies are already read whole, capped) and closes a final
+// response that will not be used.
+func discard(resp *http.Response) {
+	if resp == nil || resp.Body == nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, DefaultMaxResponseBytes))
+	_ = resp.Body.Close()
+}

@@ -1,0 +1,290 @@
+package resilience
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/budget"
+	"github.com/failsafe-go/failsafe-go/bulkhead"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/timeout"
+)
+
+// dropSecond is an HTTP/1.1 server that answers the first request on each connection and,
+// for the second one, reads it whole and closes the connection without answering: the
+// "keep-alive connection died under the request" case. It counts the requests by method.
+type dropSecond struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	count map[string]int
+	wg    sync.WaitGroup
+}
+
+func newDropSecond(t *testing.T) *dropSecond {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &dropSecond{ln: ln, count: map[string]int{}}
+	s.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Go(func() { s.serve(c) })
+		}
+	})
+	t.Cleanup(func() { _ = ln.Close(); s.wg.Wait() })
+	return s
+}
+
+func (s *dropSecond) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for n := 1; ; n++ {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, req.Body)
+		s.mu.Lock()
+		s.count[req.Method]++
+		s.mu.Unlock()
+		if n == 2 {
+			return // read it all, answer nothing, hang up
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}")
+	}
+}
+
+func (s *dropSecond) posts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count[http.MethodPost]
+}
+
+// net/http replays a POST carrying an Idempotency-Key after a dead keep-alive connection;
+// the attempt transport makes sure it does not.
+func TestTransparentReplayIsOff(t *testing.T) {
+	post := func(rt http.RoundTripper, url string) error {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"a":1}`))
+		req.Header.Set(IdempotencyKeyHeader, "k-1")
+		res, err := rt.RoundTrip(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	warm := func(rt http.RoundTripper, url string) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		res, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+
+	t.Run("net/http alone replays", func(t *testing.T) {
+		s := newDropSecond(t)
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		url := "http://" + s.ln.Addr().String()
+		warm(tr, url)
+		if err := post(tr, url); err != nil {
+			t.Fatalf("the replayed POST failed: %v", err)
+		}
+		if s.posts() != 2 {
+			t.Fatalf("upstream saw the POST %d times; net/http no longer replays it?", s.posts())
+		}
+	})
+	t.Run("the attempt transport does not", func(t *testing.T) {
+		s := newDropSecond(t)
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		a := &attempt{base: tr, maxBytes: 1 << 20}
+		url := "http://" + s.ln.Addr().String()
+		warm(a, url)
+		err := post(a, url)
+		if err == nil || neverSent(err) {
+			t.Fatalf("err = %v, want a failure of a request that was sent", err)
+		}
+		if s.posts() != 1 {
+			t.Fatalf("upstream saw the POST %d times, want 1", s.posts())
+		}
+	})
+}
+
+func TestRepeatable(t *testing.T) {
+	for _, c := range []struct {
+		method, key string
+		want        bool
+	}{
+		{"GET", "", true}, {"HEAD", "", true}, {"OPTIONS", "", true}, {"PUT", "", true}, {"DELETE", "", true},
+		{"POST", "", false}, {"PATCH", "", false}, {"POST", "k-1", true}, {"PATCH", "k-1", true},
+	} {
+		req, _ := http.NewRequest(c.method, "http://x/", nil)
+		if c.key != "" {
+			req.Header.Set(IdempotencyKeyHeader, c.key)
+		}
+		if got := Repeatable(req); got != c.want {
+			t.Errorf("%s key=%q: %v, want %v", c.method, c.key, got, c.want)
+		}
+	}
+}
+
+func TestOutcomeAndOpenError(t *testing.T) {
+	oe := &OpenError{Upstream: "x", RemainingDelay: 1200 * time.Millisecond}
+	if !errors.Is(oe, circuitbreaker.ErrOpen) || oe.RetryAfterSeconds() != 2 {
+		t.Fatalf("OpenError: is ErrOpen %v, Retry-After %d", errors.Is(oe, circuitbreaker.ErrOpen), oe.RetryAfterSeconds())
+	}
+	if (&OpenError{}).RetryAfterSeconds() != 1 {
+		t.Fatal("Retry-After must be at least 1")
+	}
+	ok, bad := &http.Response{StatusCode: 404}, &http.Response{StatusCode: 503}
+	for _, c := range []struct {
+		resp *http.Response
+		err  error
+		want Outcome
+	}{
+		{ok, nil, OutcomeSuccess}, {bad, nil, OutcomeError},
+		{nil, oe, OutcomeCircuitOpen}, {nil, bulkhead.ErrFull, OutcomeRejected}, {nil, budget.ErrExceeded, OutcomeRejected},
+		{nil, timeout.ErrExceeded, OutcomeTimeout}, {nil, context.Canceled, OutcomeCanceled}, {nil, io.ErrUnexpectedEOF, OutcomeError},
+	} {
+		if got := outcomeOf(c.resp, c.err); got != c.want {
+			t.Errorf("outcomeOf(%v, %v) = %s, want %s", c.resp, c.err, got, c.want)
+		}
+	}
+}
+
+// Retried-away answers are drained and closed: one keep-alive connection serves every
+// attempt, and the 503's Retry-After sets the wait.
+func TestRetriedAwayBodiesAreClosed(t *testing.T) {
+	var calls atomic.Int32
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, strings.Repeat("x", 64<<10))
+			return
+		}
+		_, _ = io.WriteString(w, "{}")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	p, err := New("up", Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: p.RoundTripper(tr)}
+	res, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || calls.Load() != 3 || conns.Load() != 1 {
+		t.Fatalf("status %d after %d calls over %d connections; want 200, 3 calls, 1 connection", res.StatusCode, calls.Load(), conns.Load())
+	}
+}
+
+// The whole-call timeout firing during an attempt counts against the breaker (the upstream
+// was too slow), where the caller's own cancellation does not.
+func TestWholeCallTimeoutIsABreakerFailure(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	p, err := New("up", Config{Timeout: 60 * time.Millisecond, CircuitBreaker: CircuitBreaker{FailureThreshold: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: p.RoundTripper(tr)}
+
+	for range 3 { // the caller leaves first: not a failure
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		_, err := client.Do(req)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err %v", err)
+		}
+	}
+	if p.State() != StateClosed {
+		t.Fatalf("circuit %s after callers left", p.State())
+	}
+	for range 2 { // the call's timeout fires: failures
+		_, err := client.Get(srv.URL)
+		if !errors.Is(err, timeout.ErrExceeded) {
+			t.Fatalf("err %v, want timeout.ErrExceeded", err)
+		}
+	}
+	if p.State() != StateOpen {
+		t.Fatalf("circuit %s after 2 timed-out calls", p.State())
+	}
+	_, err = client.Get(srv.URL)
+	var oe *OpenError
+	if !errors.As(err, &oe) || oe.Upstream != "up" || oe.RemainingDelay <= 0 {
+		t.Fatalf("err %v, want an *OpenError", err)
+	}
+}
+
+func TestDelay(t *testing.T) {
+	r := Retry{InitialBackoff: 100 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, MaxRetryAfter: 2 * time.Second}
+	f := delayFunc(r)
+	for attempts, bounds := range map[int][2]time.Duration{1: {50, 100}, 2: {100, 200}, 3: {150, 300}, 6: {150, 300}} {
+		for range 50 {
+			d := f(fakeAttempt{attempts: attempts})
+			if d < bounds[0]*time.Millisecond || d > bounds[1]*time.Millisecond {
+				t.Fatalf("after %d attempts: %s, want within %v ms", attempts, d, bounds)
+			}
+		}
+	}
+	ra := &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"1"}}}
+	if d := f(fakeAttempt{attempts: 1, last: ra}); d != time.Second {
+		t.Fatalf("Retry-After 1: %s", d)
+	}
+	if retryableResponse(ra, 500*time.Millisecond) || !retryableResponse(ra, time.Second) {
+		t.Fatal("a Retry-After beyond maxRetryAfter must end the retries, one within it must not")
+	}
+	if retryableResponse(&http.Response{StatusCode: 501}, time.Second) || retryableResponse(&http.Response{StatusCode: 429}, time.Second) {
+		t.Fatal("501 and 4xx are not retried")
+	}
+}
+
+// fakeAttempt is the part of an execution the delay function reads.
+type fakeAttempt struct {
+	failsafe.ExecutionAttempt[*http.Response]
+	attempts int
+	last     *http.Response
+}
+
+func (f fakeAttempt) Attempts() int              { return f.attempts }
+func (f fakeAttempt) LastResult() *http.Response { return f.last }
