@@ -23,6 +23,7 @@ import (
 	ordersdemo "github.com/contractgate/contractgate/internal/demo/orders"
 	usersdemo "github.com/contractgate/contractgate/internal/demo/users"
 	"github.com/contractgate/contractgate/internal/server"
+	"github.com/contractgate/contractgate/internal/tracing"
 )
 
 // Upstream is one running demo upstream.
@@ -49,6 +50,12 @@ type Env struct {
 // upstream URLs pointing at the test listeners, then changed by each mutate) until the test
 // ends.
 func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
+	t.Helper()
+	return StartWith(t, nil, mutate...)
+}
+
+// StartWith is Start with options for server.New (e.g. server.WithTracing).
+func StartWith(t testing.TB, opts []server.Option, mutate ...func(*config.Config)) *Env {
 	t.Helper()
 	env := &Env{logs: &lockedWriter{w: &bytes.Buffer{}}, Client: &http.Client{}}
 	env.Catalog = startUpstream(t, func(e *echo.Echo) {
@@ -78,7 +85,10 @@ func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 	}
 	env.Config = cfg
 	logger := slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(cfg, logger)
+	if opts == nil {
+		opts = []server.Option{server.WithTracing(tracing.Disabled())} // tests ignore OTEL_* of the host
+	}
+	srv, err := server.New(cfg, logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
