@@ -18,8 +18,8 @@ build: ## build the gateway and the demo upstreams into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: run
-run: build ## start the demo upstreams and the gateway on 127.0.0.1 (Ctrl-C stops all)
-	./scripts/run.sh $(BIN)
+run: build ## start the demo upstreams and the gateway on 127.0.0.1 (Ctrl-C stops all; MOCK=1: upstreams mocked)
+	MOCK=$(MOCK) ./scripts/run.sh $(BIN)
 
 .PHONY: test
 test: ## run every test, with the race detector

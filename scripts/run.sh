@@ -11,9 +11,15 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-"$bin/demo-catalog" -addr 127.0.0.1:9101 -admin-addr 127.0.0.1:9111 & pids+=($!)
-"$bin/demo-orders"  -addr 127.0.0.1:9102 -admin-addr 127.0.0.1:9112 & pids+=($!)
-"$bin/demo-users"   -addr 127.0.0.1:9103 -admin-addr 127.0.0.1:9113 & pids+=($!)
+if [[ "${MOCK:-}" == 1 ]]; then
+  # Mock mode: every upstream answers from the examples of its contract, in process.
+  export CONTRACTGATE_UPSTREAMS_CATALOG_MOCK=true CONTRACTGATE_UPSTREAMS_ORDERS_MOCK=true CONTRACTGATE_UPSTREAMS_USERS_MOCK=true
+  echo "MOCK=1: upstreams answer from their contracts' examples; no demo services started"
+else
+  "$bin/demo-catalog" -addr 127.0.0.1:9101 -admin-addr 127.0.0.1:9111 & pids+=($!)
+  "$bin/demo-orders"  -addr 127.0.0.1:9102 -admin-addr 127.0.0.1:9112 & pids+=($!)
+  "$bin/demo-users"   -addr 127.0.0.1:9103 -admin-addr 127.0.0.1:9113 & pids+=($!)
+fi
 CONTRACTGATE_LOG_FORMAT=${CONTRACTGATE_LOG_FORMAT:-text} "$bin/contractgate" serve & pids+=($!)
 
 for _ in $(seq 1 50); do

@@ -528,16 +528,17 @@ func (sh *strictHandler) GetUser(ctx echo.Context, userId string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"rFTPb9s6DP5XBL4C76LIdtuHt+q0HoahO3QDtl5WZ6tmM4kK68couUAX+H8fKC9rgqbADjtZJqmPH/mR",
-	"2kIXXAwefU6gt0CYYvAJy88bokB86ILP6DMfTYyD7Uy2wVf3KXi2pW6DzvDphHAFGv6pnlCr2ZuqGW2a",
-	"Jgk9po5sZBDQcOkFsk8B+36FH+SPFCJStjOtLvTI3/wYETSkTNavYZLgMCWzPuabJBB+Hy1hD/p2RniK",
-	"X8pdfPh2j11mrJuEx1ITmoz9ZWnFKpAzGTT0JuMiW8eYz0j1NsXBPF4bd5w0OmOHA7jZcgTK9kcRsp2p",
-	"oh8dV5ey8b2hHiSsw9DvlfdCOyyH7vOUTxwYW+7V/bxXjGb9KjCFQ2E/bVD06IIYE1ISY0yZ0Dhd/kWk",
-	"sLIDJiU+DMZ68e7j+2spfBDoH3AIEVXrywQkYQjF3bYturWgRQtKqRakaHca7lmnO9X6Qj0PzPOmJE9I",
-	"D7bj0h6Q0syvUbWquYMhojfRgoYz1agaJESTN0XxqnCvtvy56ic2rbHIz3NR9uCqBw1vMZeR4atkHGak",
-	"BPp2C5YzMRxI8GUIYMaCfREyjSj3FimanJH46pfby8Vns/hRLy6+Kv16sdw2sjl9NZ08n5BpKQ8X+LSu",
-	"/9r6luqObC+LzAUpbuR5ff4Szm9iu4dAwn8zvT+K5pdhdM7Q49xsYUrWf9NujmZuLPOu8yMNoGGTc9RV",
-	"1Zz+z2qrRl809RlMy+lnAAAA//8=",
+	"jFRNTyM5EP0rVi3SXhx3dxJ2F5/IYbVitWJHGrhAMoOnXUmM2h9jO2iYqP/7qNwEEggSp3ZXlV89v3r2",
+	"Flpvg3focgK5hYgpeJew/Pwdo4+0aL3L6DItVQidaVU23lX3yTuKpXaNVtHqJOISJPxWvaBWQzZVA1rf",
+	"9xw0pjaaQCAgYeYYUk4A5Z7KD/qH6APGbAZarddI3/wYECSkHI1bQc/BYkpqdSzXc4j4fWMiapC3A8JL",
+	"/YLv6v23e2wzYV0nPNY6osqoZ0WKpY9WZZCgVcZRNpYw35DSJoVOPV4qe5w0WmW6A7ghcgTK6KMI2QxU",
+	"0W0snS5l5bSKGjisfKf3jveOHIZK93nyFw6EzffO/VYrQjNu6YnC4WCv1sg0Ws82CWNim5ByRGVl+Wch",
+	"+qXpMAn2qVPGsX8//3/JmfMM3QN2PqCYu+KAxFREdredl7nNQbI5CCHmwNl8N8O9aH8n5q5Qzx3xvC7N",
+	"E8YH09LRHjCmgV8jalGTgj6gU8GAhIloRA0cgsrrMvGqcK+29LnQPYVWWMZPvij34EKDhH8wF8vQ1qgs",
+	"ZowJ5O0WDHUiOODgiglgwIL9IeS4Qb53kYLKGSNt/XI7G92o0c96dPZVyPPRYtvwZvxXf/LWIf2CH17g",
+	"cV1/4PriD2VDh6/8DeN6PB3Vk1EzvarP5PgPeTq5eeUTCbPOtMj+M1pj1z37RoKi+PkTsmi9hcG+Q2Jn",
+	"LDkYtOcffEKKwkdeEDIaiSoIalpP38N5Fmf3GHE4HST6UDXx3Fir4uMwcKZK19/TzssDN7LabvqbSGqs",
+	"cw6yqprxn+Q40cizpp5Av+h/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -130,8 +130,12 @@ type Log struct {
 
 // Upstream configures one upstream service.
 type Upstream struct {
-	// BaseURL is the service's absolute http(s) URL. Required.
+	// BaseURL is the service's absolute http(s) URL. Required unless Mock.
 	BaseURL string `yaml:"baseURL"`
+	// Mock answers the upstream's operations from the examples in its contract, in process,
+	// instead of calling it: client teams can build against the gateway before a backend
+	// exists. Default false.
+	Mock bool `yaml:"mock"`
 	// MaxIdleConns is the number of keep-alive connections kept to the service. Default 64.
 	MaxIdleConns int `yaml:"maxIdleConns"`
 	// TLS configures an https upstream: CA, client certificate (mTLS), server name.
@@ -232,6 +236,9 @@ func (c *Config) SetDefaults() {
 	}
 	for name, u := range c.Upstreams {
 		u.Config.SetDefaults()
+		if u.Mock && u.BaseURL == "" {
+			u.BaseURL = "http://" + name + ".mock"
+		}
 		if u.MaxIdleConns == 0 {
 			u.MaxIdleConns = 64
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/contractgate/contractgate/internal/config"
 	"github.com/contractgate/contractgate/internal/correlation"
 	"github.com/contractgate/contractgate/internal/identity"
+	"github.com/contractgate/contractgate/internal/mock"
 	"github.com/contractgate/contractgate/internal/resilience"
 	"github.com/contractgate/contractgate/internal/tlsconfig"
 )
@@ -148,7 +149,15 @@ func (c *Clients) httpClient(name string, u config.Upstream, spec func() (*opena
 	}
 	c.policies[name] = policy
 	c.transports = append(c.transports, base)
-	var attempt http.RoundTripper = countAttempts{base}
+	var answer http.RoundTripper = base
+	if u.Mock {
+		m, err := mock.New(doc)
+		if err != nil {
+			return nil, fmt.Errorf("upstream %s: %w", name, err)
+		}
+		answer = m.Transport()
+	}
+	var attempt http.RoundTripper = countAttempts{answer}
 	if o.attempt != nil {
 		attempt = o.attempt(attempt)
 	}
