@@ -10,8 +10,9 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
-generate: ## regenerate gen/ from api/ (oapi-codegen, pinned in go.mod)
+generate: ## regenerate gen/ from api/ (oapi-codegen pinned in go.mod; openapi-typescript in sdk/typescript/package-lock.json)
 	$(GO) generate ./gen/...
+	./scripts/gen-typescript.sh
 
 .PHONY: build
 build: ## build the gateway and the demo upstreams into bin/

@@ -16,6 +16,7 @@ if ! go mod tidy -diff; then
 fi
 
 go generate ./gen/...
+./scripts/gen-typescript.sh
 untracked=$(git ls-files --others --exclude-standard -- gen/)
 if ! git diff --exit-code --stat -- gen/ || [[ -n "$untracked" ]]; then
   echo "check: gen/ differs from what 'make generate' produces from api/:"
