@@ -88,8 +88,14 @@ func TestSecuredAndPublicOperations(t *testing.T) {
 				c["scp"] = scopes
 			})), auth.MethodBearer, "frank", ""},
 			{"API key with scopes", "X-API-Key", aliceKey, auth.MethodAPIKey, "alice", "alice-key"},
-			{"API key without scopes", "x-api-key", bobKey, auth.MethodAPIKey, "bob", "bob-key"},
 		}
+		// The contract gives apiKeyAuth roles (OpenAPI 3.1): a key without them is forbidden.
+		t.Run(op.ID+"/API key without the operation's role", func(t *testing.T) {
+			t.Parallel()
+			if r := do(t, ts, op.Method, target(op), "x-api-key", bobKey); r.status != http.StatusForbidden {
+				t.Fatalf("status %d, want 403", r.status)
+			}
+		})
 		for _, cr := range creds {
 			t.Run(op.ID+"/"+cr.desc, func(t *testing.T) {
 				t.Parallel()
