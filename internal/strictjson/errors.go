@@ -75,6 +75,9 @@ type SyntaxError struct {
 
 	// limit is the effective maximum depth, reported for ReasonTooDeep.
 	limit int
+	// what describes the offending input for ReasonInvalidSyntax, such as
+	// "invalid character 'N'"; "" for a generic message.
+	what string
 }
 
 // maxPathInMessage bounds how much of Path is echoed back in Error.
@@ -112,7 +115,11 @@ func (e *SyntaxError) Error() string {
 			b.WriteString(strconv.Itoa(e.limit))
 		}
 	default:
-		b.WriteString("invalid JSON syntax")
+		if e.what != "" {
+			b.WriteString(e.what)
+		} else {
+			b.WriteString("invalid JSON syntax")
+		}
 	}
 	b.WriteString(" at offset ")
 	b.WriteString(strconv.FormatInt(e.Offset, 10))
@@ -128,6 +135,27 @@ func (e *SyntaxError) Error() string {
 // holds for every *SyntaxError.
 func (e *SyntaxError) Is(target error) bool {
 	return target == ErrMalformed
+}
+
+// describeAt describes the input at off, where the tokenizer reported a
+// syntax error, for the error message: the offending character, an escape
+// sequence, or "" when there is nothing specific to say.
+func describeAt(data []byte, off int64) string {
+	if off < 0 || off >= int64(len(data)) {
+		return ""
+	}
+	r, _ := utf8.DecodeRune(data[off:])
+	switch {
+	case r == '\\':
+		return "invalid escape sequence"
+	case r < ' ' || r == 0x7f:
+		return "invalid control character U+" + strings.ToUpper(strconv.FormatInt(int64(r)+0x10000, 16)[1:])
+	case r == '\'':
+		return `invalid character "'"`
+	case r == utf8.RuneError || !strconv.IsPrint(r):
+		return ""
+	}
+	return "invalid character '" + string(r) + "'"
 }
 
 // displayPath renders a JSON pointer for an error message: long pointers are

@@ -35,8 +35,10 @@ type decoder struct {
 	// array is allocated once with its final length.
 	elems []any
 
-	names  stringCache
-	values valueCache
+	// shared is a copy of data that strings in the tree are sliced from (see
+	// maxSharedText); it is made on first use, if share is set.
+	shared string
+	share  bool
 }
 
 // maxPooledElems bounds the scratch stack kept by a pooled decoder.
@@ -53,7 +55,8 @@ var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 // order mark, anything but whitespace after the value, and nesting deeper than
 // maxDepth (DefaultMaxDepth if maxDepth <= 0, at most MaxDepthLimit).
 // Every error it returns is a *SyntaxError, which matches ErrMalformed.
-// The returned tree does not alias data.
+// The returned tree does not alias data; its strings may share one copy of it.
+// Decode is safe for concurrent use.
 func Decode(data []byte, maxDepth int) (any, error) {
 	switch {
 	case maxDepth <= 0:
@@ -70,13 +73,14 @@ func Decode(data []byte, maxDepth int) (any, error) {
 	d.in = *bytes.NewBuffer(data)
 	d.dec.Reset(&d.in)
 	d.data, d.maxDepth = data, maxDepth
+	d.share = len(data) <= maxSharedText
 
 	v, err := d.decodeTop()
 
 	// Drop every reference to data and to the tree before pooling the decoder.
 	d.in = bytes.Buffer{}
 	d.dec.Reset(&d.in)
-	d.data = nil
+	d.data, d.shared = nil, ""
 	clear(d.elems)
 	d.elems = d.elems[:0]
 	if cap(d.elems) > maxPooledElems {
@@ -112,7 +116,7 @@ func (d *decoder) decodeTop() (any, error) {
 		// or literal running straight into characters that could continue it
 		// is one malformed token, not a value followed by trailing data.
 		if kind != '"' && kind != '{' && kind != '[' && rest == end && continuesToken(d.data[rest]) {
-			return nil, &SyntaxError{Offset: int64(rest), Reason: ReasonInvalidSyntax}
+			return nil, &SyntaxError{Offset: int64(rest), Reason: ReasonInvalidSyntax, what: describeAt(d.data, int64(rest))}
 		}
 		return nil, &SyntaxError{Offset: int64(rest), Reason: ReasonTrailingData}
 	}
@@ -132,13 +136,13 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, d.classify(err)
 		}
-		return d.values.get(raw, true), nil
+		return d.stringValue(raw), nil
 	case '0':
 		raw, err := d.dec.ReadValue()
 		if err != nil {
 			return nil, d.classify(err)
 		}
-		return d.values.get(raw, false), nil
+		return d.numberValue(raw), nil
 	case 't', 'f', 'n':
 		raw, err := d.dec.ReadValue()
 		if err != nil {
@@ -177,7 +181,7 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, d.classify(err)
 		}
-		name := d.names.get(raw)
+		name := d.stringValue(raw)
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
@@ -263,6 +267,7 @@ func (d *decoder) classify(err error) *SyntaxError {
 		e.Reason = ReasonInvalidUTF8
 	default:
 		e.Reason = ReasonInvalidSyntax
+		e.what = describeAt(d.data, serr.ByteOffset)
 	}
 	return e
 }

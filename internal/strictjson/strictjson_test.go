@@ -27,14 +27,16 @@ type decodeCase struct {
 	offset    *int64 // expected SyntaxError.Offset, when not nil
 	path      string // expected SyntaxError.Path, when checkPath
 	checkPath bool
-	value     any // expected tree, when checkValue
+	value     any // expected tree, when checkVal
 	checkVal  bool
 }
 
-func nested(open, close string, n int) string {
-	return strings.Repeat(open, n) + strings.Repeat(close, n)
+// nested returns n opening delimiters followed by n closing ones.
+func nested(opening, closing string, n int) string {
+	return strings.Repeat(opening, n) + strings.Repeat(closing, n)
 }
 
+// zeros returns the JSON pointer to the innermost of n nested arrays.
 func zeros(n int) string { return strings.Repeat("/0", n) }
 
 var decodeCases = []decodeCase{
@@ -253,8 +255,17 @@ func TestSyntaxErrorMessages(t *testing.T) {
 		{"lone surrogate", `["\ud800"]`, "invalid UTF-8 or unpaired surrogate escape at offset 2 (in /0)"},
 		{"BOM", "\xef\xbb\xbf{}", "a byte order mark (BOM) is not allowed at the start of JSON input"},
 		{"too deep", nested("[", "]", 65), "JSON nesting exceeds the maximum depth of 64 at offset 64 (in " + zeros(60) + "…)"},
-		{"syntax", `{"a":NaN}`, "invalid JSON syntax at offset 5 (in /a)"},
-		{"syntax at top", `NaN`, "invalid JSON syntax at offset 0"},
+		{"syntax", `{"a":NaN}`, "invalid character 'N' at offset 5 (in /a)"},
+		{"syntax at top", `NaN`, "invalid character 'N' at offset 0"},
+		{"single quote", `{'a':1}`, `invalid character "'" at offset 1`},
+		{"comment", `{"a":1 /* c */}`, "invalid character '/' at offset 7"},
+		{"leading zero", `[01]`, "invalid character '1' at offset 2"},
+		{"top-level leading zero", `01`, "invalid character '1' at offset 1"},
+		{"trailing comma", `[1,]`, "invalid character ',' at offset 2"},
+		{"control character", "{\"a\":\"x\x01\"}", "invalid control character U+0001 at offset 7 (in /a)"},
+		{"invalid escape", `"\x41"`, "invalid escape sequence at offset 1"},
+		{"non-ASCII outside string", `[é]`, "invalid character 'é' at offset 1 (in /0)"},
+		{"no specific character", `{"a":1}` + "\xff", "unexpected data after the JSON value at offset 7"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -322,6 +333,37 @@ func TestErrMalformed(t *testing.T) {
 	}
 	if errors.Is(&SyntaxError{}, errors.New("malformed JSON")) {
 		t.Error("SyntaxError matches an unrelated error")
+	}
+}
+
+func TestDecodeNil(t *testing.T) {
+	t.Parallel()
+	v, err := Decode(nil, 0)
+	var serr *SyntaxError
+	if v != nil || !errors.As(err, &serr) || serr.Reason != ReasonEmpty {
+		t.Errorf("Decode(nil) = %#v, %v; want empty-body error", v, err)
+	}
+}
+
+// TestDecodeLargeInput covers inputs above maxSharedText, whose strings are
+// not sliced from a shared copy.
+func TestDecodeLargeInput(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	b.WriteString(`{"items":[`)
+	for i := 0; b.Len() <= maxSharedText; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"item-%d","n":%d,"s":"caf\u00e9 %d"}`, i, i, i)
+	}
+	b.WriteString(`]}`)
+	got, err := Decode(b.Bytes(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := stdDecode(t, b.Bytes()); !reflect.DeepEqual(got, want) {
+		t.Error("large input decoded differently from encoding/json")
 	}
 }
 
