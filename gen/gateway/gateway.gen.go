@@ -89,24 +89,6 @@ func (e DashboardEnvelopeSuccess) Valid() bool {
 	}
 }
 
-// Defines values for DashboardMetaDegraded.
-const (
-	RecentOrders    DashboardMetaDegraded = "recentOrders"
-	Recommendations DashboardMetaDegraded = "recommendations"
-)
-
-// Valid indicates whether the value is a known member of the DashboardMetaDegraded enum.
-func (e DashboardMetaDegraded) Valid() bool {
-	switch e {
-	case RecentOrders:
-		return true
-	case Recommendations:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for ErrorCode.
 const (
 	ErrCircuitOpen               ErrorCode = "CIRCUIT_OPEN"
@@ -218,6 +200,27 @@ const (
 func (e InvoicePaymentMethod) Valid() bool {
 	switch e {
 	case Invoice:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MetaDegraded.
+const (
+	DegradedRecentOrders    MetaDegraded = "recentOrders"
+	DegradedRecommendations MetaDegraded = "recommendations"
+	DegradedStale           MetaDegraded = "stale"
+)
+
+// Valid indicates whether the value is a known member of the MetaDegraded enum.
+func (e MetaDegraded) Valid() bool {
+	switch e {
+	case DegradedRecentOrders:
+		return true
+	case DegradedRecommendations:
+		return true
+	case DegradedStale:
 		return true
 	default:
 		return false
@@ -368,31 +371,12 @@ type Dashboard struct {
 // DashboardEnvelope defines model for DashboardEnvelope.
 type DashboardEnvelope struct {
 	Data    Dashboard                `json:"data"`
-	Meta    DashboardMeta            `json:"meta"`
+	Meta    Meta                     `json:"meta"`
 	Success DashboardEnvelopeSuccess `json:"success"`
 }
 
 // DashboardEnvelopeSuccess defines model for DashboardEnvelope.Success.
 type DashboardEnvelopeSuccess bool
-
-// DashboardMeta defines model for DashboardMeta.
-type DashboardMeta struct {
-	// Degraded Parts left out because their upstream failed.
-	Degraded *[]DashboardMetaDegraded `json:"degraded,omitempty"`
-
-	// Duration Time spent in the gateway, in milliseconds.
-	Duration   float64     `json:"duration"`
-	Pagination *Pagination `json:"pagination,omitempty"`
-
-	// RequestId Equals the `X-Request-Id` response header.
-	RequestId string `json:"requestId"`
-
-	// Timestamp When the response was produced (RFC 3339, UTC, milliseconds).
-	Timestamp string `json:"timestamp"`
-}
-
-// DashboardMetaDegraded defines model for DashboardMeta.Degraded.
-type DashboardMetaDegraded string
 
 // Error defines model for Error.
 type Error struct {
@@ -445,6 +429,12 @@ type InvoicePaymentMethod string
 
 // Meta defines model for Meta.
 type Meta struct {
+	// Degraded Parts of the answer that are degraded, when the answer is still useful:
+	// `recentOrders` or `recommendations` left out of the dashboard because their
+	// upstream failed; `stale` when the data was served from the gateway's cache
+	// because the upstream failed (stale-if-error).
+	Degraded *[]MetaDegraded `json:"degraded,omitempty"`
+
 	// Duration Time spent in the gateway, in milliseconds.
 	Duration   float64     `json:"duration"`
 	Pagination *Pagination `json:"pagination,omitempty"`
@@ -455,6 +445,9 @@ type Meta struct {
 	// Timestamp When the response was produced (RFC 3339, UTC, milliseconds).
 	Timestamp string `json:"timestamp"`
 }
+
+// MetaDegraded defines model for Meta.Degraded.
+type MetaDegraded string
 
 // Order defines model for Order.
 type Order struct {

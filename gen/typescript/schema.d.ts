@@ -264,10 +264,13 @@ export interface components {
              */
             duration: number;
             pagination?: components["schemas"]["Pagination"];
-        };
-        DashboardMeta: components["schemas"]["Meta"] & {
-            /** @description Parts left out because their upstream failed. */
-            degraded?: ("recentOrders" | "recommendations")[];
+            /**
+             * @description Parts of the answer that are degraded, when the answer is still useful:
+             *     `recentOrders` or `recommendations` left out of the dashboard because their
+             *     upstream failed; `stale` when the data was served from the gateway's cache
+             *     because the upstream failed (stale-if-error).
+             */
+            degraded?: ("recentOrders" | "recommendations" | "stale")[];
         };
         ProductEnvelope: {
             /** @constant */
@@ -297,7 +300,7 @@ export interface components {
             /** @constant */
             success: true;
             data: components["schemas"]["Dashboard"];
-            meta: components["schemas"]["DashboardMeta"];
+            meta: components["schemas"]["Meta"];
         };
         /**
          * @description A stable, machine-readable error code.
@@ -559,7 +562,6 @@ export type Profile = components['schemas']['Profile'];
 export type Dashboard = components['schemas']['Dashboard'];
 export type Pagination = components['schemas']['Pagination'];
 export type Meta = components['schemas']['Meta'];
-export type DashboardMeta = components['schemas']['DashboardMeta'];
 export type ProductEnvelope = components['schemas']['ProductEnvelope'];
 export type ProductListEnvelope = components['schemas']['ProductListEnvelope'];
 export type OrderEnvelope = components['schemas']['OrderEnvelope'];

@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/contractgate/contractgate/internal/auth"
+	"github.com/contractgate/contractgate/internal/httpcache"
 	"github.com/contractgate/contractgate/internal/idempotency"
 	"github.com/contractgate/contractgate/internal/ratelimit"
 	"github.com/contractgate/contractgate/internal/resilience"
@@ -56,6 +57,8 @@ type Config struct {
 	Auth auth.Config `yaml:"auth"`
 	// CORS lets browsers on other origins call the API. Off unless allowOrigins is set.
 	CORS CORS `yaml:"cors"`
+	// Cache caches answers of GET operations that declare x-cache in the contract.
+	Cache httpcache.Config `yaml:"cache"`
 	// Admin is an optional second listener for operators: metrics, health, profiling.
 	Admin Admin `yaml:"admin"`
 	// RateLimit limits each client (subject, else IP) per contract operation: a default
@@ -249,6 +252,7 @@ func (c *Config) SetDefaults() {
 	c.Server.TLS.SetDefaults()
 	c.RateLimit.SetDefaults()
 	c.Idempotency.SetDefaults()
+	c.Cache.SetDefaults()
 }
 
 // Validate checks the whole tree and returns every problem found, each a *FieldError.
@@ -313,6 +317,9 @@ func (c *Config) Validate() error {
 		if u.MaxIdleConns < 1 {
 			bad(p+".maxIdleConns", "must be at least 1, got %d", u.MaxIdleConns)
 		}
+	}
+	if err := c.Cache.Validate(); err != nil {
+		bad("cache."+strings.SplitN(err.Error(), ": ", 2)[0], "%s", strings.SplitN(err.Error(), ": ", 2)[1])
 	}
 	if c.Admin.Addr != "" && !strings.Contains(c.Admin.Addr, ":") {
 		bad("admin.addr", "must be host:port, got %q", c.Admin.Addr)

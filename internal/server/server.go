@@ -25,6 +25,7 @@ import (
 	"github.com/contractgate/contractgate/internal/config"
 	"github.com/contractgate/contractgate/internal/correlation"
 	"github.com/contractgate/contractgate/internal/edge"
+	"github.com/contractgate/contractgate/internal/httpcache"
 	"github.com/contractgate/contractgate/internal/idempotency"
 	"github.com/contractgate/contractgate/internal/identity"
 	"github.com/contractgate/contractgate/internal/metrics"
@@ -142,6 +143,10 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
+	cache, err := httpcache.New(cfg.Cache, table)
+	if err != nil {
+		return nil, err
+	}
 	observer, err := observe.New(observe.Config{Table: table, Metrics: m, Logger: logger})
 	if err != nil {
 		return nil, err
@@ -179,7 +184,8 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		limiter, // by identity, so after auth
 		idempotency.RequireKey(table),
 		validator.Middleware(),
-		claimReplay, // last before the handler: a request rejected above claims no key
+		cache.Middleware(), // x-cache GETs: ETag, 304, stored answers, stale-if-error
+		claimReplay,        // last before the handler: a request rejected above claims no key
 	)
 
 	ops_ := ops.New(api.OpenAPIYAML, specJSON, clients.States)

@@ -67,3 +67,24 @@ func TestRateLimitHeadersAndDashboardPolicy(t *testing.T) {
 		t.Fatalf("Retry-After %q, RateLimit %q", last.Header.Get("Retry-After"), last.Header.Get("RateLimit"))
 	}
 }
+
+// TestCachedProductReads: x-cache on getProduct serves repeats without calling the catalog,
+// with ETag and Cache-Control, and 304 on If-None-Match.
+func TestCachedProductReads(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	first := env.Do(t, http.MethodGet, "/v1/products/prd_0003", "")
+	assertEnvelope(t, first, http.StatusOK, true)
+	second := env.Do(t, http.MethodGet, "/v1/products/prd_0003", "")
+	assertEnvelope(t, second, http.StatusOK, true)
+	if n := env.Catalog.Faults.Stats().Routes["GET /products/:productId"]; n != 1 {
+		t.Fatalf("catalog called %d times for two reads", n)
+	}
+	etag := second.Header.Get("ETag")
+	if etag == "" || etag != first.Header.Get("ETag") || second.Header.Get("Cache-Control") != "public, max-age=30" {
+		t.Fatalf("ETag %q / %q, Cache-Control %q", first.Header.Get("ETag"), etag, second.Header.Get("Cache-Control"))
+	}
+	if nm := env.Do(t, http.MethodGet, "/v1/products/prd_0003", "", "If-None-Match", etag); nm.Status != http.StatusNotModified || len(nm.Body) != 0 {
+		t.Fatalf("If-None-Match: %d %q", nm.Status, nm.Body)
+	}
+}

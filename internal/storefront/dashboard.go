@@ -41,15 +41,14 @@ func (h *Handlers) GetDashboard(ctx context.Context, _ gateway.GetDashboardReque
 	if profileErr != nil {
 		return nil, profileErr
 	}
-	var degraded []gateway.DashboardMetaDegraded
+	var degraded []gateway.MetaDegraded
 	if recentErr != nil {
-		degraded = append(degraded, gateway.RecentOrders)
+		degraded = append(degraded, gateway.DegradedRecentOrders)
 	}
 	if recsErr != nil {
-		degraded = append(degraded, gateway.Recommendations)
+		degraded = append(degraded, gateway.DegradedRecommendations)
 	}
-	m := envelope.Meta(ctx)
-	meta := gateway.DashboardMeta{RequestId: m.RequestId, Timestamp: m.Timestamp, Duration: m.Duration}
+	meta := envelope.Meta(ctx)
 	if len(degraded) > 0 {
 		meta.Degraded = &degraded
 	}

@@ -1,0 +1,352 @@
+// Package httpcache caches the answers of GET operations that declare `x-cache` in the
+// contract: ETag and Cache-Control on every answer, 304 on a matching If-None-Match, a
+// bounded in-memory store of answers with a TTL (keyed so that one caller never sees
+// another's private data), and stale-if-error: while the upstream fails, a recent answer is
+// served with meta.degraded ["stale"].
+package httpcache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/contractgate/contractgate/gen/gateway"
+	"github.com/contractgate/contractgate/internal/apierror"
+	"github.com/contractgate/contractgate/internal/envelope"
+	"github.com/contractgate/contractgate/internal/identity"
+	"github.com/contractgate/contractgate/internal/routes"
+)
+
+// Extension is the contract extension that turns caching on for an operation:
+//
+//	x-cache: {maxAge: 30s, staleIfError: 10m}
+const Extension = "x-cache"
+
+// Config bounds the cache.
+type Config struct {
+	// Disabled turns caching off (ETag and 304 included). Default false.
+	Disabled bool `yaml:"disabled"`
+	// MaxEntries bounds the store; the oldest entry is evicted when full. Default 10000.
+	MaxEntries int `yaml:"maxEntries"`
+	// MaxBodyBytes: larger answers are not stored. Default 262144 (256 KiB).
+	MaxBodyBytes int `yaml:"maxBodyBytes"`
+}
+
+// SetDefaults fills unset fields.
+func (c *Config) SetDefaults() {
+	if c.MaxEntries == 0 {
+		c.MaxEntries = 10000
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 256 << 10
+	}
+}
+
+// Validate reports a problem with its key path relative to the cache's configuration.
+func (c *Config) Validate() error {
+	if c.MaxEntries < 1 {
+		return fmt.Errorf("maxEntries: must be at least 1, got %d", c.MaxEntries)
+	}
+	if c.MaxBodyBytes < 1 {
+		return fmt.Errorf("maxBodyBytes: must be at least 1, got %d", c.MaxBodyBytes)
+	}
+	return nil
+}
+
+type policy struct {
+	maxAge, staleIfError time.Duration
+	private              bool // secured operation: per caller, Cache-Control private
+}
+
+// entry is one stored answer: the envelope's data and pagination, never its meta.
+type entry struct {
+	data       json.RawMessage
+	pagination *gateway.Pagination
+	etag       string
+	stored     time.Time
+}
+
+// Cache is the middleware's state. Safe for concurrent use.
+type Cache struct {
+	cfg      Config
+	table    *routes.Table
+	policies map[*routes.Operation]policy
+	now      func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	order   []string // insertion order, for eviction
+}
+
+// New reads every operation's x-cache from the table. A malformed extension is an error
+// naming the operation.
+func New(cfg Config, table *routes.Table) (*Cache, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("httpcache: %w", err)
+	}
+	c := &Cache{cfg: cfg, table: table, policies: map[*routes.Operation]policy{}, now: time.Now, entries: map[string]*entry{}}
+	for _, op := range table.All() {
+		raw, ok := op.Extensions[Extension]
+		if !ok {
+			continue
+		}
+		p, err := parsePolicy(raw)
+		if err != nil {
+			return nil, fmt.Errorf("httpcache: operation %s: %s: %w", op.ID, Extension, err)
+		}
+		if op.Method != http.MethodGet {
+			return nil, fmt.Errorf("httpcache: operation %s: %s only applies to GET", op.ID, Extension)
+		}
+		p.private = len(op.Security) > 0
+		c.policies[op] = p
+	}
+	return c, nil
+}
+
+func parsePolicy(raw any) (policy, error) {
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return policy{}, errors.New("must be an object {maxAge, staleIfError}")
+	}
+	var p policy
+	for k, v := range m {
+		s, ok := v.(string)
+		if !ok {
+			return policy{}, fmt.Errorf("%s: must be a duration such as \"30s\"", k)
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return policy{}, fmt.Errorf("%s: must be a duration such as \"30s\", got %q", k, s)
+		}
+		switch k {
+		case "maxAge":
+			p.maxAge = d
+		case "staleIfError":
+			p.staleIfError = d
+		default:
+			return policy{}, fmt.Errorf("unknown key %q (maxAge, staleIfError)", k)
+		}
+	}
+	if p.maxAge <= 0 {
+		return policy{}, errors.New("maxAge: is required and must be positive")
+	}
+	return p, nil
+}
+
+// Middleware serves and stores answers of cached operations. Place it after validation
+// (the key uses the validated query, defaults applied) and after auth (private answers are
+// keyed by the caller).
+func (c *Cache) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if c.cfg.Disabled {
+			return next
+		}
+		return func(ctx echo.Context) error {
+			op := c.table.Lookup(ctx)
+			p, ok := c.policies[op]
+			if !ok {
+				return next(ctx)
+			}
+			key := c.key(ctx, op, p)
+			now := c.now()
+			if e := c.get(key); e != nil && now.Sub(e.stored) < p.maxAge {
+				return c.answer(ctx, p, e, now, "hit", false)
+			}
+			rec := &recorder{ResponseWriter: ctx.Response().Writer, header: http.Header{}}
+			ctx.Response().Writer = rec
+			err := next(ctx)
+			ctx.Response().Writer = rec.ResponseWriter
+			if err != nil {
+				if e := c.get(key); e != nil && staleWorthy(err) && now.Sub(e.stored) < p.maxAge+p.staleIfError {
+					return c.answer(ctx, p, e, now, "hit; detail=stale-if-error", true)
+				}
+				return err
+			}
+			e := c.store(key, rec, now)
+			if e == nil { // not storable: pass the recorded answer on as it was
+				return rec.flush()
+			}
+			return c.answer(ctx, p, e, now, "fwd=miss; stored", false)
+		}
+	}
+}
+
+// staleWorthy reports whether err is an upstream failure a stale answer may cover.
+func staleWorthy(err error) bool {
+	for _, e := range []*apierror.Error{apierror.ErrUpstream, apierror.ErrUpstreamTimeout, apierror.ErrUpstreamUnavailable,
+		apierror.ErrCircuitOpen, apierror.ErrUpstreamOverloaded, apierror.ErrUpstreamContractViolation} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Cache) key(ctx echo.Context, op *routes.Operation, p policy) string {
+	q := ctx.QueryParams()
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(op.ID)
+	b.WriteByte('\n')
+	b.WriteString(ctx.Request().URL.EscapedPath())
+	for _, k := range names {
+		for _, v := range q[k] {
+			b.WriteByte('\n')
+			b.WriteString(k)
+			b.WriteByte('=')
+			b.WriteString(v)
+		}
+	}
+	if p.private {
+		id, _ := identity.FromContext(ctx.Request().Context())
+		b.WriteString("\nsubject=")
+		b.WriteString(id.Subject)
+	}
+	return b.String()
+}
+
+func (c *Cache) get(key string) *entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries[key]
+}
+
+// store keeps a successful envelope's data and pagination; nil when the answer is not
+// storable (not a 200 envelope, degraded, too large).
+func (c *Cache) store(key string, rec *recorder, now time.Time) *entry {
+	if rec.status != http.StatusOK || rec.body.Len() > c.cfg.MaxBodyBytes {
+		return nil
+	}
+	var env struct {
+		Success bool            `json:"success"`
+		Data    json.RawMessage `json:"data"`
+		Meta    gateway.Meta    `json:"meta"`
+	}
+	if json.Unmarshal(rec.body.Bytes(), &env) != nil || !env.Success || env.Meta.Degraded != nil {
+		return nil
+	}
+	sum := sha256.New()
+	sum.Write(env.Data)
+	if env.Meta.Pagination != nil {
+		p, _ := json.Marshal(env.Meta.Pagination)
+		sum.Write(p)
+	}
+	e := &entry{data: env.Data, pagination: env.Meta.Pagination, stored: now,
+		etag: `"` + base64.RawURLEncoding.EncodeToString(sum.Sum(nil)[:16]) + `"`}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[key]; !ok {
+		c.order = append(c.order, key)
+	}
+	c.entries[key] = e
+	for len(c.entries) > c.cfg.MaxEntries && len(c.order) > 0 {
+		delete(c.entries, c.order[0])
+		c.order = c.order[1:]
+	}
+	if len(c.order) > 2*c.cfg.MaxEntries { // drop keys replaced meanwhile
+		kept := c.order[:0]
+		for _, k := range c.order {
+			if _, ok := c.entries[k]; ok {
+				kept = append(kept, k)
+			}
+		}
+		c.order = kept
+	}
+	return e
+}
+
+// answer writes e as this request's envelope (fresh meta), or 304 when If-None-Match has
+// its ETag.
+func (c *Cache) answer(ctx echo.Context, p policy, e *entry, now time.Time, status string, stale bool) error {
+	h := ctx.Response().Header()
+	vis := "public"
+	if p.private {
+		vis = "private"
+	}
+	h.Set("ETag", e.etag)
+	h.Set("Cache-Control", vis+", max-age="+strconv.Itoa(int(p.maxAge.Seconds())))
+	h.Set("Cache-Status", "contractgate; "+status)
+	if age := now.Sub(e.stored); age >= time.Second {
+		h.Set("Age", strconv.Itoa(int(age.Seconds())))
+	}
+	if matches(ctx.Request().Header.Get("If-None-Match"), e.etag) {
+		return ctx.NoContent(http.StatusNotModified)
+	}
+	meta := envelope.Meta(ctx.Request().Context())
+	meta.Pagination = e.pagination
+	if stale {
+		meta.Degraded = &[]gateway.MetaDegraded{gateway.DegradedStale}
+	}
+	return ctx.JSON(http.StatusOK, struct {
+		Success bool            `json:"success"`
+		Data    json.RawMessage `json:"data"`
+		Meta    gateway.Meta    `json:"meta"`
+	}{true, e.data, meta})
+}
+
+// matches reports whether an If-None-Match header lists etag (weak comparison) or is "*".
+func matches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for t := range strings.SplitSeq(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// recorder holds a handler's answer until the cache decides what to send.
+type recorder struct {
+	http.ResponseWriter
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+
+// flush sends the recorded answer unchanged.
+func (r *recorder) flush() error {
+	h := r.ResponseWriter.Header()
+	for k, v := range r.header {
+		h[k] = v
+	}
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.ResponseWriter.WriteHeader(r.status)
+	_, err := r.ResponseWriter.Write(r.body.Bytes())
+	return err
+}
