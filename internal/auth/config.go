@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/contractgate/contractgate/internal/configerr"
 	"net/url"
 	"os"
 	"slices"
@@ -127,33 +128,11 @@ type DevToken struct {
 	TTL time.Duration `yaml:"ttl"`
 }
 
-// FieldError is a configuration error located at a key path relative to Config, such as
-// "jwt.issuer". Validate joins them with errors.Join; FieldErrors splits them again.
-type FieldError struct {
-	Path    string
-	Problem string
-}
-
-// Error returns "path: problem".
-func (e *FieldError) Error() string { return e.Path + ": " + e.Problem }
+// FieldError is a configuration problem at a key path relative to this package's Config.
+type FieldError = configerr.FieldError
 
 // FieldErrors returns every *FieldError in err (as joined by Validate), in order.
-func FieldErrors(err error) []*FieldError {
-	if err == nil {
-		return nil
-	}
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []*FieldError
-		for _, e := range joined.Unwrap() {
-			out = append(out, FieldErrors(e)...)
-		}
-		return out
-	}
-	if fe, ok := errors.AsType[*FieldError](err); ok {
-		return []*FieldError{fe}
-	}
-	return nil
-}
+func FieldErrors(err error) []*FieldError { return configerr.List(err) }
 
 // lookupEnv reads HMAC secrets named by secretEnv (a variable for tests).
 var lookupEnv = os.LookupEnv

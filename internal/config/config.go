@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/contractgate/contractgate/internal/auth"
+	"github.com/contractgate/contractgate/internal/configerr"
 	"github.com/contractgate/contractgate/internal/httpcache"
 	"github.com/contractgate/contractgate/internal/idempotency"
 	"github.com/contractgate/contractgate/internal/ratelimit"
@@ -151,12 +152,7 @@ type Upstream struct {
 
 // FieldError is a configuration error located at a key path such as
 // "upstreams.orders.timeout".
-type FieldError struct {
-	Path    string
-	Problem string
-}
-
-func (e *FieldError) Error() string { return e.Path + ": " + e.Problem }
+type FieldError = configerr.FieldError
 
 // Load reads the configuration from path (the embedded default when path is empty), applies
 // environment overrides from environ (os.Environ() form), then SetDefaults and Validate.

@@ -3,6 +3,7 @@ package resilience
 import (
 	"errors"
 	"fmt"
+	"github.com/contractgate/contractgate/internal/configerr"
 	"time"
 )
 
@@ -226,30 +227,12 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// FieldError is a configuration problem at a key path relative to the Config, such as
+// FieldError is a configuration problem at a key path relative to Config, such as
 // "circuitBreaker.delay". The embedding configuration prefixes it with its own path.
-type FieldError struct {
-	Path    string
-	Problem string
-}
+type FieldError = configerr.FieldError
 
-// Error returns "path: problem".
-func (e *FieldError) Error() string { return e.Path + ": " + e.Problem }
-
-// FieldErrors returns the *FieldError values joined in err (as Validate returns them).
-func FieldErrors(err error) []*FieldError {
-	var out []*FieldError
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			out = append(out, FieldErrors(e)...)
-		}
-		return out
-	}
-	if fe, ok := errors.AsType[*FieldError](err); ok {
-		out = append(out, fe)
-	}
-	return out
-}
+// FieldErrors returns every *FieldError in err (as joined by Validate), in order.
+func FieldErrors(err error) []*FieldError { return configerr.List(err) }
 
 func setDur(d *time.Duration, v time.Duration) {
 	if *d == 0 {

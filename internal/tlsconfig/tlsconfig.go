@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/contractgate/contractgate/internal/configerr"
 	"os"
 )
 
@@ -17,33 +18,11 @@ const (
 	Version13 = "1.3"
 )
 
-// FieldError is a configuration error located at a key path relative to the config, such as
-// "certFile". Validate joins them with errors.Join.
-type FieldError struct {
-	Path    string
-	Problem string
-}
-
-// Error returns "path: problem".
-func (e *FieldError) Error() string { return e.Path + ": " + e.Problem }
+// FieldError is a configuration problem at a key path relative to this package's Config.
+type FieldError = configerr.FieldError
 
 // FieldErrors returns every *FieldError in err (as joined by Validate), in order.
-func FieldErrors(err error) []*FieldError {
-	if err == nil {
-		return nil
-	}
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []*FieldError
-		for _, e := range joined.Unwrap() {
-			out = append(out, FieldErrors(e)...)
-		}
-		return out
-	}
-	if fe, ok := errors.AsType[*FieldError](err); ok {
-		return []*FieldError{fe}
-	}
-	return nil
-}
+func FieldErrors(err error) []*FieldError { return configerr.List(err) }
 
 func parseVersion(v string) (uint16, bool) {
 	switch v {
