@@ -27,8 +27,12 @@ test: ## run every test, with the race detector
 	$(GO) test -race -count=1 ./...
 
 .PHONY: check
-check: ## gofmt, go vet, go mod tidy -diff, and the generated-code drift check
+check: ## gofmt, go vet, go mod tidy -diff, gen/ drift, and the contract gate (Redocly, speclint, breaking changes)
 	./scripts/check.sh
+
+.PHONY: release
+release: ## record api/openapi.yaml as the released contract api/released/openapi.yaml (needs a new info.version)
+	./scripts/release.sh
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s)

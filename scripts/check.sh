@@ -24,4 +24,6 @@ if ! git diff --exit-code --stat -- gen/ || [[ -n "$untracked" ]]; then
   echo "run 'make generate' and commit the result"; fail=1
 fi
 
+./scripts/lint-spec.sh || fail=1
+
 exit $fail

@@ -1,0 +1,457 @@
+#!/usr/bin/env bash
+# make bench (load half): the gateway with every feature on against a bare
+# httputil.ReverseProxy, both in front of the same minimal origin (cmd/benchorigin), on
+# loopback. The proxy under test is pinned to CPU 0, the origin and the load generator to
+# CPU 1. For GET /v1/products/prd_0001 (vs GET /products/prd_0001 through the bare proxy)
+# and POST /v1/orders (vs POST /orders) it reports the proxy's CPU time per request (from
+# /proc/<pid>/stat), requests/s at saturation (32 keep-alive connections), p50 and p99, p99
+# in an open loop at half of the bare proxy's saturation rate, and RSS under load; then the
+# gateway/bare ratios. The table goes to bench/load-<commit>.txt.
+#
+# Bounded: the whole script runs under `timeout` (BENCH_LOAD_TIMEOUT, default 175 s) and
+# stops everything it started on any exit. Only ratios measured in one run mean anything:
+# absolute numbers depend on the machine and on whatever else runs on it.
+#
+# Knobs (environment): BENCH_LOAD_DURATION (measured seconds per closed-loop run, default
+# 8), BENCH_LOAD_WARMUP (2), BENCH_LOAD_OPEN_DURATION (6), BENCH_LOAD_CONNS (32),
+# BENCH_LOAD_TOOL (wrk or go; default wrk when installed), BENCH_LOAD_INSTALL_WRK (1: as
+# root, apt-get install wrk when missing), BENCH_LOAD_TRACING (1: OpenTelemetry on with
+# sampler always_off and an unused OTLP endpoint; 0: off), BENCH_LOAD_KEEP (1: keep the
+# work directory with the logs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${BENCH_LOAD_BOUNDED:-}" ]]; then
+	export BENCH_LOAD_BOUNDED=1
+	# --foreground: Ctrl-C reaches the whole job; on time-out the script's trap stops what it
+	# started (every long step runs in the background and is waited for, so the trap runs at
+	# once).
+	exec timeout --foreground -k 10 "${BENCH_LOAD_TIMEOUT:-175}" "$0" "$@"
+fi
+
+DURATION=${BENCH_LOAD_DURATION:-8}
+WARMUP=${BENCH_LOAD_WARMUP:-2}
+OPEN_DURATION=${BENCH_LOAD_OPEN_DURATION:-6}
+CONNS=${BENCH_LOAD_CONNS:-32}
+TRACING=${BENCH_LOAD_TRACING:-1}
+started_at=$(date +%s)
+
+log() { printf 'bench-load: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench-load.XXXXXX")
+pids=()
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [[ "${BENCH_LOAD_KEEP:-0}" == 1 ]]; then
+		log "work directory kept: $work"
+	else
+		rm -rf "$work"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'log "timed out or terminated"; exit 143' TERM
+
+# run_bg CMD...: runs a bounded step in the background and waits for it, so that a signal
+# reaches the trap without waiting for the step to end.
+run_bg() {
+	"$@" &
+	local pid=$!
+	pids+=("$pid")
+	wait "$pid"
+}
+
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo worktree)
+dirty=""
+if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null || true)" ]]; then
+	dirty=" (worktree has uncommitted changes)"
+fi
+mkdir -p bench
+out="bench/load-${rev}.txt"
+
+# --- CPUs -------------------------------------------------------------------------------
+if [[ $(nproc --all) -ge 2 ]] && command -v taskset >/dev/null; then
+	PIN_PROXY=(taskset -c 0)
+	PIN_LOAD=(taskset -c 1)
+	pinning="proxy under test on CPU 0; origin and load generator on CPU 1"
+else
+	PIN_PROXY=()
+	PIN_LOAD=()
+	pinning="NOT pinned (fewer than 2 CPUs or no taskset): numbers mix proxy, origin and load generator"
+	log "warning: $pinning"
+fi
+CLK_TCK=$(getconf CLK_TCK)
+
+# --- load generator -------------------------------------------------------------------------
+tool=${BENCH_LOAD_TOOL:-}
+if [[ -z "$tool" ]]; then
+	if ! command -v wrk >/dev/null && [[ "${BENCH_LOAD_INSTALL_WRK:-1}" == 1 && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+		log "installing wrk (apt-get install -y wrk)"
+		timeout 60 apt-get install -y -qq wrk >"$work/apt.log" 2>&1 ||
+			{ timeout 60 apt-get update -qq >>"$work/apt.log" 2>&1 && timeout 60 apt-get install -y -qq wrk >>"$work/apt.log" 2>&1; } ||
+			log "could not install wrk; using cmd/benchload"
+	fi
+	if command -v wrk >/dev/null; then tool=wrk; else tool=go; fi
+fi
+
+# --- build ----------------------------------------------------------------------------------
+log "building contractgate, benchorigin, bareproxy, benchload"
+bin="$work/bin"
+run_bg go build -o "$bin/" ./cmd/contractgate ./cmd/benchorigin ./cmd/bareproxy ./cmd/benchload
+
+# --- ports ------------------------------------------------------------------------------------
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pick_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 30000))
+		if port_free "$p" && [[ " ${used_ports[*]:-} " != *" $p "* ]]; then
+			used_ports+=("$p")
+			echo "$p"
+			return
+		fi
+	done
+	die "no free loopback port found"
+}
+used_ports=()
+ORIGIN_PORT=$(pick_port)
+used_ports+=("$ORIGIN_PORT")
+BARE_PORT=$(pick_port)
+used_ports+=("$BARE_PORT")
+GW_PORT=$(pick_port)
+used_ports+=("$GW_PORT")
+OTLP_PORT=$(pick_port) # nothing listens there: with sampling off nothing is ever sent
+ORIGIN="http://127.0.0.1:$ORIGIN_PORT"
+BARE="http://127.0.0.1:$BARE_PORT"
+GW="http://127.0.0.1:$GW_PORT"
+
+# --- the gateway's configuration: every feature on --------------------------------------
+write_config() { # $1: file, $2: 1 to add the resilience keys
+	local res=""
+	if [[ "$2" == 1 ]]; then
+		res="
+    retry: {maxAttempts: 2}
+    circuitBreaker: {failureThreshold: 1000, failureRate: 0.9}
+    bulkhead: {maxConcurrent: 256}"
+	fi
+	cat >"$1" <<-EOF
+		# Written by scripts/bench-load.sh: the gateway with every feature on, in front of
+		# cmd/benchorigin.
+		env: development
+		server:
+		  addr: 127.0.0.1:$GW_PORT
+		log:
+		  level: info
+		  format: json
+		upstreams:
+		  catalog:
+		    baseURL: $ORIGIN
+		    timeout: 2s$res
+		  orders:
+		    baseURL: $ORIGIN
+		    timeout: 3s$res
+		  users:
+		    baseURL: $ORIGIN
+		    timeout: 2s$res
+		auth:
+		  jwt:
+		    hmacKeys:
+		      - kid: dev
+		        secret: contractgate-dev-hmac-secret-NOT-FOR-PRODUCTION-0001
+		    issuer: contractgate-dev
+		    audience: storefront
+		    algorithms: [HS256]
+		  devToken:
+		    enabled: true
+		    ttl: 1h
+		rateLimit:
+		  # Limits on, never rejecting: the most the limiter accepts (one per microsecond).
+		  default:
+		    requests: 60000000
+		    window: 1m
+		idempotency:
+		  lease: 30s
+		  ttl: 24h
+		  maxEntries: 100000
+	EOF
+}
+cfg="$work/gateway.yaml"
+resilience="defaults of internal/resilience (config has no resilience keys yet)"
+write_config "$cfg" 1
+if "$bin/contractgate" token --config "$cfg" >/dev/null 2>"$work/config-probe.log"; then
+	resilience="retry maxAttempts 2, circuit breaker, bulkhead 256 (config keys)"
+else
+	write_config "$cfg" 0
+	"$bin/contractgate" token --config "$cfg" >/dev/null || die "the generated gateway config is invalid ($cfg)"
+fi
+TOKEN=$("$bin/contractgate" token --config "$cfg" --subject alice --scopes "orders:read orders:write" --ttl 1h)
+
+# --- start the processes ---------------------------------------------------------------
+"${PIN_LOAD[@]}" "$bin/benchorigin" -addr "127.0.0.1:$ORIGIN_PORT" >"$work/origin.log" 2>&1 &
+ORIGIN_PID=$!
+pids+=("$ORIGIN_PID")
+"${PIN_PROXY[@]}" "$bin/bareproxy" -addr "127.0.0.1:$BARE_PORT" -upstream "$ORIGIN" >"$work/bareproxy.log" 2>&1 &
+BARE_PID=$!
+pids+=("$BARE_PID")
+gw_env=()
+if [[ "$TRACING" == 1 ]]; then
+	gw_env=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_TRACES_SAMPLER=always_off OTEL_SERVICE_NAME=contractgate-bench)
+	tracing="on: OTLP/HTTP exporter to an unused loopback port, OTEL_TRACES_SAMPLER=always_off (spans created, never recorded or exported)"
+else
+	tracing="off"
+fi
+# The access log (stdout, JSON) goes to a file, as a log shipper would read it.
+env "${gw_env[@]}" "${PIN_PROXY[@]}" "$bin/contractgate" serve --config "$cfg" >"$work/gateway.log" 2>"$work/gateway.err" &
+GW_PID=$!
+pids+=("$GW_PID")
+
+wait_up() { # $1 URL, $2 name, $3 pid
+	for _ in $(seq 1 100); do
+		kill -0 "$3" 2>/dev/null || die "$2 exited; see its log (BENCH_LOAD_KEEP=1 keeps $work)"
+		if curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null; then return; fi
+		sleep 0.2
+	done
+	die "$2 did not come up at $1"
+}
+wait_up "$ORIGIN/products/prd_0001" origin "$ORIGIN_PID"
+wait_up "$BARE/products/prd_0001" "bare proxy" "$BARE_PID"
+wait_up "$GW/readyz" gateway "$GW_PID"
+
+# --- requests ---------------------------------------------------------------------------
+GW_ORDER='{"items":[{"productId":"prd_0001","quantity":1}],"currency":"USD","note":null,"payment":{"method":"card","cardToken":"tok_visa_4242"}}'
+ORIGIN_ORDER='{"userId":"alice","lines":[{"productId":"prd_0001","name":"Enamel camping mug, edition 1","quantity":1,"unitPriceCents":1599}],"currency":"USD","note":null,"paymentMethod":"card"}'
+printf '%s' "$GW_ORDER" >"$work/gateway-order.json"
+printf '%s' "$ORIGIN_ORDER" >"$work/origin-order.json"
+cat >"$work/post.lua" <<'EOF'
+-- POST with the body from BENCH_BODY_FILE and a unique Idempotency-Key per request.
+wrk.method = "POST"
+local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local prefix, n = "k", 0
+function init(args)
+  prefix = (args[1] or "k") .. "-" .. tostring(tid)
+end
+function request()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = prefix .. "-" .. n
+  return wrk.format()
+end
+EOF
+
+# smoke: each request answers as expected once before any load.
+smoke() { # $1 want, rest: curl args
+	local want=$1 got
+	shift
+	got=$(curl -sS -o "$work/smoke.body" -w '%{http_code}' --max-time 5 "$@") || true
+	[[ "$got" == "$want" ]] || die "smoke test: got $got, want $want for $*: $(head -c 400 "$work/smoke.body")"
+}
+AUTH="Authorization: Bearer $TOKEN"
+smoke 200 "$GW/v1/products/prd_0001"
+smoke 200 "$BARE/products/prd_0001"
+smoke 201 -X POST -H "$AUTH" -H "Content-Type: application/json" -H "Idempotency-Key: smoke-$started_at" --data-binary "@$work/gateway-order.json" "$GW/v1/orders"
+smoke 201 -X POST -H "$AUTH" -H "Content-Type: application/json" -H "Idempotency-Key: smoke-$started_at" --data-binary "@$work/origin-order.json" "$BARE/orders"
+gw_product_bytes=$(curl -s --max-time 5 "$GW/v1/products/prd_0001" | wc -c)
+origin_product_bytes=$(curl -s --max-time 5 "$ORIGIN/products/prd_0001" | wc -c)
+
+# --- measuring --------------------------------------------------------------------------
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+# load_closed NAME KIND URL SECONDS: one closed-loop run; leaves NAME.out.
+load_closed() {
+	local name=$1 kind=$2 url=$3 secs=$4
+	if [[ "$tool" == wrk ]]; then
+		if [[ "$kind" == post ]]; then
+			export BENCH_BODY_FILE=$body_file
+			run_bg "${PIN_LOAD[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --latency --timeout 5s \
+				-H "$AUTH" -s "$work/post.lua" "$url" -- "run$started_at-$name" >"$work/$name.out" 2>&1 ||
+				die "wrk failed: $(cat "$work/$name.out")"
+		else
+			run_bg "${PIN_LOAD[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --latency --timeout 5s "$url" >"$work/$name.out" 2>&1 ||
+				die "wrk failed: $(cat "$work/$name.out")"
+		fi
+	else
+		local args=(-url "$url" -c "$CONNS" -d "${secs}s" -warmup 0s)
+		if [[ "$kind" == post ]]; then
+			args+=(-method POST -body-file "$body_file" -H "Content-Type: application/json" -H "$AUTH"
+				-idempotency-key -idempotency-prefix "run$started_at-$name" -expect 201)
+		fi
+		run_bg "${PIN_LOAD[@]}" "$bin/benchload" "${args[@]}" >"$work/$name.out" 2>&1 ||
+			die "benchload failed: $(cat "$work/$name.out")"
+	fi
+}
+
+# parse NAME: sets requests, rps, p50_us, p99_us, bad from NAME.out.
+parse() {
+	local f="$work/$1.out"
+	if [[ "$tool" == wrk ]]; then
+		requests=$(awk '/requests in/ {print $1; exit}' "$f")
+		rps=$(awk '/^Requests\/sec:/ {print $2; exit}' "$f")
+		local conv='function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return (v + 0) * 1000; if (v ~ /m$/) return (v + 0) * 6e7; return (v + 0) * 1e6 }'
+		p50_us=$(awk "$conv"' /Latency Distribution/ {d = 1} d && $1 == "50%" {print us($2); exit}' "$f")
+		p99_us=$(awk "$conv"' /Latency Distribution/ {d = 1} d && $1 == "99%" {print us($2); exit}' "$f")
+		bad=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$f")
+	else
+		local line
+		line=$(grep '^benchload:' "$f" | tail -1)
+		kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $line"; }
+		requests=$(kv requests)
+		rps=$(kv rps)
+		p50_us=$(kv p50_us)
+		p99_us=$(kv p99_us)
+		bad=$(($(kv errors) + $(kv unexpected)))
+	fi
+	[[ -n "$requests" && -n "$rps" && -n "$p50_us" && -n "$p99_us" ]] || die "could not parse $f: $(cat "$f")"
+}
+
+declare -A R # results: R[proxy,kind,field]
+
+# measure PROXY KIND URL PID ORIGIN_PID
+measure() {
+	local proxy=$1 kind=$2 url=$3 pid=$4 name="$1-$2"
+	body_file="$work/origin-order.json"
+	[[ "$proxy" == gateway ]] && body_file="$work/gateway-order.json"
+	log "$proxy $kind: warm-up ${WARMUP}s, then ${DURATION}s at $CONNS connections"
+	load_closed "$name-warmup" "$kind" "$url" "$WARMUP"
+	local t0 o0 t1 o1 rss
+	t0=$(ticks "$pid")
+	o0=$(ticks "$ORIGIN_PID")
+	# RSS under load: sampled one second before the run ends.
+	(sleep $((DURATION - 1)) && status_kb "$pid" VmRSS >"$work/$name.rss") &
+	local sampler=$!
+	pids+=("$sampler")
+	load_closed "$name" "$kind" "$url" "$DURATION"
+	wait "$sampler" 2>/dev/null || true
+	t1=$(ticks "$pid")
+	o1=$(ticks "$ORIGIN_PID")
+	parse "$name"
+	rss=$(cat "$work/$name.rss" 2>/dev/null || echo 0)
+	R[$proxy,$kind,requests]=$requests
+	R[$proxy,$kind,rps]=$rps
+	R[$proxy,$kind,p50]=$p50_us
+	R[$proxy,$kind,p99]=$p99_us
+	R[$proxy,$kind,bad]=$bad
+	R[$proxy,$kind,cpu_us]=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
+	R[$proxy,$kind,cpu_pct]=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v s="$DURATION" 'BEGIN {printf "%.0f", t * 100 / hz / s}')
+	R[$proxy,$kind,origin_us]=$(awk -v t="$((o1 - o0))" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
+	R[$proxy,$kind,rss]=$(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}')
+	[[ "$bad" == 0 ]] || log "warning: $proxy $kind: $bad non-2xx answers or socket errors"
+}
+
+# open_loop PROXY KIND URL RATE
+open_loop() {
+	local proxy=$1 kind=$2 url=$3 rate=$4 name="$1-$2-open"
+	local args=(-url "$url" -c 64 -d "${OPEN_DURATION}s" -warmup 1s -rate "$rate")
+	if [[ "$kind" == post ]]; then
+		local body="$work/origin-order.json"
+		[[ "$proxy" == gateway ]] && body="$work/gateway-order.json"
+		args+=(-method POST -body-file "$body" -H "Content-Type: application/json" -H "$AUTH"
+			-idempotency-key -idempotency-prefix "run$started_at-$name" -expect 201)
+	fi
+	log "$proxy $kind: open loop at $rate/s for ${OPEN_DURATION}s"
+	run_bg "${PIN_LOAD[@]}" "$bin/benchload" "${args[@]}" >"$work/$name.out" 2>&1 || true
+	local line
+	line=$(grep '^benchload:' "$work/$name.out" | tail -1 || true)
+	R[$proxy,$kind,open_p99]=$(sed -n 's/.* p99_us=\([^ ]*\).*/\1/p' <<<" $line")
+	R[$proxy,$kind,open_rps]=$(sed -n 's/.* rps=\([^ ]*\).*/\1/p' <<<" $line")
+	R[$proxy,$kind,open_dropped]=$(sed -n 's/.* dropped=\([^ ]*\).*/\1/p' <<<" $line")
+	R[$proxy,$kind,open_bad]=$(awk -v l=" $line" 'BEGIN {match(l, / errors=[0-9]+/); e = substr(l, RSTART + 8, RLENGTH - 8); match(l, / unexpected=[0-9]+/); u = substr(l, RSTART + 12, RLENGTH - 12); print e + u}')
+}
+
+loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+for kind in get post; do
+	if [[ "$kind" == get ]]; then
+		bare_url="$BARE/products/prd_0001" gw_url="$GW/v1/products/prd_0001"
+	else
+		bare_url="$BARE/orders" gw_url="$GW/v1/orders"
+	fi
+	measure bare "$kind" "$bare_url" "$BARE_PID"
+	measure gateway "$kind" "$gw_url" "$GW_PID"
+	half=$(awk -v r="${R[bare,$kind,rps]}" 'BEGIN {printf "%d", r / 2}')
+	R[half,$kind]=$half
+	open_loop bare "$kind" "$bare_url" "$half"
+	open_loop gateway "$kind" "$gw_url" "$half"
+done
+loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
+gw_hwm=$(status_kb "$GW_PID" VmHWM)
+bare_hwm=$(status_kb "$BARE_PID" VmHWM)
+metrics=$(curl -s --max-time 5 "$GW/metrics" | grep -E '^contractgate_(requests_total|errors_total|upstream_calls_total)' | grep -v 'operation="ops:' || true)
+log_lines=$(wc -l <"$work/gateway.log")
+log_bytes=$(wc -c <"$work/gateway.log")
+gw_stderr=$(grep -v '^$' "$work/gateway.err" | head -5 || true)
+
+# --- report -------------------------------------------------------------------------------
+ms() { awk -v u="$1" 'BEGIN {if (u == "") print "-"; else printf "%.2f", u / 1000}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print "-"; else printf "%.2fx", a / b}'; }
+{
+	echo "# make bench, load half (scripts/bench-load.sh): $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "commit $rev$dirty; $(go version | cut -d' ' -f3-); $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(nproc --all) CPUs"
+	echo "pinning: $pinning; load average at start $loadavg_start, at end $loadavg_end"
+	echo "load generator: $tool (closed loop: $CONNS keep-alive connections, ${WARMUP}s warm-up, ${DURATION}s measured);"
+	echo "  p99@half-sat: cmd/benchload open loop (latency from the scheduled send time) at half of the bare proxy's"
+	echo "  saturation rps of that kind (GET ${R[half,get]}/s, POST ${R[half,post]}/s), ${OPEN_DURATION}s after 1s warm-up, up to 64 connections"
+	echo "gateway: every feature on: contract validation, JWT auth (HS256 bearer), rate limit (60000000/min, never rejecting),"
+	echo "  idempotency (unique Idempotency-Key per POST, in-memory store), upstream resilience ($resilience),"
+	echo "  upstream response contract check (enforce), Prometheus metrics, JSON access log to a file, tracing $tracing"
+	echo "bare proxy: httputil.ReverseProxy, no features, tuned transport (64 idle conns, no compression, pooled buffers)"
+	echo "origin: cmd/benchorigin, precomputed bytes; product JSON $origin_product_bytes bytes at the origin, $gw_product_bytes bytes in the gateway's envelope"
+	echo "NOTE: POST /v1/orders makes TWO upstream calls (GET /products?ids=prd_0001 for prices, then POST /orders);"
+	echo "  the bare proxy's POST /orders makes one. GET makes one upstream call on both."
+	echo
+	printf '%-8s | %-4s | %11s | %5s | %8s | %8s | %8s | %13s | %7s | %14s\n' proxy kind "CPU µs/req" "CPU%" rps "p50 ms" "p99 ms" "p99@half ms" "RSS MiB" "origin µs/req"
+	printf '%s\n' "---------+------+-------------+-------+----------+----------+----------+---------------+---------+---------------"
+	for kind in get post; do
+		for proxy in bare gateway; do
+			open="$(ms "${R[$proxy,$kind,open_p99]}")"
+			if awk -v a="${R[$proxy,$kind,open_rps]:-0}" -v want="${R[half,$kind]}" 'BEGIN {exit !(a < 0.95 * want)}' ||
+				[[ "${R[$proxy,$kind,open_dropped]:-0}" != 0 ]]; then
+				open="$open (sat@${R[$proxy,$kind,open_rps]%.*}/s)"
+			fi
+			printf '%-8s | %-4s | %11s | %5s | %8.0f | %8s | %8s | %13s | %7s | %14s\n' "$proxy" "$kind" \
+				"${R[$proxy,$kind,cpu_us]}" "${R[$proxy,$kind,cpu_pct]}" "${R[$proxy,$kind,rps]}" \
+				"$(ms "${R[$proxy,$kind,p50]}")" "$(ms "${R[$proxy,$kind,p99]}")" "$open" \
+				"${R[$proxy,$kind,rss]}" "${R[$proxy,$kind,origin_us]}"
+		done
+	done
+	echo
+	echo "gateway / bare:"
+	for kind in get post; do
+		printf '  %-4s CPU/req %s, rps %s, p50 %s, p99 %s, p99@half-sat %s, RSS %s\n' "$kind" \
+			"$(ratio "${R[gateway,$kind,cpu_us]}" "${R[bare,$kind,cpu_us]}")" \
+			"$(ratio "${R[gateway,$kind,rps]}" "${R[bare,$kind,rps]}")" \
+			"$(ratio "${R[gateway,$kind,p50]}" "${R[bare,$kind,p50]}")" \
+			"$(ratio "${R[gateway,$kind,p99]}" "${R[bare,$kind,p99]}")" \
+			"$(ratio "${R[gateway,$kind,open_p99]}" "${R[bare,$kind,open_p99]}")" \
+			"$(ratio "${R[gateway,$kind,rss]}" "${R[bare,$kind,rss]}")"
+	done
+	echo
+	echo "CPU µs/req: the proxy's utime+stime (/proc/<pid>/stat, CLK_TCK $CLK_TCK) over the measured run / requests answered;"
+	echo "  CPU% near 100 means the proxy saturated its core; well below 100 means CPU 1 (origin + load generator) or"
+	echo "  the machine's other load limited the run, and only CPU µs/req compares. origin µs/req: the origin's CPU per"
+	echo "  proxied request (two upstream calls per gateway POST). RSS: VmRSS 1s before the end of the run;"
+	echo "  peak VmHWM: gateway $(awk -v k="$gw_hwm" 'BEGIN {printf "%.1f", k / 1024}') MiB, bare proxy $(awk -v k="$bare_hwm" 'BEGIN {printf "%.1f", k / 1024}') MiB."
+	echo "  '(sat@N/s)' after p99@half: that proxy could not sustain the rate (achieved N/s, or requests left unsent)."
+	echo "non-2xx answers or socket errors: $(for k in get post; do for p in bare gateway; do printf '%s %s %s (open loop %s); ' "$p" "$k" "${R[$p,$k,bad]}" "${R[$p,$k,open_bad]:-?}"; done; done)"
+	echo "gateway access log: $log_lines lines, $log_bytes bytes"
+	if [[ -n "$gw_stderr" ]]; then echo "gateway stderr (first lines): $gw_stderr"; fi
+	echo
+	echo "gateway /metrics after the runs:"
+	sed 's/^/  /' <<<"$metrics"
+} | tee "$out"
+log "results in $out ($(($(date +%s) - started_at))s)"

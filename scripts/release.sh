@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make release: record api/openapi.yaml as the last released contract,
+# api/released/openapi.yaml, the base of the breaking-change gate in make check.
+# A release is a new info.version that passes the contract rules and the gate (a breaking
+# change needs a major bump). Commit the snapshot with the release.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+spec=api/openapi.yaml
+released=api/released/openapi.yaml
+
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/speclint" ./cmd/speclint
+
+if [[ -f "$released" ]] && cmp -s "$spec" "$released"; then
+  echo "release: $spec is already the released contract ($("$bin/speclint" version "$spec"))"
+  exit 0
+fi
+
+"$bin/speclint" lint "$spec"
+version=$("$bin/speclint" version "$spec")
+if [[ -f "$released" ]]; then
+  previous=$("$bin/speclint" version "$released")
+  if [[ "$version" == "$previous" ]]; then
+    echo "release: $spec changed since the release of $previous but info.version is still $previous; bump it" >&2
+    exit 1
+  fi
+  "$bin/speclint" breaking --base "$released" "$spec"
+fi
+
+mkdir -p "$(dirname "$released")"
+cp "$spec" "$released"
+echo "release: $released is now $version; commit it with the release"
