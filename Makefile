@@ -34,6 +34,10 @@ check: ## gofmt, go vet, go mod tidy -diff, gen/ drift, and the contract gate (R
 release: ## record api/openapi.yaml as the released contract api/released/openapi.yaml (needs a new info.version)
 	./scripts/release.sh
 
+.PHONY: docs-assets
+docs-assets: ## refresh the embedded Swagger UI (internal/docs/assets) from web/docs/package-lock.json
+	./web/docs/update.sh
+
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 	./scripts/fuzz.sh

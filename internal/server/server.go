@@ -24,6 +24,7 @@ import (
 	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/config"
 	"github.com/contractgate/contractgate/internal/correlation"
+	"github.com/contractgate/contractgate/internal/docs"
 	"github.com/contractgate/contractgate/internal/edge"
 	"github.com/contractgate/contractgate/internal/httpcache"
 	"github.com/contractgate/contractgate/internal/idempotency"
@@ -190,6 +191,11 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 
 	ops_ := ops.New(api.OpenAPIYAML, specJSON, clients.States)
 	ops_.Register(e)
+	apiDocs, err := docs.New(docs.Config{SpecURL: "/openapi.json"})
+	if err != nil {
+		return nil, err
+	}
+	apiDocs.Register(e)
 	if !cfg.Admin.MetricsOnAdminOnly {
 		e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	}
