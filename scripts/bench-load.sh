@@ -8,6 +8,10 @@
 # in an open loop at half of the bare proxy's saturation rate, and RSS under load; then the
 # gateway/bare ratios. The table goes to bench/load-<commit>.txt.
 #
+# The gateway runs twice, both with every feature on: "gateway" with the answer cache off
+# (every GET reaches the origin, like the bare proxy) and "gw+cache" with it on (x-cache
+# GETs answered from its store; only GET is measured on it).
+#
 # Bounded: the whole script runs under `timeout` (BENCH_LOAD_TIMEOUT, default 175 s) and
 # stops everything it started on any exit. Only ratios measured in one run mean anything:
 # absolute numbers depend on the machine and on whatever else runs on it.
@@ -16,8 +20,12 @@
 # 8), BENCH_LOAD_WARMUP (2), BENCH_LOAD_OPEN_DURATION (6), BENCH_LOAD_CONNS (32),
 # BENCH_LOAD_TOOL (wrk or go; default wrk when installed), BENCH_LOAD_INSTALL_WRK (1: as
 # root, apt-get install wrk when missing), BENCH_LOAD_TRACING (1: OpenTelemetry on with
-# sampler always_off and an unused OTLP endpoint; 0: off), BENCH_LOAD_KEEP (1: keep the
-# work directory with the logs).
+# sampler always_off and an unused OTLP endpoint; 0: off), BENCH_LOAD_PROFILE (1: take a
+# pprof CPU profile of the gateway during each measured run, and allocs before and after,
+# through the admin listener, into BENCH_LOAD_PROFILE_DIR (default bin/pprof, ignored by
+# git) as load-<commit>-gateway-<kind>.{cpu,allocs-before,allocs-after}.pprof; read with
+# `go tool pprof -top FILE`, allocs with `-sample_index=alloc_space -base BEFORE AFTER`),
+# BENCH_LOAD_KEEP (1: keep the work directory with the logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -129,39 +137,43 @@ BARE_PORT=$(pick_port)
 used_ports+=("$BARE_PORT")
 GW_PORT=$(pick_port)
 used_ports+=("$GW_PORT")
+GWC_PORT=$(pick_port)
+used_ports+=("$GWC_PORT")
+ADMIN_PORT=$(pick_port)
+used_ports+=("$ADMIN_PORT")
 OTLP_PORT=$(pick_port) # nothing listens there: with sampling off nothing is ever sent
 ORIGIN="http://127.0.0.1:$ORIGIN_PORT"
 BARE="http://127.0.0.1:$BARE_PORT"
 GW="http://127.0.0.1:$GW_PORT"
+GWC="http://127.0.0.1:$GWC_PORT"
 
 # --- the gateway's configuration: every feature on --------------------------------------
-write_config() { # $1: file, $2: 1 to add the resilience keys
-	local res=""
-	if [[ "$2" == 1 ]]; then
-		res="
+# Optional blocks are used only when this commit's configuration knows their keys (probed
+# with `contractgate token --config`, which loads and validates the file).
+RESILIENCE_KEYS='
     retry: {maxAttempts: 2}
     circuitBreaker: {failureThreshold: 1000, failureRate: 0.9}
-    bulkhead: {maxConcurrent: 256}"
-	fi
+    bulkhead: {maxConcurrent: 256}'
+write_config() { # $1 file, $2 port, $3 upstream extras, $4 top-level extras
 	cat >"$1" <<-EOF
 		# Written by scripts/bench-load.sh: the gateway with every feature on, in front of
 		# cmd/benchorigin.
 		env: development
 		server:
-		  addr: 127.0.0.1:$GW_PORT
+		  addr: 127.0.0.1:$2
 		log:
 		  level: info
 		  format: json
 		upstreams:
 		  catalog:
 		    baseURL: $ORIGIN
-		    timeout: 2s$res
+		    timeout: 2s$3
 		  orders:
 		    baseURL: $ORIGIN
-		    timeout: 3s$res
+		    timeout: 3s$3
 		  users:
 		    baseURL: $ORIGIN
-		    timeout: 2s$res
+		    timeout: 2s$3
 		auth:
 		  jwt:
 		    hmacKeys:
@@ -183,16 +195,37 @@ write_config() { # $1: file, $2: 1 to add the resilience keys
 		  ttl: 24h
 		  maxEntries: 100000
 	EOF
+	printf '%s\n' "$4" >>"$1"
 }
-cfg="$work/gateway.yaml"
-resilience="defaults of internal/resilience (config has no resilience keys yet)"
-write_config "$cfg" 1
-if "$bin/contractgate" token --config "$cfg" >/dev/null 2>"$work/config-probe.log"; then
-	resilience="retry maxAttempts 2, circuit breaker, bulkhead 256 (config keys)"
-else
-	write_config "$cfg" 0
-	"$bin/contractgate" token --config "$cfg" >/dev/null || die "the generated gateway config is invalid ($cfg)"
+config_ok() { "$bin/contractgate" token --config "$1" >/dev/null 2>>"$work/config-probe.log"; }
+write_config "$work/probe.yaml" "$GW_PORT" "" ""
+config_ok "$work/probe.yaml" || die "the generated gateway config is invalid: $(cat "$work/config-probe.log")"
+up_extra="" resilience="defaults of internal/resilience (this commit's config has no resilience keys)"
+write_config "$work/probe.yaml" "$GW_PORT" "$RESILIENCE_KEYS" ""
+if config_ok "$work/probe.yaml"; then
+	up_extra=$RESILIENCE_KEYS resilience="retry maxAttempts 2, circuit breaker, bulkhead 256"
 fi
+have_cache=0
+write_config "$work/probe.yaml" "$GW_PORT" "" "cache: {disabled: true}"
+if config_ok "$work/probe.yaml"; then have_cache=1; fi
+profile=0
+profile_dir=${BENCH_LOAD_PROFILE_DIR:-bin/pprof}
+if [[ "${BENCH_LOAD_PROFILE:-0}" == 1 ]]; then
+	mkdir -p "$profile_dir"
+	write_config "$work/probe.yaml" "$GW_PORT" "" "admin: {addr: '127.0.0.1:$ADMIN_PORT', pprof: true}"
+	if config_ok "$work/probe.yaml"; then profile=1; else log "BENCH_LOAD_PROFILE: this commit has no admin.pprof; not profiling"; fi
+fi
+# The main gateway: every feature on except the answer cache, so that every GET reaches the
+# origin as it does through the bare proxy. The second one (only GET is measured on it) has
+# the cache on as configured by default: x-cache GETs are answered from its store.
+gw_extra=""
+[[ "$have_cache" == 1 ]] && gw_extra="cache: {disabled: true}"
+[[ "$profile" == 1 ]] && gw_extra+=$'\n'"admin: {addr: '127.0.0.1:$ADMIN_PORT', pprof: true}"
+cfg="$work/gateway.yaml"
+write_config "$cfg" "$GW_PORT" "$up_extra" "$gw_extra"
+config_ok "$cfg" || die "the generated gateway config is invalid: $(cat "$work/config-probe.log")"
+cfgc="$work/gateway-cached.yaml"
+write_config "$cfgc" "$GWC_PORT" "$up_extra" ""
 TOKEN=$("$bin/contractgate" token --config "$cfg" --subject alice --scopes "orders:read orders:write" --ttl 1h)
 
 # --- start the processes ---------------------------------------------------------------
@@ -205,7 +238,7 @@ pids+=("$BARE_PID")
 gw_env=()
 if [[ "$TRACING" == 1 ]]; then
 	gw_env=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_TRACES_SAMPLER=always_off OTEL_SERVICE_NAME=contractgate-bench)
-	tracing="on: OTLP/HTTP exporter to an unused loopback port, OTEL_TRACES_SAMPLER=always_off (spans created, never recorded or exported)"
+	tracing="on: OTLP/HTTP exporter to an unused loopback port, OTEL_TRACES_SAMPLER=always_off (server and upstream spans created, never recorded or exported)"
 else
 	tracing="off"
 fi
@@ -213,6 +246,12 @@ fi
 env "${gw_env[@]}" "${PIN_PROXY[@]}" "$bin/contractgate" serve --config "$cfg" >"$work/gateway.log" 2>"$work/gateway.err" &
 GW_PID=$!
 pids+=("$GW_PID")
+GWC_PID=""
+if [[ "$have_cache" == 1 ]]; then
+	env "${gw_env[@]}" "${PIN_PROXY[@]}" "$bin/contractgate" serve --config "$cfgc" >"$work/gateway-cached.log" 2>"$work/gateway-cached.err" &
+	GWC_PID=$!
+	pids+=("$GWC_PID")
+fi
 
 wait_up() { # $1 URL, $2 name, $3 pid
 	for _ in $(seq 1 100); do
@@ -225,6 +264,7 @@ wait_up() { # $1 URL, $2 name, $3 pid
 wait_up "$ORIGIN/products/prd_0001" origin "$ORIGIN_PID"
 wait_up "$BARE/products/prd_0001" "bare proxy" "$BARE_PID"
 wait_up "$GW/readyz" gateway "$GW_PID"
+[[ -z "$GWC_PID" ]] || wait_up "$GWC/readyz" "gateway (cache on)" "$GWC_PID"
 
 # --- requests ---------------------------------------------------------------------------
 GW_ORDER='{"items":[{"productId":"prd_0001","quantity":1}],"currency":"USD","note":null,"payment":{"method":"card","cardToken":"tok_visa_4242"}}'
@@ -264,6 +304,7 @@ smoke() { # $1 want, rest: curl args
 AUTH="Authorization: Bearer $TOKEN"
 smoke 200 "$GW/v1/products/prd_0001"
 smoke 200 "$BARE/products/prd_0001"
+[[ -z "$GWC_PID" ]] || smoke 200 "$GWC/v1/products/prd_0001"
 smoke 201 -X POST -H "$AUTH" -H "Content-Type: application/json" -H "Idempotency-Key: smoke-$started_at" --data-binary "@$work/gateway-order.json" "$GW/v1/orders"
 smoke 201 -X POST -H "$AUTH" -H "Content-Type: application/json" -H "Idempotency-Key: smoke-$started_at" --data-binary "@$work/origin-order.json" "$BARE/orders"
 gw_product_bytes=$(curl -s --max-time 5 "$GW/v1/products/prd_0001" | wc -c)
@@ -322,14 +363,21 @@ parse() {
 
 declare -A R # results: R[proxy,kind,field]
 
-# measure PROXY KIND URL PID ORIGIN_PID
+# measure PROXY KIND URL PID
 measure() {
 	local proxy=$1 kind=$2 url=$3 pid=$4 name="$1-$2"
 	body_file="$work/origin-order.json"
-	[[ "$proxy" == gateway ]] && body_file="$work/gateway-order.json"
+	[[ "$proxy" == gateway* ]] && body_file="$work/gateway-order.json"
 	log "$proxy $kind: warm-up ${WARMUP}s, then ${DURATION}s at $CONNS connections"
 	load_closed "$name-warmup" "$kind" "$url" "$WARMUP"
-	local t0 o0 t1 o1 rss
+	local t0 o0 t1 o1 rss prof=""
+	if [[ "$profile" == 1 && "$proxy" == gateway ]]; then
+		local base="$profile_dir/load-$rev-$proxy-$kind"
+		curl -s --max-time 5 -o "$base.allocs-before.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/allocs" || true
+		curl -s --max-time $((DURATION + 10)) -o "$base.cpu.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=$((DURATION - 1))" &
+		prof=$!
+		pids+=("$prof")
+	fi
 	t0=$(ticks "$pid")
 	o0=$(ticks "$ORIGIN_PID")
 	# RSS under load: sampled one second before the run ends.
@@ -340,6 +388,10 @@ measure() {
 	wait "$sampler" 2>/dev/null || true
 	t1=$(ticks "$pid")
 	o1=$(ticks "$ORIGIN_PID")
+	if [[ -n "$prof" ]]; then
+		wait "$prof" 2>/dev/null || true
+		curl -s --max-time 5 -o "$base.allocs-after.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/allocs" || true
+	fi
 	parse "$name"
 	rss=$(cat "$work/$name.rss" 2>/dev/null || echo 0)
 	R[$proxy,$kind,requests]=$requests
@@ -360,7 +412,7 @@ open_loop() {
 	local args=(-url "$url" -c 64 -d "${OPEN_DURATION}s" -warmup 1s -rate "$rate")
 	if [[ "$kind" == post ]]; then
 		local body="$work/origin-order.json"
-		[[ "$proxy" == gateway ]] && body="$work/gateway-order.json"
+		[[ "$proxy" == gateway* ]] && body="$work/gateway-order.json"
 		args+=(-method POST -body-file "$body" -H "Content-Type: application/json" -H "$AUTH"
 			-idempotency-key -idempotency-prefix "run$started_at-$name" -expect 201)
 	fi
@@ -374,31 +426,47 @@ open_loop() {
 	R[$proxy,$kind,open_bad]=$(awk -v l=" $line" 'BEGIN {match(l, / errors=[0-9]+/); e = substr(l, RSTART + 8, RLENGTH - 8); match(l, / unexpected=[0-9]+/); u = substr(l, RSTART + 12, RLENGTH - 12); print e + u}')
 }
 
+# The rows: proxy, kind. gw+cache is the gateway with the answer cache on (GET only).
+rows=("bare get" "gateway get")
+[[ -n "$GWC_PID" ]] && rows+=("gw+cache get")
+rows+=("bare post" "gateway post")
+url_of() { # PROXY KIND
+	case "$1 $2" in
+	"bare get") echo "$BARE/products/prd_0001" ;;
+	"bare post") echo "$BARE/orders" ;;
+	"gateway get") echo "$GW/v1/products/prd_0001" ;;
+	"gateway post") echo "$GW/v1/orders" ;;
+	"gw+cache get") echo "$GWC/v1/products/prd_0001" ;;
+	esac
+}
+pid_of() { case "$1" in bare) echo "$BARE_PID" ;; gateway) echo "$GW_PID" ;; gw+cache) echo "$GWC_PID" ;; esac; }
+
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for kind in get post; do
-	if [[ "$kind" == get ]]; then
-		bare_url="$BARE/products/prd_0001" gw_url="$GW/v1/products/prd_0001"
-	else
-		bare_url="$BARE/orders" gw_url="$GW/v1/orders"
-	fi
-	measure bare "$kind" "$bare_url" "$BARE_PID"
-	measure gateway "$kind" "$gw_url" "$GW_PID"
-	half=$(awk -v r="${R[bare,$kind,rps]}" 'BEGIN {printf "%d", r / 2}')
-	R[half,$kind]=$half
-	open_loop bare "$kind" "$bare_url" "$half"
-	open_loop gateway "$kind" "$gw_url" "$half"
+	for row in "${rows[@]}"; do
+		read -r proxy k <<<"$row"
+		[[ "$k" == "$kind" ]] || continue
+		measure "$proxy" "$kind" "$(url_of "$proxy" "$kind")" "$(pid_of "$proxy")"
+	done
+	R[half,$kind]=$(awk -v r="${R[bare,$kind,rps]}" 'BEGIN {printf "%d", r / 2}')
+	for row in "${rows[@]}"; do
+		read -r proxy k <<<"$row"
+		[[ "$k" == "$kind" ]] || continue
+		open_loop "$proxy" "$kind" "$(url_of "$proxy" "$kind")" "${R[half,$kind]}"
+	done
 done
 loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
-gw_hwm=$(status_kb "$GW_PID" VmHWM)
-bare_hwm=$(status_kb "$BARE_PID" VmHWM)
+hwm() { awk -v k="$(status_kb "$1" VmHWM)" 'BEGIN {printf "%.1f", k / 1024}'; }
+hwm_line="gateway $(hwm "$GW_PID") MiB, bare proxy $(hwm "$BARE_PID") MiB"
+[[ -z "$GWC_PID" ]] || hwm_line+=", gateway with cache $(hwm "$GWC_PID") MiB"
 metrics=$(curl -s --max-time 5 "$GW/metrics" | grep -E '^contractgate_(requests_total|errors_total|upstream_calls_total)' | grep -v 'operation="ops:' || true)
 log_lines=$(wc -l <"$work/gateway.log")
 log_bytes=$(wc -c <"$work/gateway.log")
-gw_stderr=$(grep -v '^$' "$work/gateway.err" | head -5 || true)
+gw_stderr=$(cat "$work"/gateway*.err | grep -v '^$' | head -5 || true)
 
 # --- report -------------------------------------------------------------------------------
 ms() { awk -v u="$1" 'BEGIN {if (u == "") print "-"; else printf "%.2f", u / 1000}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print "-"; else printf "%.2fx", a / b}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b}'; }
 {
 	echo "# make bench, load half (scripts/bench-load.sh): $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "commit $rev$dirty; $(go version | cut -d' ' -f3-); $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(nproc --all) CPUs"
@@ -408,50 +476,61 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print "-"; else printf
 	echo "  saturation rps of that kind (GET ${R[half,get]}/s, POST ${R[half,post]}/s), ${OPEN_DURATION}s after 1s warm-up, up to 64 connections"
 	echo "gateway: every feature on: contract validation, JWT auth (HS256 bearer), rate limit (60000000/min, never rejecting),"
 	echo "  idempotency (unique Idempotency-Key per POST, in-memory store), upstream resilience ($resilience),"
-	echo "  upstream response contract check (enforce), Prometheus metrics, JSON access log to a file, tracing $tracing"
+	echo "  upstream response contract check (enforce), Prometheus metrics, JSON access log to a file, tracing $tracing."
+	if [[ -n "$GWC_PID" ]]; then
+		echo "  'gateway' has the answer cache off (every GET reaches the origin, as through the bare proxy);"
+		echo "  'gw+cache' is the same with the cache on (x-cache: GET /v1/products/{id} answered from its store)."
+	fi
+	[[ "$profile" == 1 ]] && echo "  PROFILED: the 'gateway' rows ran with a pprof CPU profile ($profile_dir/load-$rev-gateway-*.pprof)."
 	echo "bare proxy: httputil.ReverseProxy, no features, tuned transport (64 idle conns, no compression, pooled buffers)"
 	echo "origin: cmd/benchorigin, precomputed bytes; product JSON $origin_product_bytes bytes at the origin, $gw_product_bytes bytes in the gateway's envelope"
 	echo "NOTE: POST /v1/orders makes TWO upstream calls (GET /products?ids=prd_0001 for prices, then POST /orders);"
-	echo "  the bare proxy's POST /orders makes one. GET makes one upstream call on both."
+	echo "  the bare proxy's POST /orders makes one. GET makes one upstream call on both (none on a gw+cache hit)."
 	echo
-	printf '%-8s | %-4s | %11s | %5s | %8s | %8s | %8s | %13s | %7s | %14s\n' proxy kind "CPU µs/req" "CPU%" rps "p50 ms" "p99 ms" "p99@half ms" "RSS MiB" "origin µs/req"
-	printf '%s\n' "---------+------+-------------+-------+----------+----------+----------+---------------+---------+---------------"
-	for kind in get post; do
-		for proxy in bare gateway; do
-			open="$(ms "${R[$proxy,$kind,open_p99]}")"
-			if awk -v a="${R[$proxy,$kind,open_rps]:-0}" -v want="${R[half,$kind]}" 'BEGIN {exit !(a < 0.95 * want)}' ||
-				[[ "${R[$proxy,$kind,open_dropped]:-0}" != 0 ]]; then
-				open="$open (sat@${R[$proxy,$kind,open_rps]%.*}/s)"
-			fi
-			printf '%-8s | %-4s | %11s | %5s | %8.0f | %8s | %8s | %13s | %7s | %14s\n' "$proxy" "$kind" \
-				"${R[$proxy,$kind,cpu_us]}" "${R[$proxy,$kind,cpu_pct]}" "${R[$proxy,$kind,rps]}" \
-				"$(ms "${R[$proxy,$kind,p50]}")" "$(ms "${R[$proxy,$kind,p99]}")" "$open" \
-				"${R[$proxy,$kind,rss]}" "${R[$proxy,$kind,origin_us]}"
-		done
+	printf '%-8s | %-4s | %10s | %4s | %7s | %7s | %7s | %22s | %7s | %13s\n' proxy kind "CPU µs/req" "CPU%" rps "p50 ms" "p99 ms" "p99@half-sat ms" "RSS MiB" "origin µs/req"
+	printf '%s\n' "---------+------+------------+------+---------+---------+---------+------------------------+---------+--------------"
+	for row in "${rows[@]}"; do
+		read -r proxy kind <<<"$row"
+		open="$(ms "${R[$proxy,$kind,open_p99]}")"
+		if awk -v a="${R[$proxy,$kind,open_rps]:-0}" -v want="${R[half,$kind]}" 'BEGIN {exit !(a < 0.95 * want)}' ||
+			[[ "${R[$proxy,$kind,open_dropped]:-0}" != 0 ]]; then
+			open="$open (sat@${R[$proxy,$kind,open_rps]%.*}/s)"
+		fi
+		printf '%-8s | %-4s | %10s | %4s | %7.0f | %7s | %7s | %22s | %7s | %13s\n' "$proxy" "$kind" \
+			"${R[$proxy,$kind,cpu_us]}" "${R[$proxy,$kind,cpu_pct]}" "${R[$proxy,$kind,rps]}" \
+			"$(ms "${R[$proxy,$kind,p50]}")" "$(ms "${R[$proxy,$kind,p99]}")" "$open" \
+			"${R[$proxy,$kind,rss]}" "${R[$proxy,$kind,origin_us]}"
 	done
 	echo
-	echo "gateway / bare:"
-	for kind in get post; do
-		printf '  %-4s CPU/req %s, rps %s, p50 %s, p99 %s, p99@half-sat %s, RSS %s\n' "$kind" \
-			"$(ratio "${R[gateway,$kind,cpu_us]}" "${R[bare,$kind,cpu_us]}")" \
-			"$(ratio "${R[gateway,$kind,rps]}" "${R[bare,$kind,rps]}")" \
-			"$(ratio "${R[gateway,$kind,p50]}" "${R[bare,$kind,p50]}")" \
-			"$(ratio "${R[gateway,$kind,p99]}" "${R[bare,$kind,p99]}")" \
-			"$(ratio "${R[gateway,$kind,open_p99]}" "${R[bare,$kind,open_p99]}")" \
-			"$(ratio "${R[gateway,$kind,rss]}" "${R[bare,$kind,rss]}")"
+	echo "ratios to the bare proxy (same kind, same run):"
+	for row in "${rows[@]}"; do
+		read -r proxy kind <<<"$row"
+		[[ "$proxy" == bare ]] && continue
+		printf '  %-8s %-4s CPU/req %s, rps %s, p50 %s, p99 %s, p99@half-sat %s, RSS %s\n' "$proxy" "$kind" \
+			"$(ratio "${R[$proxy,$kind,cpu_us]}" "${R[bare,$kind,cpu_us]}")" \
+			"$(ratio "${R[$proxy,$kind,rps]}" "${R[bare,$kind,rps]}")" \
+			"$(ratio "${R[$proxy,$kind,p50]}" "${R[bare,$kind,p50]}")" \
+			"$(ratio "${R[$proxy,$kind,p99]}" "${R[bare,$kind,p99]}")" \
+			"$(ratio "${R[$proxy,$kind,open_p99]}" "${R[bare,$kind,open_p99]}")" \
+			"$(ratio "${R[$proxy,$kind,rss]}" "${R[bare,$kind,rss]}")"
 	done
 	echo
-	echo "CPU µs/req: the proxy's utime+stime (/proc/<pid>/stat, CLK_TCK $CLK_TCK) over the measured run / requests answered;"
-	echo "  CPU% near 100 means the proxy saturated its core; well below 100 means CPU 1 (origin + load generator) or"
-	echo "  the machine's other load limited the run, and only CPU µs/req compares. origin µs/req: the origin's CPU per"
-	echo "  proxied request (two upstream calls per gateway POST). RSS: VmRSS 1s before the end of the run;"
-	echo "  peak VmHWM: gateway $(awk -v k="$gw_hwm" 'BEGIN {printf "%.1f", k / 1024}') MiB, bare proxy $(awk -v k="$bare_hwm" 'BEGIN {printf "%.1f", k / 1024}') MiB."
-	echo "  '(sat@N/s)' after p99@half: that proxy could not sustain the rate (achieved N/s, or requests left unsent)."
-	echo "non-2xx answers or socket errors: $(for k in get post; do for p in bare gateway; do printf '%s %s %s (open loop %s); ' "$p" "$k" "${R[$p,$k,bad]}" "${R[$p,$k,open_bad]:-?}"; done; done)"
+	echo "CPU µs/req: the proxy's utime+stime (/proc/<pid>/stat, CLK_TCK $CLK_TCK) over the measured run / requests answered."
+	echo "  CPU%: the proxy's share of its core; well below 100 means something else limited the run (CPU 1 with the"
+	echo "  origin and load generator, or other processes on CPU 0): then rps, p50 and p99 understate the proxy, and"
+	echo "  CPU µs/req is the number to compare. origin µs/req: the origin's CPU per proxied request (two upstream calls"
+	echo "  per gateway POST). RSS: VmRSS 1s before the end of the run; peak VmHWM: $hwm_line."
+	echo "  '(sat@N/s)' after p99@half-sat: that proxy could not sustain the rate (achieved N/s, or requests left unsent)."
+	printf 'non-2xx answers or socket errors (closed loop / open loop):'
+	for row in "${rows[@]}"; do
+		read -r proxy kind <<<"$row"
+		printf ' %s %s %s/%s;' "$proxy" "$kind" "${R[$proxy,$kind,bad]}" "${R[$proxy,$kind,open_bad]:-?}"
+	done
+	echo
 	echo "gateway access log: $log_lines lines, $log_bytes bytes"
 	if [[ -n "$gw_stderr" ]]; then echo "gateway stderr (first lines): $gw_stderr"; fi
 	echo
-	echo "gateway /metrics after the runs:"
+	echo "gateway /metrics after the runs (4xx: requests cut by the load generator at the end of a run, logged as 499):"
 	sed 's/^/  /' <<<"$metrics"
 } | tee "$out"
 log "results in $out ($(($(date +%s) - started_at))s)"

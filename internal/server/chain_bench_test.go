@@ -26,7 +26,9 @@ import (
 // origin (cmd/benchorigin/origin: precomputed bytes) in the same process. Every feature is
 // on as in scripts/bench-load.sh: JWT auth, a rate limit that never rejects, idempotency
 // (a unique key per POST), metrics, the JSON access log (encoded, then discarded) and
-// tracing with a sampler that records nothing.
+// tracing with a sampler that records nothing. GET product runs twice: with the answer
+// cache off (GetProduct: the full proxying path, one upstream call per request) and on
+// (GetProductCacheHit: x-cache serves every request after the first from its store).
 //
 // Profile with:
 //
@@ -47,7 +49,7 @@ type benchGateway struct {
 	token   string
 }
 
-func newBenchGateway(b *testing.B) *benchGateway {
+func newBenchGateway(b *testing.B, mutate ...func(*config.Config)) *benchGateway {
 	b.Helper()
 	o := httptest.NewServer(origin.New())
 	b.Cleanup(o.Close)
@@ -64,6 +66,9 @@ func newBenchGateway(b *testing.B) *benchGateway {
 	cfg.RateLimit.Default.Requests = 60_000_000
 	cfg.RateLimit.Default.Window = time.Minute
 	cfg.RateLimit.Default.Burst = 0
+	for _, m := range mutate {
+		m(cfg)
+	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
@@ -166,16 +171,23 @@ func keyPrefix() string {
 
 var keySeq atomic.Int64
 
+// noCache turns the answer cache off, so that every GET reaches the upstream.
+func noCache(c *config.Config) { c.Cache.Disabled = true }
+
 func BenchmarkChain(b *testing.B) {
-	gw := newBenchGateway(b)
+	gw := newBenchGateway(b, noCache)
+	cached := newBenchGateway(b)
 	cases := []struct {
 		name string
+		gw   *benchGateway
 		new  func() *benchRequest
 	}{
-		{"GetProduct", newGetProduct},
-		{"CreateOrder", func() *benchRequest { return newCreateOrder(gw.token, keyPrefix()) }},
+		{"GetProduct", gw, newGetProduct},
+		{"GetProductCacheHit", cached, newGetProduct},
+		{"CreateOrder", gw, func() *benchRequest { return newCreateOrder(gw.token, keyPrefix()) }},
 	}
 	for _, bc := range cases {
+		gw := bc.gw
 		b.Run(bc.name, func(b *testing.B) {
 			r := bc.new()
 			w := newSink()
@@ -201,7 +213,7 @@ func BenchmarkChain(b *testing.B) {
 // BenchmarkChainParallel is BenchmarkChain with GOMAXPROCS goroutines, to show contention
 // (stores, metrics, the upstream connection pool).
 func BenchmarkChainParallel(b *testing.B) {
-	gw := newBenchGateway(b)
+	gw := newBenchGateway(b, noCache)
 	b.Run("GetProduct", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {

@@ -1,0 +1,43 @@
+// Command benchorigin is the load test's origin: a minimal, fast upstream that speaks the
+// demo catalog, orders and users contracts from precomputed bytes (package origin). Both the
+// gateway (catalog, orders and users pointing at it) and the bare proxy use it, so that they
+// are compared on the same upstream answers.
+//
+//	benchorigin [-addr 127.0.0.1:9201]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/contractgate/contractgate/cmd/benchorigin/origin"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9201", "listen address")
+	flag.Parse()
+	o := origin.New()
+	fmt.Fprintf(os.Stderr, "benchorigin: GET /products/prd_0001 is %d bytes; listening on %s\n", len(o.ProductJSON("prd_0001")), *addr)
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           o,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go func() {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		<-ch
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		log.Fatal(err)
+	}
+}
