@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/docs"
 	"github.com/contractgate/contractgate/internal/testenv"
