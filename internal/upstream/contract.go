@@ -2,12 +2,9 @@ package upstream
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -16,9 +13,10 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/contractgate/contractgate/internal/resilience"
+	"github.com/contractgate/contractgate/internal/strictjson"
+	"github.com/contractgate/contractgate/internal/validation"
 )
 
 // ContractError is an upstream answer outside the upstream's own contract. Problem is for
@@ -49,10 +47,8 @@ type contract struct {
 type route struct {
 	method    string
 	segments  []string // "" matches any one segment (a path parameter)
-	responses map[string]map[string]*jsonschema.Schema
+	responses map[string]map[string]*validation.Schema
 }
-
-const contractURL = "contractgate:///upstream.json"
 
 func newContract(name, baseURL, mode string, doc *openapi3.T, logger *slog.Logger) (*contract, error) {
 	c := &contract{upstream: name, mode: mode, logger: logger}
@@ -64,37 +60,27 @@ func newContract(name, baseURL, mode string, doc *openapi3.T, logger *slog.Logge
 		return nil, err
 	}
 	c.prefix = segments(u.Path)
-	raw, err := doc.MarshalJSON()
+	// The same engines as request validation: the compiled fast path decides valid answers,
+	// the full JSON Schema 2020-12 engine the rest.
+	comp, err := validation.NewSchemas(doc)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the contract: %w", err)
-	}
-	tree, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("decoding the contract: %w", err)
-	}
-	comp := jsonschema.NewCompiler()
-	comp.DefaultDraft(jsonschema.Draft2020)
-	comp.AssertFormat()
-	comp.RegisterFormat(&jsonschema.Format{Name: "int32", Validate: intRange(math.MinInt32, math.MaxInt32)})
-	comp.RegisterFormat(&jsonschema.Format{Name: "int64", Validate: intRange(math.MinInt64, math.MaxInt64)})
-	if err := comp.AddResource(contractURL, tree); err != nil {
-		return nil, fmt.Errorf("adding the contract to the schema compiler: %w", err)
+		return nil, fmt.Errorf("compiling the contract: %w", err)
 	}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			r := route{method: method, segments: segments(path), responses: map[string]map[string]*jsonschema.Schema{}}
+			r := route{method: method, segments: segments(path), responses: map[string]map[string]*validation.Schema{}}
 			for status, ref := range op.Responses.Map() {
 				at := "/paths/" + escape(path) + "/" + strings.ToLower(method) + "/responses/" + escape(status)
 				if ref.Ref != "" {
 					at = strings.TrimPrefix(ref.Ref, "#")
 				}
-				media := map[string]*jsonschema.Schema{}
+				media := map[string]*validation.Schema{}
 				for mt, m := range ref.Value.Content {
 					if m.Schema == nil {
 						media[mt] = nil
 						continue
 					}
-					s, err := comp.Compile(contractURL + "#" + at + "/content/" + escape(mt) + "/schema")
+					s, err := comp.Compile(at + "/content/" + escape(mt) + "/schema")
 					if err != nil {
 						return nil, fmt.Errorf("%s %s response %s: %w", method, path, status, err)
 					}
@@ -168,7 +154,7 @@ func (c *contract) violation(resp *http.Response, body []byte) string {
 	if schema == nil {
 		return ""
 	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	v, err := strictjson.Decode(body, 0)
 	if err != nil {
 		return "body is not one JSON value: " + clip(err.Error())
 	}
@@ -235,25 +221,3 @@ func clip(s string) string {
 	}
 	return s
 }
-
-// intRange checks that a JSON number fits an OpenAPI integer format (int32, int64).
-func intRange(lo, hi int64) func(any) error {
-	return func(v any) error {
-		n, ok := v.(json.Number)
-		if !ok {
-			return nil
-		}
-		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-			if i < lo || i > hi {
-				return errOutOfRange
-			}
-			return nil
-		}
-		if f, err := strconv.ParseFloat(string(n), 64); err == nil && f == math.Trunc(f) {
-			return errOutOfRange // an integer beyond int64
-		}
-		return nil // a fraction: the type keyword reports it
-	}
-}
-
-var errOutOfRange = errors.New("out of range")

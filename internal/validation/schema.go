@@ -153,3 +153,34 @@ func (f *formatless) compile(url string) (*jsonschema.Schema, error) {
 	f.cache[url] = s
 	return s, nil
 }
+
+// Schemas compiles the schemas of one OpenAPI document by JSON pointer with both engines
+// (the fast path and the full JSON Schema 2020-12 engine): for other packages, such as the
+// upstream response checks. Compile once at start-up; Schema is safe for concurrent use.
+type Schemas struct{ c *compilers }
+
+// NewSchemas prepares the compilers of doc.
+func NewSchemas(doc *openapi3.T) (*Schemas, error) {
+	full, tree, err := newCompiler(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &Schemas{c: &compilers{full: full, fast: newFastCompiler(tree, full)}}, nil
+}
+
+// Compile compiles the schema at a JSON pointer of the document, e.g.
+// /paths/~1products/get/responses/200/content/application~1json/schema.
+func (s *Schemas) Compile(pointer string) (*Schema, error) {
+	sc, err := s.c.compile(pointer)
+	if err != nil {
+		return nil, err
+	}
+	return &Schema{s: sc}, nil
+}
+
+// Schema is one compiled schema.
+type Schema struct{ s *schema }
+
+// Validate returns nil when v (a strictjson / jsonschema tree) is valid, else the full
+// engine's error.
+func (s *Schema) Validate(v any) error { return s.s.validate(v) }
