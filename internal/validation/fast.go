@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -90,14 +91,15 @@ var unsupported = map[string]bool{
 // fastCompiler compiles schemas of one contract, sharing nodes per JSON pointer (so
 // recursive schemas terminate).
 type fastCompiler struct {
-	doc     any
-	nodes   map[string]*node
-	formats map[string]func(any) verdict
-	full    *jsonschema.Compiler
+	doc         any
+	nodes       map[string]*node
+	formats     map[string]func(any) verdict
+	fullFormats map[string]func(any) verdict
+	full        *jsonschema.Compiler
 }
 
 func newFastCompiler(doc any, full *jsonschema.Compiler) *fastCompiler {
-	return &fastCompiler{doc: doc, nodes: map[string]*node{}, formats: map[string]func(any) verdict{}, full: full}
+	return &fastCompiler{doc: doc, nodes: map[string]*node{}, formats: map[string]func(any) verdict{}, fullFormats: map[string]func(any) verdict{}, full: full}
 }
 
 // compile returns the fast node of the schema at pointer, or an error naming the first
@@ -259,6 +261,23 @@ func (fc *fastCompiler) formatCheck(v any) (func(any) verdict, error) {
 			}
 			return valid
 		}
+	case "date-time":
+		// Decides only the plain RFC 3339 shape; anything unusual (leap seconds, odd
+		// offsets) goes to the full engine.
+		full, err := fc.fullFormat(name)
+		if err != nil {
+			return nil, err
+		}
+		f = func(x any) verdict {
+			s, ok := x.(string)
+			if !ok {
+				return valid
+			}
+			if plainDateTime(s) {
+				return valid
+			}
+			return full(x)
+		}
 	case "uuid":
 		f = func(x any) verdict {
 			s, ok := x.(string)
@@ -268,26 +287,75 @@ func (fc *fastCompiler) formatCheck(v any) (func(any) verdict, error) {
 			return invalid
 		}
 	default:
-		url := "contractgate:///format/" + name
-		if err := fc.full.AddResource(url, map[string]any{"format": name}); err != nil {
-			return nil, err
-		}
-		s, err := fc.full.Compile(url)
+		full, err := fc.fullFormat(name)
 		if err != nil {
 			return nil, err
 		}
-		f = func(x any) verdict {
-			if _, ok := x.(string); !ok {
-				return valid
-			}
-			if s.Validate(x) != nil {
-				return invalid
-			}
-			return valid
-		}
+		f = full
 	}
 	fc.formats[name] = f
 	return f, nil
+}
+
+// fullFormat checks a format with a one-keyword schema of the full engine, so that both
+// engines agree by construction.
+func (fc *fastCompiler) fullFormat(name string) (func(any) verdict, error) {
+	if f, ok := fc.fullFormats[name]; ok {
+		return f, nil
+	}
+	url := "contractgate:///format/" + name
+	if err := fc.full.AddResource(url, map[string]any{"format": name}); err != nil {
+		return nil, err
+	}
+	s, err := fc.full.Compile(url)
+	if err != nil {
+		return nil, err
+	}
+	f := func(x any) verdict {
+		if _, ok := x.(string); !ok {
+			return valid
+		}
+		if s.Validate(x) != nil {
+			return invalid
+		}
+		return valid
+	}
+	fc.fullFormats[name] = f
+	return f, nil
+}
+
+// plainDateTime reports whether s is an RFC 3339 date-time of the everyday shape
+// 2006-01-02T15:04:05[.frac](Z|+hh:mm), with every field in range (time.Parse checks the
+// calendar). Leap seconds and other rarities are left to the full engine.
+func plainDateTime(s string) bool {
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return false
+	}
+	rest := s[19:]
+	if rest[0] == '.' {
+		i := 1
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 1 {
+			return false
+		}
+		rest = rest[i:]
+	}
+	switch {
+	case rest == "Z":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		if rest[1] > '2' || rest[1] == '2' && rest[2] > '3' || rest[4] > '5' {
+			return false
+		}
+	default:
+		return false
+	}
+	if s[17] > '5' { // seconds 60 (leap) and beyond: the full engine decides
+		return false
+	}
+	_, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil
 }
 
 func isUUID(s string) bool {

@@ -87,3 +87,34 @@ func FuzzFastPathAgreesWithFullEngine(f *testing.F) {
 	s := agreement(f)
 	f.Fuzz(func(t *testing.T, body string) { assertAgree(t, s, body) })
 }
+
+func TestPlainDateTimeAgreesWithFullEngine(t *testing.T) {
+	t.Parallel()
+	doc, err := api.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, tree, err := newCompiler(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := newFastCompiler(tree, full)
+	check, err := fc.formatCheck("date-time")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := fc.fullFormat("date-time")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"2026-11-27T03:05:26Z", "2026-11-27T03:05:26.483Z", "2026-11-27T03:05:26+01:00", "2024-02-29T00:00:00Z",
+		"2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-27T24:00:00Z", "2026-11-27T03:60:00Z",
+		"2016-12-31T23:59:60Z", "2026-11-27T03:05:26+24:00", "2026-11-27t03:05:26z", "2026-11-27 03:05:26Z",
+		"2026-11-27T03:05:26", "2026-11-27T03:05:26.Z", "26-11-27T03:05:26Z", "2026-11-27T03:05:26+0100",
+	} {
+		if got, want := check(s), ref(s); got != want {
+			t.Errorf("date-time %q: fast %v, full %v", s, got, want)
+		}
+	}
+}
