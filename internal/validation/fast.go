@@ -62,6 +62,7 @@ type node struct {
 	multipleOf             float64
 
 	props        map[string]*node
+	propList     []prop // props, for iteration without ranging over the instance
 	required     []string
 	additional   *node
 	minProps     int
@@ -86,6 +87,12 @@ var unsupported = map[string]bool{
 	"dependentSchemas": true, "dependencies": true, "if": true, "then": true, "else": true,
 	"unevaluatedItems": true, "unevaluatedProperties": true, "additionalItems": true,
 	"contentSchema": true,
+}
+
+// prop is one declared property.
+type prop struct {
+	name string
+	node *node
 }
 
 // fastCompiler compiles schemas of one contract, sharing nodes per JSON pointer (so
@@ -191,6 +198,7 @@ func (fc *fastCompiler) keyword(n *node, s map[string]any, k string, v any, at s
 			if n.props[name], err = fc.compile(sub("properties") + "/" + escapeToken(name)); err != nil {
 				return err
 			}
+			n.propList = append(n.propList, prop{name, n.props[name]})
 		}
 	case "required":
 		list, _ := v.([]any)

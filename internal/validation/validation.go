@@ -178,9 +178,22 @@ func (v *Validator) validateBody(c echo.Context, b *body) ([]apierror.Detail, er
 		}
 		return v.violations("body", value, ve), nil
 	}
-	value = canonicalNumbers(value)
+	if mayHoldFractionalNumbers(raw) {
+		value = canonicalNumbers(value)
+	}
 	req.Body = &validatedBody{Reader: bytes.NewReader(raw), value: value}
 	return nil, nil
+}
+
+// mayHoldFractionalNumbers is a cheap filter for canonicalNumbers: a digit followed by '.',
+// 'e' or 'E' somewhere in the body (numbers such as 1.0 or 1e2; text may match too).
+func mayHoldFractionalNumbers(raw []byte) bool {
+	for i := 1; i < len(raw); i++ {
+		if c := raw[i]; (c == '.' || c == 'e' || c == 'E') && raw[i-1] >= '0' && raw[i-1] <= '9' {
+			return true
+		}
+	}
+	return false
 }
 
 // canonicalNumbers rewrites integral numbers written with a fraction or exponent (1.0, 1e2)
