@@ -43,5 +43,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 	./scripts/fuzz.sh
 
 .PHONY: bench
-bench: ## run the Go microbenchmarks (benchstat-friendly output in bench/)
+bench: ## Go microbenchmarks, then the load test against a bare reverse proxy (results in bench/)
 	./scripts/bench.sh
+	./scripts/bench-load.sh
+
+.PHONY: bench-load
+bench-load: ## only the load test (bench/load-<commit>.txt); BENCH_LOAD_PROFILE=1 also profiles the gateway
+	./scripts/bench-load.sh

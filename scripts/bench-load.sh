@@ -117,13 +117,22 @@ bin="$work/bin"
 run_bg go build -o "$bin/" ./cmd/contractgate ./cmd/benchorigin ./cmd/bareproxy ./cmd/benchload
 
 # --- ports ------------------------------------------------------------------------------------
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Ports below the kernel's ephemeral range (outgoing connections never take them), and not
+# used by any socket at all.
+ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+port_free() {
+	if command -v ss >/dev/null; then
+		[[ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]]
+	else
+		! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
+}
 pick_port() {
-	local p
+	local p lo=12000 hi=$((ephemeral_low - 1))
+	((hi > lo + 1000)) || { lo=20000 hi=29999; }
 	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
-		if port_free "$p" && [[ " ${used_ports[*]:-} " != *" $p "* ]]; then
-			used_ports+=("$p")
+		p=$((lo + RANDOM % (hi - lo)))
+		if [[ " ${used_ports[*]:-} " != *" $p "* ]] && port_free "$p"; then
 			echo "$p"
 			return
 		fi
@@ -472,7 +481,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b + 0 == 0) print "-"; 
 	echo "commit $rev$dirty; $(go version | cut -d' ' -f3-); $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(nproc --all) CPUs"
 	echo "pinning: $pinning; load average at start $loadavg_start, at end $loadavg_end"
 	echo "load generator: $tool (closed loop: $CONNS keep-alive connections, ${WARMUP}s warm-up, ${DURATION}s measured);"
-	echo "  p99@half-sat: cmd/benchload open loop (latency from the scheduled send time) at half of the bare proxy's"
+	echo "  p99@half-sat: cmd/benchload open loop (latency from release by the rate scheduler, queueing included) at half of the bare proxy's"
 	echo "  saturation rps of that kind (GET ${R[half,get]}/s, POST ${R[half,post]}/s), ${OPEN_DURATION}s after 1s warm-up, up to 64 connections"
 	echo "gateway: every feature on: contract validation, JWT auth (HS256 bearer), rate limit (60000000/min, never rejecting),"
 	echo "  idempotency (unique Idempotency-Key per POST, in-memory store), upstream resilience ($resilience),"

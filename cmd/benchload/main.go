@@ -8,9 +8,11 @@
 //   - closed loop (default): -c connections, each sending its next request as soon as the
 //     previous answer arrived, for -d after -warmup. Reports the saturation throughput.
 //   - open loop (-rate N): requests are scheduled at N per second regardless of how fast
-//     answers come, spread over up to -c connections; latency is measured from the
-//     scheduled time, so that queueing behind a slow server counts (no coordinated
-//     omission, as in wrk2).
+//     answers come, spread over up to -c connections. A request's latency runs from when
+//     the scheduler released it (at most about a millisecond after its due time: Go's
+//     timers sleep in whole milliseconds when idle), so that waiting for a free connection
+//     behind a slow server counts (no coordinated omission, as in wrk2) while the
+//     scheduler's own timer granularity does not.
 //
 // The last line of output is machine-readable:
 //
@@ -144,6 +146,9 @@ func (r *result) print(w io.Writer, rate float64) {
 		us(r.pct(50)), us(r.pct(90)), us(r.pct(99)), us(r.pct(99.9)), us(r.pct(100)))
 }
 
+// scheduled is one open-loop request: when it was due, and when the scheduler released it.
+type scheduled struct{ due, released time.Time }
+
 // worker owns one connection and its samples.
 type worker struct {
 	cfg     *config
@@ -195,20 +200,20 @@ func run(cfg *config, conns int, warmup, duration time.Duration, rate float64) *
 		// the workers through a queue; a due time waits there while every connection is busy,
 		// and that wait counts in its latency.
 		total := int((warmup + duration).Seconds() * rate)
-		queue := make(chan time.Time, min(total+1, 4<<20))
+		queue := make(chan scheduled, min(total+1, 4<<20))
 		interval := time.Duration(float64(time.Second) / rate)
 		drainUntil := end.Add(2 * time.Second)
 		for _, w := range workers {
 			wg.Go(func() {
-				for due := range queue {
+				for s := range queue {
 					if time.Now().After(drainUntil) {
 						dropped.Add(1)
 						continue
 					}
 					ok := w.do()
 					t1 := time.Now()
-					if ok && !due.Before(measureFrom) {
-						w.lat = append(w.lat, t1.Sub(due))
+					if ok && !s.due.Before(measureFrom) {
+						w.lat = append(w.lat, t1.Sub(s.released))
 					}
 				}
 			})
@@ -220,7 +225,7 @@ func run(cfg *config, conns int, warmup, duration time.Duration, rate float64) *
 				if due.After(now) {
 					break
 				}
-				queue <- due
+				queue <- scheduled{due: due, released: now}
 			}
 			time.Sleep(200 * time.Microsecond)
 		}
