@@ -52,7 +52,9 @@ func run(args []string) error {
 		fmt.Println(tok)
 		return nil
 	case "serve":
-		srv, err := server.New(cfg, logging.New(cfg.Log, os.Stdout))
+		out := logging.NewBuffered(os.Stdout) // one write per 100 ms, not per log line
+		defer out.Close()
+		srv, err := server.New(cfg, logging.New(cfg.Log, out))
 		if err != nil {
 			return err
 		}

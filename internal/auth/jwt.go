@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
@@ -83,6 +84,8 @@ type jwtVerifier struct {
 	hmac     []hmacKey
 	jwks     keyfunc.Keyfunc // nil without jwks
 	cancel   context.CancelFunc
+	cache    verifiedCache
+	now      func() time.Time
 }
 
 // newJWTVerifier builds the verifier from a validated config; nil when JWT is not configured.
@@ -102,6 +105,7 @@ func newJWTVerifier(cfg JWT, logger *slog.Logger) (*jwtVerifier, error) {
 			jwt.WithStrictDecoding(),
 		),
 		cancel: func() {},
+		now:    time.Now,
 	}
 	for _, k := range cfg.HMACKeys {
 		secret, err := k.secret()
@@ -155,14 +159,25 @@ func (v *jwtVerifier) verify(ctx context.Context, raw string) (identity.Identity
 	if len(raw) > v.maxBytes {
 		return identity.Identity{}, ErrTokenTooLarge
 	}
+	now := v.now()
+	if id, ok := v.cache.get(raw, now); ok {
+		return id, nil
+	}
 	var c claims
-	if _, err := v.parser.ParseWithClaims(raw, &c, v.keyfunc(ctx)); err != nil {
+	tok, err := v.parser.ParseWithClaims(raw, &c, v.keyfunc(ctx))
+	if err != nil {
 		return identity.Identity{}, err
 	}
 	if !validSubject(c.Subject) {
 		return identity.Identity{}, ErrMissingSubject
 	}
-	return identity.Identity{Subject: c.Subject, Scopes: c.scopes(), Method: MethodBearer}, nil
+	id := identity.Identity{Subject: c.Subject, Scopes: c.scopes(), Method: MethodBearer}
+	// Only tokens signed with a configured HMAC key are remembered: a key retired from the
+	// JWKS must stop being honoured at the next refresh, not a minute later.
+	if _, hmac := tok.Method.(*jwt.SigningMethodHMAC); hmac && c.ExpiresAt != nil {
+		v.cache.put(raw, id, c.ExpiresAt.Time, now)
+	}
+	return id, nil
 }
 
 // keyfunc picks the verification key by the token's algorithm family first, so that a key

@@ -37,6 +37,9 @@ type Info struct {
 	SpanID string
 	// TraceState is the client's tracestate, passed on unchanged when the trace was continued.
 	TraceState string
+	// Sampled is the W3C sampled flag passed on upstream: the OpenTelemetry decision when
+	// tracing is on, else the caller's flag (set for traces the gateway starts).
+	Sampled bool
 	// Start is when the gateway began handling the request.
 	Start time.Time
 	// UpstreamAttempts counts the attempts made to upstreams for this request (retries
@@ -71,7 +74,11 @@ func TraceParent(ctx context.Context) string {
 	if info == nil || info.TraceID == "" {
 		return ""
 	}
-	return "00-" + info.TraceID + "-" + info.SpanID + "-01"
+	flags := "-00"
+	if info.Sampled {
+		flags = "-01"
+	}
+	return "00-" + info.TraceID + "-" + info.SpanID + flags
 }
 
 // Middleware assigns the request id and trace context, sets X-Request-Id and X-Trace-Id on
@@ -86,13 +93,15 @@ func Middleware() echo.MiddlewareFunc {
 			}
 			if sc := trace.SpanContextFromContext(req.Context()); sc.IsValid() {
 				// OpenTelemetry is on and already continued or started the trace.
-				info.TraceID, info.SpanID = sc.TraceID().String(), sc.SpanID().String()
+				info.TraceID, info.SpanID, info.Sampled = sc.TraceID().String(), sc.SpanID().String(), sc.IsSampled()
 			} else {
-				if traceID, ok := ParseTraceParent(req.Header.Get(HeaderTraceParent)); ok {
+				tp := req.Header.Get(HeaderTraceParent)
+				if traceID, ok := ParseTraceParent(tp); ok {
 					info.TraceID = traceID
 					info.TraceState = req.Header.Get(HeaderTraceState)
+					info.Sampled = sampledFlag(tp[54]) // trace-flags' low hex digit, bit 0
 				} else {
-					info.TraceID = randomHex(16)
+					info.TraceID, info.Sampled = randomHex(16), true
 				}
 				info.SpanID = randomHex(8)
 			}
@@ -153,6 +162,15 @@ func ParseTraceParent(tp string) (traceID string, ok bool) {
 		return "", false
 	}
 	return traceID, true
+}
+
+// sampledFlag reads bit 0 of a lowercase hex digit.
+func sampledFlag(c byte) bool {
+	v := c - '0'
+	if c >= 'a' {
+		v = c - 'a' + 10
+	}
+	return v&1 == 1
 }
 
 func lowerHex(s string) bool {

@@ -129,3 +129,26 @@ func TestMiddleware(t *testing.T) {
 		})
 	}
 }
+
+func TestSampledFlagPropagates(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		flags string
+		want  string
+	}{{"01", "-01"}, {"00", "-00"}, {"03", "-01"}, {"0b", "-01"}, {"0a", "-00"}} {
+		e := echo.New()
+		var got string
+		h := Middleware()(func(c echo.Context) error {
+			got = TraceParent(c.Request().Context())
+			return nil
+		})
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set(HeaderTraceParent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-"+tt.flags)
+		if err := h(e.NewContext(req, httptest.NewRecorder())); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(got, tt.want) {
+			t.Errorf("flags %s: propagated %q, want suffix %s", tt.flags, got, tt.want)
+		}
+	}
+}

@@ -46,6 +46,11 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*Tracing, error) 
 	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") || exporter == "none" || (exporter != "otlp" && endpoint == "") {
 		return Disabled(), nil
 	}
+	if getenv("OTEL_TRACES_SAMPLER") == "always_off" {
+		// Nothing would ever be recorded: pay nothing. W3C trace context is still continued
+		// and propagated by package correlation.
+		return Disabled(), nil
+	}
 	var (
 		exp sdktrace.SpanExporter
 		err error
@@ -98,11 +103,25 @@ func (t *Tracing) Handler(h http.Handler) http.Handler {
 }
 
 // Transport wraps an upstream transport in a client span per attempt, propagating the trace.
+// Attempts of requests whose trace is not sampled skip the instrumentation (correlation
+// still propagates traceparent, with the sampled flag off).
 func (t *Tracing) Transport(rt http.RoundTripper) http.RoundTripper {
 	if !t.Enabled() {
 		return rt
 	}
-	return otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(t.tp), otelhttp.WithPropagators(t.propagator))
+	return sampledOnly{
+		plain:        rt,
+		instrumented: otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(t.tp), otelhttp.WithPropagators(t.propagator)),
+	}
+}
+
+type sampledOnly struct{ plain, instrumented http.RoundTripper }
+
+func (s sampledOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if trace.SpanContextFromContext(req.Context()).IsSampled() {
+		return s.instrumented.RoundTrip(req)
+	}
+	return s.plain.RoundTrip(req)
 }
 
 // Shutdown flushes and stops the exporter.
