@@ -12,6 +12,7 @@ const (
 	DefaultLease          = 30 * time.Second
 	DefaultTTL            = 24 * time.Hour
 	DefaultMaxEntries     = 100_000
+	DefaultMaxBytes       = 32 << 20
 	DefaultRedisKeyPrefix = "contractgate:idempotency:"
 	DefaultRedisTimeout   = time.Second
 )
@@ -32,6 +33,10 @@ type Config struct {
 	// expired records are swept, then the oldest stored response is evicted; in-flight claims
 	// are never evicted. Ignored with Redis. Default 100000.
 	MaxEntries int `yaml:"maxEntries"`
+	// MaxBytes bounds the memory the in-memory store's stored responses take (bodies,
+	// headers, keys; approximate), evicting the oldest first. Ignored with Redis.
+	// Default 33554432 (32 MiB).
+	MaxBytes int64 `yaml:"maxBytes"`
 	// Redis, when Redis.Addr is set, keeps the records in Redis, shared by every replica.
 	Redis RedisConfig `yaml:"redis"`
 	// Observe, when set, is called once per request that takes part, with the operation id
@@ -103,6 +108,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxEntries == 0 {
 		c.MaxEntries = DefaultMaxEntries
 	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
 	if c.Redis.KeyPrefix == "" {
 		c.Redis.KeyPrefix = DefaultRedisKeyPrefix
 	}
@@ -124,6 +132,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TTL < time.Millisecond {
 		bad("ttl", "must be at least 1ms, got %s", c.TTL)
+	}
+	if c.MaxBytes < 1<<20 {
+		bad("maxBytes", "must be at least 1048576, got %d", c.MaxBytes)
 	}
 	if c.MaxEntries < 1 {
 		bad("maxEntries", "must be at least 1, got %d", c.MaxEntries)

@@ -60,7 +60,7 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger) (echo.MiddlewareF
 	if cfg.Redis.Addr != "" {
 		st = newRedisStore(cfg.Redis)
 	} else {
-		st = newMemoryStore(cfg.MaxEntries)
+		st = newMemoryStore(cfg.MaxEntries, cfg.MaxBytes)
 	}
 	m := &middleware{cfg: cfg, table: table, ops: requiredOps(table), store: st, logger: logger}
 	return m.wrap, st, nil

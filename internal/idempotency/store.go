@@ -50,6 +50,8 @@ var (
 // that sweeping expired entries and evicting the oldest response are O(1) per entry.
 type memoryStore struct {
 	max       int
+	maxBytes  int64
+	bytes     int64 // approximate size of the stored responses
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -65,14 +67,30 @@ type memEntry struct {
 	rec     *record
 	expires time.Time
 	elem    *list.Element
+	size    int64
+}
+
+// entryOverhead approximates the bookkeeping of one entry (map slot, list element, record).
+const entryOverhead = 256
+
+// sizeOf approximates the memory a record holds.
+func sizeOf(key string, r *record) int64 {
+	n := int64(entryOverhead + len(key) + len(r.Fingerprint) + len(r.token) + len(r.Body))
+	for k, vs := range r.Header {
+		n += int64(len(k))
+		for _, v := range vs {
+			n += int64(len(v))
+		}
+	}
+	return n
 }
 
 // memorySweepInterval is how often an idle memory store frees expired entries. Claims also
 // sweep, so the interval only matters for memory held while no requests arrive.
 const memorySweepInterval = time.Minute
 
-func newMemoryStore(maxEntries int) *memoryStore {
-	s := &memoryStore{max: maxEntries, entries: map[string]*memEntry{},
+func newMemoryStore(maxEntries int, maxBytes int64) *memoryStore {
+	s := &memoryStore{max: maxEntries, maxBytes: maxBytes, entries: map[string]*memEntry{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go s.sweepEvery(memorySweepInterval)
 	return s
@@ -89,7 +107,7 @@ func (s *memoryStore) claim(_ context.Context, key string, r *record, lease time
 		}
 		s.removeLocked(e)
 	}
-	if err := s.makeRoomLocked(); err != nil {
+	if err := s.makeRoomLocked(sizeOf(key, r)); err != nil {
 		return nil, err
 	}
 	s.insertLocked(key, r, now.Add(lease))
@@ -110,7 +128,7 @@ func (s *memoryStore) finish(_ context.Context, key, token string, final *record
 	if final == nil {
 		return nil
 	}
-	if err := s.makeRoomLocked(); err != nil {
+	if err := s.makeRoomLocked(sizeOf(key, final)); err != nil {
 		return err
 	}
 	s.insertLocked(key, final, now.Add(ttl))
@@ -153,22 +171,26 @@ func (s *memoryStore) sweepLocked(now time.Time) {
 	}
 }
 
-// makeRoomLocked frees one slot when the store is full by evicting the oldest stored
-// response. In-flight claims are never evicted: that would let a duplicate run.
-func (s *memoryStore) makeRoomLocked() error {
-	if len(s.entries) < s.max {
-		return nil
+// makeRoomLocked makes room for one more entry of size bytes by evicting the oldest stored
+// responses while the store is at maxEntries or would pass maxBytes. In-flight claims are
+// never evicted: that would let a duplicate run.
+func (s *memoryStore) makeRoomLocked(size int64) error {
+	for len(s.entries) >= s.max || s.bytes+size > s.maxBytes {
+		f := s.stored.Front()
+		if f == nil {
+			if len(s.entries) >= s.max {
+				return errStoreFull
+			}
+			return nil // only small in-flight claims remain: admit it
+		}
+		s.removeLocked(f.Value.(*memEntry))
 	}
-	f := s.stored.Front()
-	if f == nil {
-		return errStoreFull
-	}
-	s.removeLocked(f.Value.(*memEntry))
 	return nil
 }
 
 func (s *memoryStore) insertLocked(key string, r *record, expires time.Time) {
-	e := &memEntry{key: key, rec: r, expires: expires}
+	e := &memEntry{key: key, rec: r, expires: expires, size: sizeOf(key, r)}
+	s.bytes += e.size
 	if r.Done {
 		e.elem = s.stored.PushBack(e)
 	} else {
@@ -184,4 +206,5 @@ func (s *memoryStore) removeLocked(e *memEntry) {
 		s.inflight.Remove(e.elem)
 	}
 	delete(s.entries, e.key)
+	s.bytes -= e.size
 }

@@ -12,7 +12,7 @@ import (
 func TestMemoryStoreIsBounded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newMemoryStore(3)
+	s := newMemoryStore(3, DefaultMaxBytes)
 	t.Cleanup(func() { _ = s.Close() })
 	claimAndStore := func(key string) {
 		t.Helper()
@@ -50,7 +50,7 @@ func TestMemoryStoreIsBounded(t *testing.T) {
 func TestMemoryStoreSweepsExpiredEntries(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newMemoryStore(100)
+	s := newMemoryStore(100, DefaultMaxBytes)
 	t.Cleanup(func() { _ = s.Close() })
 	tok := newToken()
 	if _, err := s.claim(ctx, "done", &record{token: tok}, time.Minute); err != nil {
@@ -74,7 +74,7 @@ func TestMemoryStoreSweepsExpiredEntries(t *testing.T) {
 func TestMemoryStoreFinish(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newMemoryStore(100)
+	s := newMemoryStore(100, DefaultMaxBytes)
 	t.Cleanup(func() { _ = s.Close() })
 	mine, theirs := newToken(), newToken()
 	if _, err := s.claim(ctx, "k", &record{token: mine}, time.Millisecond); err != nil {
@@ -117,5 +117,33 @@ func TestRecordEncoding(t *testing.T) {
 		if _, err := decodeRecord(bad); err == nil {
 			t.Errorf("decoded %q", bad)
 		}
+	}
+}
+
+func TestMemoryStoreByteBound(t *testing.T) {
+	t.Parallel()
+	const maxBytes = 64 << 10
+	s := newMemoryStore(1000, maxBytes)
+	defer s.Close()
+	body := make([]byte, 4<<10)
+	ctx := context.Background()
+	for i := range 100 {
+		key := fmt.Sprint("k", i)
+		r := &record{token: "t", Fingerprint: "f"}
+		if got, err := s.claim(ctx, key, r, time.Minute); err != nil || got != nil {
+			t.Fatalf("claim %d: %v %v", i, got, err)
+		}
+		if err := s.finish(ctx, key, "t", &record{token: "t", Fingerprint: "f", Done: true, Status: 201, Body: body}, time.Hour); err != nil {
+			t.Fatalf("finish %d: %v", i, err)
+		}
+		if s.bytes > maxBytes {
+			t.Fatalf("after %d responses the store holds %d bytes, bound %d", i+1, s.bytes, maxBytes)
+		}
+	}
+	if n := len(s.entries); n < 10 || n > 16 {
+		t.Fatalf("%d entries of ~4.3 KB under a 64 KiB bound", n)
+	}
+	if _, ok := s.entries["k99"]; !ok {
+		t.Fatal("the newest response was evicted instead of the oldest")
 	}
 }
