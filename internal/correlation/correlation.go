@@ -20,8 +20,8 @@ import (
 const (
 	HeaderRequestID   = "X-Request-Id"
 	HeaderTraceID     = "X-Trace-Id"
-	HeaderTraceParent = "traceparent"
-	HeaderTraceState  = "tracestate"
+	HeaderTraceParent = "Traceparent" // canonical form: Header.Get does not allocate a copy
+	HeaderTraceState  = "Tracestate"
 )
 
 // MaxRequestIDLength is the longest client-supplied request id that is kept.
