@@ -11,6 +11,9 @@ fi
 
 go vet ./... || fail=1
 
+# Pinned linter (config: .golangci.yml). `go run pkg@version` leaves go.mod alone.
+go run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./... || fail=1
+
 if ! go mod tidy -diff; then
   echo "check: go.mod/go.sum are not tidy (run: go mod tidy)"; fail=1
 fi

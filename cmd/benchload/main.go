@@ -130,18 +130,18 @@ func (r *result) pct(p float64) time.Duration {
 func (r *result) print(w io.Writer, rate float64) {
 	us := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e3, 'f', 0, 64) }
 	if r.firstError != "" {
-		fmt.Fprintf(w, "first error: %s\n", r.firstError)
+		_, _ = fmt.Fprintf(w, "first error: %s\n", r.firstError)
 	}
 	if r.firstUnexpected != "" {
-		fmt.Fprintf(w, "first unexpected answer: %s\n", r.firstUnexpected)
+		_, _ = fmt.Fprintf(w, "first unexpected answer: %s\n", r.firstUnexpected)
 	}
 	mode := "closed loop"
 	if rate > 0 {
 		mode = fmt.Sprintf("open loop at %.0f/s", rate)
 	}
-	fmt.Fprintf(w, "%s: %d requests in %.2fs, %.0f/s; latency p50 %sus p90 %sus p99 %sus p99.9 %sus max %sus\n",
+	_, _ = fmt.Fprintf(w, "%s: %d requests in %.2fs, %.0f/s; latency p50 %sus p90 %sus p99 %sus p99.9 %sus max %sus\n",
 		mode, r.requests, r.seconds, float64(r.requests)/r.seconds, us(r.pct(50)), us(r.pct(90)), us(r.pct(99)), us(r.pct(99.9)), us(r.pct(100)))
-	fmt.Fprintf(w, "benchload: requests=%d errors=%d unexpected=%d dropped=%d seconds=%.3f rps=%.1f p50_us=%s p90_us=%s p99_us=%s p999_us=%s max_us=%s\n",
+	_, _ = fmt.Fprintf(w, "benchload: requests=%d errors=%d unexpected=%d dropped=%d seconds=%.3f rps=%.1f p50_us=%s p90_us=%s p99_us=%s p999_us=%s max_us=%s\n",
 		r.requests, r.errors, r.unexpected, r.dropped, r.seconds, float64(r.requests)/r.seconds,
 		us(r.pct(50)), us(r.pct(90)), us(r.pct(99)), us(r.pct(99.9)), us(r.pct(100)))
 }

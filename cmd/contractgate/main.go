@@ -53,7 +53,7 @@ func run(args []string) error {
 		return nil
 	case "serve":
 		out := logging.NewBuffered(os.Stdout) // one write per 100 ms, not per log line
-		defer out.Close()
+		defer func() { _ = out.Close() }()    // flushes the last lines
 		srv, err := server.New(cfg, logging.New(cfg.Log, out))
 		if err != nil {
 			return err

@@ -72,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if doc.Info == nil || doc.Info.Version == "" {
 			return fmt.Errorf("%s has no info.version", file)
 		}
-		fmt.Fprintln(stdout, doc.Info.Version)
+		_, _ = fmt.Fprintln(stdout, doc.Info.Version)
 		return nil
 
 	case "breaking":
@@ -81,23 +81,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if report.RevisionVersion.Less(report.BaseVersion) {
-			fmt.Fprintf(stderr, "speclint breaking: %s: info.version %s is lower than the released %s (%s)\n",
+			_, _ = fmt.Fprintf(stderr, "speclint breaking: %s: info.version %s is lower than the released %s (%s)\n",
 				file, report.RevisionVersion, report.BaseVersion, *base)
 			return errFailed
 		}
 		if err := report.Err(); err != nil {
-			fmt.Fprintln(stderr, "speclint breaking:", err)
+			_, _ = fmt.Fprintln(stderr, "speclint breaking:", err)
 			return errFailed
 		}
 		if len(report.Changes) == 0 {
-			fmt.Fprintf(stdout, "speclint breaking: %s (%s) keeps every client of %s (%s) working\n",
+			_, _ = fmt.Fprintf(stdout, "speclint breaking: %s (%s) keeps every client of %s (%s) working\n",
 				file, report.RevisionVersion, *base, report.BaseVersion)
 			return nil
 		}
-		fmt.Fprintf(stdout, "speclint breaking: %d breaking change(s), allowed by the major version bump %s -> %s:\n",
+		_, _ = fmt.Fprintf(stdout, "speclint breaking: %d breaking change(s), allowed by the major version bump %s -> %s:\n",
 			len(report.Changes), report.BaseVersion, report.RevisionVersion)
 		for _, c := range report.Changes {
-			fmt.Fprintln(stdout, "  -", c)
+			_, _ = fmt.Fprintln(stdout, "  -", c)
 		}
 		return nil
 
@@ -107,13 +107,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		for _, f := range findings {
-			fmt.Fprintln(stderr, file+": "+f.String())
+			_, _ = fmt.Fprintln(stderr, file+": "+f.String())
 		}
 		if len(findings) > 0 {
-			fmt.Fprintf(stderr, "speclint: %d problem(s) in %s\n", len(findings), file)
+			_, _ = fmt.Fprintf(stderr, "speclint: %d problem(s) in %s\n", len(findings), file)
 			return errFailed
 		}
-		fmt.Fprintf(stdout, "speclint: %s follows the contract rules\n", file)
+		_, _ = fmt.Fprintf(stdout, "speclint: %s follows the contract rules\n", file)
 		return nil
 	}
 }

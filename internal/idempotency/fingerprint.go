@@ -126,7 +126,7 @@ func hashBody(h io.Writer, req *http.Request) error {
 		return bodyError(err)
 	}
 	raw := buf.Bytes()
-	h.Write(raw)
+	_, _ = h.Write(raw) // hash.Hash.Write never fails
 	r := &replayedBody{Reader: bytes.NewReader(raw)}
 	if v, ok := body.(validatedValuer); ok {
 		req.Body = &replayedValidatedBody{replayedBody: r, value: v.ValidatedValue()}

@@ -19,9 +19,6 @@ import (
 // HeaderReplayed is set to "true" on a replayed response.
 const HeaderReplayed = "Idempotent-Replayed"
 
-// anonymousSubject names the scope of callers without an identity, in logs.
-const anonymousSubject = "anonymous"
-
 // New returns the claim/replay middleware of DESIGN section 1, and a Closer that releases
 // its store (stops the memory store's sweeper, or closes the Redis connections).
 //

@@ -132,7 +132,7 @@ type transport struct{ h http.Handler }
 
 func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {
-		defer req.Body.Close()
+		defer func() { _ = req.Body.Close() }()
 	}
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, req)

@@ -38,7 +38,7 @@ func Start(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	_ = ln.Close()
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, dir: t.TempDir()}
 	s.cmd = exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir)
@@ -80,10 +80,10 @@ func (s *Server) waitReady(within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		if conn, err := net.DialTimeout("tcp", s.Addr, 100*time.Millisecond); err == nil {
-			fmt.Fprint(conn, "PING\r\n")
+			_, _ = fmt.Fprint(conn, "PING\r\n")
 			_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 			line, _ := bufio.NewReader(conn).ReadString('\n')
-			conn.Close()
+			_ = conn.Close()
 			if strings.HasPrefix(line, "+PONG") {
 				return nil
 			}

@@ -216,9 +216,7 @@ func scalar(kind, s string) (any, bool) {
 }
 
 func isIntegerLiteral(s string) bool {
-	if strings.HasPrefix(s, "-") {
-		s = s[1:]
-	}
+	s = strings.TrimPrefix(s, "-")
 	if s == "" || (len(s) > 1 && s[0] == '0') {
 		return false
 	}
