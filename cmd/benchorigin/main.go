@@ -16,13 +16,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/contractgate/contractgate/cmd/benchorigin/origin"
+	"github.com/contractgate/contractgate/internal/benchorigin"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9201", "listen address")
 	flag.Parse()
-	o := origin.New()
+	o := benchorigin.New()
 	fmt.Fprintf(os.Stderr, "benchorigin: GET /products/prd_0001 is %d bytes; listening on %s\n", len(o.ProductJSON("prd_0001")), *addr)
 	srv := &http.Server{
 		Addr:              *addr,

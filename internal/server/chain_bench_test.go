@@ -13,7 +13,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/contractgate/contractgate/cmd/benchorigin/origin"
+	"github.com/contractgate/contractgate/internal/benchorigin"
 	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/config"
 	"github.com/contractgate/contractgate/internal/server"
@@ -51,7 +51,7 @@ type benchGateway struct {
 
 func newBenchGateway(b *testing.B, mutate ...func(*config.Config)) *benchGateway {
 	b.Helper()
-	o := httptest.NewServer(origin.New())
+	o := httptest.NewServer(benchorigin.New())
 	b.Cleanup(o.Close)
 	cfg, err := config.Parse(config.Default())
 	if err != nil {

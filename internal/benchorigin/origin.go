@@ -1,4 +1,4 @@
-// Package origin is the benchmark origin: a minimal upstream that speaks the demo catalog,
+// Package benchorigin is the benchmark origin: a minimal upstream that speaks the demo catalog,
 // orders and users contracts (api/upstreams/*.yaml) from bytes computed once at start-up, so
 // that a load test or a benchmark of the gateway measures the gateway, not its upstreams.
 //
@@ -6,7 +6,7 @@
 // library, no per-request allocation in the handler on the hot paths (GET /products/{id},
 // GET /products?ids=<one id>, POST /orders). Every answer is valid against its upstream's
 // contract, so the gateway's response contract check passes.
-package origin
+package benchorigin
 
 import (
 	"encoding/json"

@@ -1,11 +1,11 @@
-package origin_test
+package benchorigin_test
 
 import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
-	"github.com/contractgate/contractgate/cmd/benchorigin/origin"
+	"github.com/contractgate/contractgate/internal/benchorigin"
 	catalogapi "github.com/contractgate/contractgate/gen/catalog"
 	ordersapi "github.com/contractgate/contractgate/gen/orders"
 	"github.com/contractgate/contractgate/internal/config"
@@ -15,7 +15,7 @@ import (
 // TestAnswersKeepTheContracts calls the origin through the gateway's own upstream clients,
 // whose transport enforces each upstream's contract: an answer outside it fails the call.
 func TestAnswersKeepTheContracts(t *testing.T) {
-	ts := httptest.NewServer(origin.New())
+	ts := httptest.NewServer(benchorigin.New())
 	defer ts.Close()
 	cfg := map[string]config.Upstream{}
 	for _, name := range config.RequiredUpstreams {
@@ -83,7 +83,7 @@ func TestAnswersKeepTheContracts(t *testing.T) {
 
 // TestGetProductAllocs: the origin's hot path allocates nothing beyond net/http.
 func TestGetProductAllocs(t *testing.T) {
-	o := origin.New()
+	o := benchorigin.New()
 	req := httptest.NewRequest(http.MethodGet, "/products/prd_0001", nil)
 	w := &discard{header: http.Header{}}
 	allocs := testing.AllocsPerRun(100, func() {
