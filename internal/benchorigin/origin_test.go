@@ -5,9 +5,9 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/contractgate/contractgate/internal/benchorigin"
 	catalogapi "github.com/contractgate/contractgate/gen/catalog"
 	ordersapi "github.com/contractgate/contractgate/gen/orders"
+	"github.com/contractgate/contractgate/internal/benchorigin"
 	"github.com/contractgate/contractgate/internal/config"
 	"github.com/contractgate/contractgate/internal/upstream"
 )

@@ -13,8 +13,8 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/contractgate/contractgate/internal/benchorigin"
 	"github.com/contractgate/contractgate/internal/auth"
+	"github.com/contractgate/contractgate/internal/benchorigin"
 	"github.com/contractgate/contractgate/internal/config"
 	"github.com/contractgate/contractgate/internal/server"
 	"github.com/contractgate/contractgate/internal/tracing"
