@@ -338,7 +338,8 @@ func (k HMACKey) secret() ([]byte, error) {
 // validSubject reports whether s can be a caller's subject: 1 to 256 bytes of valid UTF-8
 // without control characters (it is forwarded upstream in a header).
 func validSubject(s string) bool {
-	if s == "" || len(s) > 256 || !utf8.ValidString(s) {
+	// "." and ".." would change the path of upstream calls that carry the subject.
+	if s == "" || s == "." || s == ".." || len(s) > 256 || !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {

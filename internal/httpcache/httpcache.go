@@ -13,12 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
 	"github.com/contractgate/contractgate/gen/gateway"
@@ -66,7 +68,8 @@ func (c *Config) Validate() error {
 
 type policy struct {
 	maxAge, staleIfError time.Duration
-	private              bool // secured operation: per caller, Cache-Control private
+	private              bool     // secured operation: per caller, Cache-Control private
+	query                []string // the declared query parameters, sorted: the key's part
 }
 
 // entry is one stored answer: the envelope's data and pagination, never its meta.
@@ -110,6 +113,12 @@ func New(cfg Config, table *routes.Table) (*Cache, error) {
 			return nil, fmt.Errorf("httpcache: operation %s: %s only applies to GET", op.ID, Extension)
 		}
 		p.private = len(op.Security) > 0
+		for _, ref := range append(append(openapi3.Parameters{}, op.Op.Parameters...), op.PathItem.Parameters...) {
+			if ref.Value != nil && ref.Value.In == openapi3.ParameterInQuery && !slices.Contains(p.query, ref.Value.Name) {
+				p.query = append(p.query, ref.Value.Name)
+			}
+		}
+		sort.Strings(p.query)
 		c.policies[op] = p
 	}
 	return c, nil
@@ -164,10 +173,23 @@ func (c *Cache) Middleware() echo.MiddlewareFunc {
 			if e := c.get(key); e != nil && now.Sub(e.stored) < p.maxAge {
 				return c.answer(ctx, p, e, now, "hit", false)
 			}
-			rec := &recorder{ResponseWriter: ctx.Response().Writer, header: http.Header{}}
-			ctx.Response().Writer = rec
+			res := ctx.Response()
+			rec := &recorder{ResponseWriter: res.Writer, header: http.Header{}}
+			res.Writer = rec
+			// What the handler writes goes to the recorder only: afterwards the real response
+			// is still unsent, whatever Echo's bookkeeping says. Also on a panic, so that the
+			// error handler can write the 500.
+			restore := func() {
+				res.Writer = rec.ResponseWriter
+				res.Committed, res.Size, res.Status = false, 0, http.StatusOK
+			}
+			defer func() {
+				if res.Writer == rec {
+					restore()
+				}
+			}()
 			err := next(ctx)
-			ctx.Response().Writer = rec.ResponseWriter
+			restore()
 			if err != nil {
 				if e := c.get(key); e != nil && staleWorthy(err) && now.Sub(e.stored) < p.maxAge+p.staleIfError {
 					return c.answer(ctx, p, e, now, "hit; detail=stale-if-error", true)
@@ -176,7 +198,7 @@ func (c *Cache) Middleware() echo.MiddlewareFunc {
 			}
 			e := c.store(key, rec, now)
 			if e == nil { // not storable: pass the recorded answer on as it was
-				return rec.flush()
+				return rec.flush(res)
 			}
 			return c.answer(ctx, p, e, now, "fwd=miss; stored", false)
 		}
@@ -194,13 +216,12 @@ func staleWorthy(err error) bool {
 	return false
 }
 
+// key identifies an answer: operation, path, the declared query parameters (undeclared ones
+// cannot change the answer, and must not flood the store) and, for secured operations, the
+// caller.
 func (c *Cache) key(ctx echo.Context, op *routes.Operation, p policy) string {
 	q := ctx.QueryParams()
-	names := make([]string, 0, len(q))
-	for k := range q {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := p.query
 	var b strings.Builder
 	b.WriteString(op.ID)
 	b.WriteByte('\n')
@@ -337,16 +358,17 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// flush sends the recorded answer unchanged.
-func (r *recorder) flush() error {
-	h := r.ResponseWriter.Header()
+// flush sends the recorded answer unchanged, through Echo's response (so that status and
+// size are accounted for).
+func (r *recorder) flush(res *echo.Response) error {
+	h := res.Header()
 	for k, v := range r.header {
 		h[k] = v
 	}
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	r.ResponseWriter.WriteHeader(r.status)
-	_, err := r.ResponseWriter.Write(r.body.Bytes())
+	res.WriteHeader(r.status)
+	_, err := res.Write(r.body.Bytes())
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/internal/apierror"
@@ -52,7 +53,11 @@ func gateway(t *testing.T) (*httptest.Server, *origin, *time.Time) {
 		if o.fail.Load() {
 			return apierror.ErrUpstreamUnavailable
 		}
-		return ctx.JSON(http.StatusOK, map[string]any{"success": true, "data": map[string]any{"id": ctx.Param("productId"), "n": o.calls.Load()}, "meta": envelope.Meta(ctx.Request().Context())})
+		data := map[string]any{"id": ctx.Param("productId")}
+		if ctx.Param("productId") != "prd_0007" { // prd_0007's data never changes
+			data["n"] = o.calls.Load()
+		}
+		return ctx.JSON(http.StatusOK, map[string]any{"success": true, "data": data, "meta": envelope.Meta(ctx.Request().Context())})
 	})
 	ts := httptest.NewServer(e)
 	t.Cleanup(ts.Close)
@@ -172,5 +177,66 @@ func TestMatches(t *testing.T) {
 		if got := httpcache.Matches(tt.header, `"a"`); got != tt.want {
 			t.Errorf("matches(%q) = %v", tt.header, got)
 		}
+	}
+}
+
+// TestRevalidationOnMissAnswers304: a client revalidating after maxAge with an ETag that
+// still matches gets a real 304 (not an empty 200).
+func TestRevalidationOnMissAnswers304(t *testing.T) {
+	ts, _, now := gateway(t)
+	url := ts.URL + "/v1/products/prd_0007"
+	first := get(t, url)
+	*now = now.Add(31 * time.Second) // expired: the next request goes to the origin again
+	res := get(t, url, "If-None-Match", first.header.Get("ETag"))
+	if res.status != http.StatusNotModified || res.header.Get("Cache-Status") != "contractgate; fwd=miss; stored" {
+		t.Fatalf("revalidation on a miss: %d %v", res.status, res.header)
+	}
+}
+
+// TestPanicInCachedOperationAnswers500: a panic under x-cache becomes the 500 envelope.
+func TestPanicInCachedOperationAnswers500(t *testing.T) {
+	doc, err := api.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := routes.New(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := httpcache.New(httpcache.Config{}, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.Pre(correlation.Middleware(), middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableErrorHandler: true,
+		LogErrorFunc:        func(_ echo.Context, err error, _ []byte) error { return err },
+	}))
+	e.Use(c.Middleware())
+	e.GET("/v1/products/:productId", func(ctx echo.Context) error {
+		_, _ = ctx.Response().Write([]byte(`{"partial":`))
+		panic("boom")
+	})
+	ts := httptest.NewServer(e)
+	defer ts.Close()
+	res := get(t, ts.URL+"/v1/products/prd_0001")
+	if res.status != http.StatusInternalServerError || res.body["error"].(map[string]any)["code"] != "INTERNAL_SERVER_ERROR" {
+		t.Fatalf("panic: %d %v", res.status, res.body)
+	}
+}
+
+// TestUndeclaredQueryDoesNotSplitTheKey: ?x=<anything> (not a declared parameter) hits the
+// same entry instead of flooding the store.
+func TestUndeclaredQueryDoesNotSplitTheKey(t *testing.T) {
+	ts, o, _ := gateway(t)
+	get(t, ts.URL+"/v1/products/prd_0009")
+	for i := range 5 {
+		if res := get(t, ts.URL+"/v1/products/prd_0009?x="+string(rune('a'+i))); res.header.Get("Cache-Status") != "contractgate; hit" {
+			t.Fatalf("undeclared query missed the cache: %v", res.header)
+		}
+	}
+	if o.calls.Load() != 1 {
+		t.Fatalf("origin called %d times", o.calls.Load())
 	}
 }

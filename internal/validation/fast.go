@@ -103,6 +103,10 @@ type fastCompiler struct {
 	formats     map[string]func(any) verdict
 	fullFormats map[string]func(any) verdict
 	full        *jsonschema.Compiler
+	// journal lists the pointers compiled by the current top-level compile, so that a
+	// failure removes every node built meanwhile (some may point at the failed one).
+	journal []string
+	depth   int
 }
 
 func newFastCompiler(doc any, full *jsonschema.Compiler) *fastCompiler {
@@ -110,7 +114,8 @@ func newFastCompiler(doc any, full *jsonschema.Compiler) *fastCompiler {
 }
 
 // compile returns the fast node of the schema at pointer, or an error naming the first
-// keyword outside the fast subset.
+// keyword outside the fast subset. On an error, every node built by this call is dropped:
+// nodes reached through references may point at the unfinished one.
 func (fc *fastCompiler) compile(pointer string) (*node, error) {
 	if n, ok := fc.nodes[pointer]; ok {
 		return n, nil
@@ -119,10 +124,22 @@ func (fc *fastCompiler) compile(pointer string) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if fc.depth == 0 {
+		fc.journal = fc.journal[:0]
+	}
+	fc.depth++
 	n := &node{minLen: -1, maxLen: -1, maxProps: -1, maxItems: -1}
 	fc.nodes[pointer] = n
-	if err := fc.fill(n, raw, pointer); err != nil {
-		delete(fc.nodes, pointer)
+	fc.journal = append(fc.journal, pointer)
+	err = fc.fill(n, raw, pointer)
+	fc.depth--
+	if err != nil {
+		if fc.depth == 0 {
+			for _, p := range fc.journal {
+				delete(fc.nodes, p)
+			}
+			fc.journal = fc.journal[:0]
+		}
 		return nil, err
 	}
 	return n, nil

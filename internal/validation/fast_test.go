@@ -118,3 +118,35 @@ func TestPlainDateTimeAgreesWithFullEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestFastCompileRollsBack: a schema outside the fast subset leaves no half-built node
+// behind for schemas that reference it (they would skip its checks).
+func TestFastCompileRollsBack(t *testing.T) {
+	t.Parallel()
+	doc := map[string]any{"components": map[string]any{"schemas": map[string]any{
+		"A": map[string]any{"type": "object", "properties": map[string]any{"x": map[string]any{"$ref": "#/components/schemas/C"}},
+			"dependentRequired": map[string]any{"k": []any{"z"}}},
+		"C": map[string]any{"type": "object", "properties": map[string]any{"back": map[string]any{"$ref": "#/components/schemas/A"}}},
+	}}}
+	for range 50 { // map order varies: try both orders of compilation
+		fc := newFastCompiler(doc, nil)
+		if _, err := fc.compile("/components/schemas/A"); err == nil {
+			t.Fatal("dependentRequired is outside the fast subset")
+		}
+		if n, err := fc.compile("/components/schemas/C"); err == nil {
+			t.Fatalf("C references A, which is outside the subset; got node %+v", n)
+		}
+		if len(fc.nodes) != 0 {
+			t.Fatalf("%d nodes left after failed compiles", len(fc.nodes))
+		}
+	}
+}
+
+func TestDefaultString(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[any]string{1000000.0: "1000000", 1.5: "1.5", "x": "x", true: "true"} {
+		if got := defaultString(in); got != want {
+			t.Errorf("defaultString(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

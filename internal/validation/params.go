@@ -73,7 +73,7 @@ func compileParams(c *compilers, op *routes.Operation, skip []string) ([]*param,
 				cp.itemKind = kindOf(p.Schema.Value.Items.Value)
 			}
 			if d := p.Schema.Value.Default; d != nil && p.In == openapi3.ParameterInQuery && cp.kind != "array" {
-				cp.def = fmt.Sprint(d)
+				cp.def = defaultString(d)
 			}
 			out = append(out, cp)
 		}
@@ -87,6 +87,18 @@ func compileParams(c *compilers, op *routes.Operation, skip []string) ([]*param,
 		return nil, err
 	}
 	return out, nil
+}
+
+// defaultString renders a parameter default as it would appear in a query string: numbers
+// in plain notation (1000000, not 1e+06).
+func defaultString(d any) string {
+	switch v := d.(type) {
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case json.Number:
+		return string(v)
+	}
+	return fmt.Sprint(d)
 }
 
 // kindOf is the JSON type a parameter's string is read as: the schema's first non-null type.
@@ -168,7 +180,7 @@ func (p *param) read(values []string) (any, *apierror.Detail) {
 		for i, s := range values {
 			v, ok := scalar(p.itemKind, s)
 			if !ok {
-				return nil, &apierror.Detail{Field: fmt.Sprintf("%s[%d]", p.field, i), Constraint: "type", Message: "must be " + article(p.itemKind), Received: s}
+				return nil, &apierror.Detail{Field: fmt.Sprintf("%s[%d]", p.field, i), Constraint: "type", Message: "must be " + article(p.itemKind), Received: clip(s)}
 			}
 			items[i] = v
 		}
