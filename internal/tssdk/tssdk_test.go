@@ -10,6 +10,8 @@ package tssdk
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -227,8 +229,9 @@ func TestExampleFailsOnUnexpectedAnswers(t *testing.T) {
 		t.Errorf("output does not name the 401:\n%s", out)
 	}
 
-	// No gateway at all (a port nobody listens on): a network error, also exit 1.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// No gateway at all (a port nobody listens on): a network error, also exit 1. The port
+	// is taken on a loopback address of its own, so that no other test can bind it after Close.
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.%d.%d.%d:0", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -44,6 +45,7 @@ import (
 //	test client -> Echo (storefront) -> upstream.Clients -> toxiproxy -> demo upstream
 type harness struct {
 	t                      testing.TB
+	loopback               string // the proxies' listen address (see start)
 	catalog, orders, users *service
 	clients                *upstream.Clients
 	gateway                *httptest.Server
@@ -125,6 +127,10 @@ func newHarness(t testing.TB, policies map[string]resilience.Config) *harness {
 func start(t testing.TB, policies map[string]resilience.Config) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &lockedBuffer{}, metrics: &metrics{attempts: map[string]int{}, retries: map[string]int{}, outcomes: map[string]int{}}}
+	// The proxies listen on a loopback address of their own (all of 127/8 is loopback on
+	// Linux): once a test stops one to get "connection refused", no other listener of this
+	// or another test process (they bind 127.0.0.1) can take over its port meanwhile.
+	h.loopback = fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254))
 	h.toxi = toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
 	h.catalog = h.startService(upstream.Catalog, func(e *echo.Echo) {
 		catalogapi.RegisterHandlers(e, catalogapi.NewStrictHandler(catalogdemo.New(), nil))
@@ -191,7 +197,7 @@ func (h *harness) startService(name string, register func(*echo.Echo)) *service 
 		}
 	}
 	s.server.Start()
-	s.proxy = toxiproxy.NewProxy(h.toxi, name, "127.0.0.1:0", s.server.Listener.Addr().String())
+	s.proxy = toxiproxy.NewProxy(h.toxi, name, h.loopback+":0", s.server.Listener.Addr().String())
 	if err := s.proxy.Start(); err != nil {
 		h.t.Fatal(err)
 	}
