@@ -1,32 +1,18 @@
 // Runnable examples of the SDK, shown in its documentation. Not generated: regeneration
 // never touches this file. TestMain runs the demo storefront (gateway and upstreams) on
-// loopback so that the examples call a real gateway.
+// loopback (internal/testenv) so that the examples call a real gateway.
 package sdk_test
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"log"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"testing"
 
-	"github.com/labstack/echo/v4"
-
-	catalogapi "github.com/contractgate/contractgate/gen/catalog"
-	ordersapi "github.com/contractgate/contractgate/gen/orders"
 	"github.com/contractgate/contractgate/gen/sdk"
-	usersapi "github.com/contractgate/contractgate/gen/users"
-	"github.com/contractgate/contractgate/internal/config"
-	"github.com/contractgate/contractgate/internal/demo"
-	catalogdemo "github.com/contractgate/contractgate/internal/demo/catalog"
-	ordersdemo "github.com/contractgate/contractgate/internal/demo/orders"
-	usersdemo "github.com/contractgate/contractgate/internal/demo/users"
-	"github.com/contractgate/contractgate/internal/server"
-	"github.com/contractgate/contractgate/internal/tracing"
+	"github.com/contractgate/contractgate/internal/testenv"
 )
 
 // gatewayURL is the running gateway, e.g. http://127.0.0.1:8080 after `make run`.
@@ -103,47 +89,13 @@ func ExampleClientWithResponses_CreateOrderWithResponse() {
 }
 
 func TestMain(m *testing.M) {
-	stop, err := startStorefront()
+	env, stop, err := testenv.Launch(nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	gatewayURL = env.URL
 	code := m.Run()
 	stop()
 	os.Exit(code)
-}
-
-// startStorefront runs the demo upstreams and the gateway on loopback.
-func startStorefront() (stop func(), err error) {
-	var servers []*httptest.Server
-	serve := func(register func(*echo.Echo)) string {
-		ts := httptest.NewServer(demo.NewEcho(demo.NewFaults(), register))
-		servers = append(servers, ts)
-		return ts.URL
-	}
-	cfg, err := config.Parse(config.Default())
-	if err != nil {
-		return nil, err
-	}
-	cfg.Upstreams["catalog"] = config.Upstream{BaseURL: serve(func(e *echo.Echo) {
-		catalogapi.RegisterHandlers(e, catalogapi.NewStrictHandler(catalogdemo.New(), nil))
-	})}
-	cfg.Upstreams["orders"] = config.Upstream{BaseURL: serve(func(e *echo.Echo) { ordersapi.RegisterHandlers(e, ordersapi.NewStrictHandler(ordersdemo.New(), nil)) })}
-	cfg.Upstreams["users"] = config.Upstream{BaseURL: serve(func(e *echo.Echo) { usersapi.RegisterHandlers(e, usersapi.NewStrictHandler(usersdemo.New(), nil)) })}
-	cfg.SetDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), server.WithTracing(tracing.Disabled()))
-	if err != nil {
-		return nil, err
-	}
-	gw := httptest.NewServer(srv.Handler())
-	servers = append(servers, gw)
-	gatewayURL = gw.URL
-	return func() {
-		for _, s := range servers {
-			s.Close()
-		}
-	}, nil
 }

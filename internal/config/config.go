@@ -314,9 +314,6 @@ func (c *Config) Validate() error {
 			bad(p+".maxIdleConns", "must be at least 1, got %d", u.MaxIdleConns)
 		}
 	}
-	if err := c.Cache.Validate(); err != nil {
-		bad("cache."+strings.SplitN(err.Error(), ": ", 2)[0], "%s", strings.SplitN(err.Error(), ": ", 2)[1])
-	}
 	if c.Admin.Addr != "" && !strings.Contains(c.Admin.Addr, ":") {
 		bad("admin.addr", "must be host:port, got %q", c.Admin.Addr)
 	}
@@ -346,16 +343,16 @@ func (c *Config) Validate() error {
 			bad("upstreams."+name+".tls."+fe.Path, "%s", fe.Problem)
 		}
 	}
-	if fes, ok := errors.AsType[ratelimit.FieldErrors](c.RateLimit.Validate()); ok {
-		for _, fe := range fes {
-			bad("rateLimit."+fe.Path, "%s", fe.Problem)
-		}
-	}
-	if joined, ok := c.Idempotency.Validate().(interface{ Unwrap() []error }); ok {
-		for _, e := range joined.Unwrap() {
-			if ce, ok := errors.AsType[*idempotency.ConfigError](e); ok {
-				bad("idempotency."+ce.Path, "%s", ce.Problem)
-			}
+	for _, s := range []struct {
+		prefix string
+		err    error
+	}{
+		{"rateLimit.", c.RateLimit.Validate()},
+		{"idempotency.", c.Idempotency.Validate()},
+		{"cache.", c.Cache.Validate()},
+	} {
+		for _, fe := range configerr.List(s.err) {
+			bad(s.prefix+fe.Path, "%s", fe.Problem)
 		}
 	}
 	return errors.Join(errs...)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/apierror"
+	"github.com/contractgate/contractgate/internal/configerr"
 	"github.com/contractgate/contractgate/internal/envelope"
 	"github.com/contractgate/contractgate/internal/identity"
 	"github.com/contractgate/contractgate/internal/routes"
@@ -55,15 +56,17 @@ func (c *Config) SetDefaults() {
 	}
 }
 
-// Validate reports a problem with its key path relative to the cache's configuration.
+// Validate reports every problem, each a *configerr.FieldError with a key path relative to
+// the cache's configuration.
 func (c *Config) Validate() error {
+	var errs []error
 	if c.MaxEntries < 1 {
-		return fmt.Errorf("maxEntries: must be at least 1, got %d", c.MaxEntries)
+		errs = append(errs, &configerr.FieldError{Path: "maxEntries", Problem: fmt.Sprintf("must be at least 1, got %d", c.MaxEntries)})
 	}
 	if c.MaxBodyBytes < 1 {
-		return fmt.Errorf("maxBodyBytes: must be at least 1, got %d", c.MaxBodyBytes)
+		errs = append(errs, &configerr.FieldError{Path: "maxBodyBytes", Problem: fmt.Sprintf("must be at least 1, got %d", c.MaxBodyBytes)})
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 type policy struct {

@@ -3,6 +3,7 @@ package idempotency
 import (
 	"errors"
 	"fmt"
+	"github.com/contractgate/contractgate/internal/configerr"
 	"strings"
 	"time"
 )
@@ -88,14 +89,8 @@ const (
 )
 
 // ConfigError is a configuration problem at a key path relative to Config, such as "lease"
-// or "redis.timeout". The gateway's config package prefixes it with "idempotency.".
-type ConfigError struct {
-	Path    string
-	Problem string
-}
-
-// Error returns "path: problem".
-func (e *ConfigError) Error() string { return e.Path + ": " + e.Problem }
+// or "redis.timeout".
+type ConfigError = configerr.FieldError
 
 // SetDefaults fills every unset field with its documented default.
 func (c *Config) SetDefaults() {

@@ -41,7 +41,6 @@ type Metrics struct {
 // registry.
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
-	f := func(c prometheus.Collector) { m.reg.MustRegister(c) } // names are constant: cannot clash
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "requests_total",
 		Help: "Requests answered, by operation id, method and status class."}, []string{"operation", "method", "status"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "request_duration_seconds",
@@ -64,11 +63,10 @@ func New() *Metrics {
 		Help: "Rate-limit decisions taken by the local limiter because the shared store was unavailable."})
 	m.idempotency = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "idempotency_outcomes_total",
 		Help: "Idempotency-Key outcomes, by operation id and outcome (stored, released, replayed, in_flight, reused, lease_expired, store_error)."}, []string{"operation", "outcome"})
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.errors, m.upstreamCalls, m.upstreamAttempts,
+	// The names are constants: registration cannot clash.
+	m.reg.MustRegister(m.requests, m.duration, m.inFlight, m.errors, m.upstreamCalls, m.upstreamAttempts,
 		m.upstreamDuration, m.breakerState, m.rateLimit, m.rateLimitFallbck, m.idempotency,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
-		f(c)
-	}
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

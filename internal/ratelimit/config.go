@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"fmt"
+	"github.com/contractgate/contractgate/internal/configerr"
 	"net"
 	"net/netip"
 	"strings"
@@ -129,14 +130,7 @@ func (p *Policy) setDefaults(requests int, window time.Duration) {
 
 // FieldError is one configuration problem at a key path relative to Config, e.g.
 // "default.burst" or "trustedProxies[1]".
-type FieldError struct {
-	Path    string
-	Problem string
-}
-
-// Error returns "path: problem".
-// Error returns "path: problem".
-func (e *FieldError) Error() string { return e.Path + ": " + e.Problem }
+type FieldError = configerr.FieldError
 
 // FieldErrors is every problem Validate found, in key order.
 type FieldErrors []*FieldError
@@ -206,16 +200,16 @@ func (c *Config) Validate() error {
 func (p Policy) problems() FieldErrors {
 	var errs FieldErrors
 	if p.Requests < 1 {
-		errs = append(errs, &FieldError{"requests", fmt.Sprintf("must be at least 1, got %d", p.Requests)})
+		errs = append(errs, &FieldError{Path: "requests", Problem: fmt.Sprintf("must be at least 1, got %d", p.Requests)})
 	}
 	switch {
 	case p.Window < time.Second || p.Window%time.Second != 0:
-		errs = append(errs, &FieldError{"window", fmt.Sprintf("must be a whole number of seconds, at least 1s, got %s", p.Window)})
+		errs = append(errs, &FieldError{Path: "window", Problem: fmt.Sprintf("must be a whole number of seconds, at least 1s, got %s", p.Window)})
 	case p.Requests >= 1 && p.Window/time.Duration(p.Requests) < time.Microsecond:
-		errs = append(errs, &FieldError{"requests", fmt.Sprintf("must be at most one per microsecond of the window, got %d per %s", p.Requests, p.Window)})
+		errs = append(errs, &FieldError{Path: "requests", Problem: fmt.Sprintf("must be at most one per microsecond of the window, got %d per %s", p.Requests, p.Window)})
 	}
 	if p.Burst < 1 || (p.Requests >= 1 && p.Burst > p.Requests) {
-		errs = append(errs, &FieldError{"burst", fmt.Sprintf("must be between 1 and requests (%d), got %d", p.Requests, p.Burst)})
+		errs = append(errs, &FieldError{Path: "burst", Problem: fmt.Sprintf("must be between 1 and requests (%d), got %d", p.Requests, p.Burst)})
 	}
 	return errs
 }

@@ -28,7 +28,6 @@ import (
 	"github.com/contractgate/contractgate/internal/edge"
 	"github.com/contractgate/contractgate/internal/httpcache"
 	"github.com/contractgate/contractgate/internal/idempotency"
-	"github.com/contractgate/contractgate/internal/identity"
 	"github.com/contractgate/contractgate/internal/metrics"
 	"github.com/contractgate/contractgate/internal/observe"
 	"github.com/contractgate/contractgate/internal/ops"
@@ -179,9 +178,8 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	}
 	// After routing: per-operation policies find their operation through the route table.
 	e.Use(
-		stripIdentityHeader,
 		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.Server.BodyLimit)),
-		authn,   // the contract's security: 401/403 before anything reads the body
+		authn,   // the contract's security (401/403), and the identity header stripped from input
 		limiter, // by identity, so after auth
 		idempotency.RequireKey(table),
 		validator.Middleware(),
@@ -325,15 +323,6 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	return s.Serve(ctx, ln)
-}
-
-// stripIdentityHeader removes the identity header from client input: only the gateway sets
-// it, on upstream calls.
-func stripIdentityHeader(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Request().Header.Del(identity.Header)
-		return next(c)
-	}
 }
 
 func logPanic(logger *slog.Logger) middleware.LogErrorFunc {

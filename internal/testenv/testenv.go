@@ -57,21 +57,51 @@ func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 // StartWith is Start with options for server.New (e.g. server.WithTracing).
 func StartWith(t testing.TB, opts []server.Option, mutate ...func(*config.Config)) *Env {
 	t.Helper()
-	env := &Env{logs: &lockedWriter{w: &bytes.Buffer{}}, Client: &http.Client{}}
-	env.Catalog = startUpstream(t, func(e *echo.Echo) {
+	env, stop, err := Launch(opts, mutate...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return env
+}
+
+// Launch is Start without a test: it runs the demo upstreams and the gateway until stop is
+// called (for TestMain and runnable examples).
+func Launch(opts []server.Option, mutate ...func(*config.Config)) (env *Env, stop func(), err error) {
+	var servers []*httptest.Server
+	stop = func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}
+	serve := func(h http.Handler) *httptest.Server {
+		ts := httptest.NewServer(h)
+		servers = append(servers, ts)
+		return ts
+	}
+	upstream := func(register func(*echo.Echo)) *Upstream {
+		faults := demo.NewFaults()
+		return &Upstream{URL: serve(demo.NewEcho(faults, register)).URL, Faults: faults}
+	}
+	env = &Env{logs: &lockedWriter{w: &bytes.Buffer{}}, Client: &http.Client{}}
+	env.Catalog = upstream(func(e *echo.Echo) {
 		catalogapi.RegisterHandlers(e, catalogapi.NewStrictHandler(catalogdemo.New(), nil))
 	})
 	env.OrdersService = ordersdemo.New()
-	env.Orders = startUpstream(t, func(e *echo.Echo) {
+	env.Orders = upstream(func(e *echo.Echo) {
 		ordersapi.RegisterHandlers(e, ordersapi.NewStrictHandler(env.OrdersService, nil))
 	})
-	env.Users = startUpstream(t, func(e *echo.Echo) {
+	env.Users = upstream(func(e *echo.Echo) {
 		usersapi.RegisterHandlers(e, usersapi.NewStrictHandler(usersdemo.New(), nil))
 	})
+	fail := func(err error) (*Env, func(), error) {
+		stop()
+		return nil, nil, err
+	}
 
 	cfg, err := config.Parse(config.Default())
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	cfg.Upstreams["catalog"] = config.Upstream{BaseURL: env.Catalog.URL}
 	cfg.Upstreams["orders"] = config.Upstream{BaseURL: env.Orders.URL}
@@ -81,7 +111,7 @@ func StartWith(t testing.TB, opts []server.Option, mutate ...func(*config.Config
 	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	env.Config = cfg
 	logger := slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -90,23 +120,16 @@ func StartWith(t testing.TB, opts []server.Option, mutate ...func(*config.Config
 	}
 	srv, err := server.New(cfg, logger, opts...)
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	env.Server = srv
 	ts := httptest.NewUnstartedServer(srv.Handler())
 	hs := srv.HTTPServer()
 	ts.Config.ReadHeaderTimeout, ts.Config.MaxHeaderBytes = hs.ReadHeaderTimeout, hs.MaxHeaderBytes
 	ts.Start()
-	t.Cleanup(ts.Close)
+	servers = append(servers, ts)
 	env.URL = ts.URL
-	return env
-}
-
-func startUpstream(t testing.TB, register func(*echo.Echo)) *Upstream {
-	faults := demo.NewFaults()
-	ts := httptest.NewServer(demo.NewEcho(faults, register))
-	t.Cleanup(ts.Close)
-	return &Upstream{URL: ts.URL, Faults: faults}
+	return env, stop, nil
 }
 
 // Response is a gateway response, read whole.
