@@ -14,6 +14,7 @@ import (
 	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/correlation"
 	"github.com/contractgate/contractgate/internal/envelope"
+	"github.com/contractgate/contractgate/internal/routes"
 )
 
 // StatusClientClosedRequest is logged (never sent) when the client went away before the answer.
@@ -53,8 +54,11 @@ func fromEcho(he *echo.HTTPError) *Error {
 }
 
 // Handler returns Echo's HTTPErrorHandler: the one place where errors become responses. It
-// logs each error once (5xx at error level with the cause, 4xx at debug), then writes the
-// envelope, or a problem document when the client prefers application/problem+json.
+// logs each error once (5xx at error level with the cause, 4xx at debug), records the code
+// it answers with on the request's correlation.Info (ErrorCode, which the observation step
+// counts and logs), then writes the envelope, or a problem document when the client prefers
+// application/problem+json. Whoever renders an error, wherever in the chain, goes through
+// here, so that no error is answered without being logged and counted.
 func Handler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		req := c.Request()
@@ -71,9 +75,12 @@ func Handler(logger *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		e := From(err)
+		if info := correlation.FromContext(ctx); info != nil {
+			info.ErrorCode = string(e.Code)
+		}
 		if e.Status >= 500 {
 			logger.ErrorContext(ctx, "request failed", "requestId", correlation.RequestID(ctx),
-				"method", req.Method, "route", c.Path(), "status", e.Status, "code", string(e.Code), "error", err.Error())
+				"method", routes.Method(req.Method), "route", c.Path(), "status", e.Status, "code", string(e.Code), "error", err.Error())
 		} else {
 			logger.DebugContext(ctx, "request rejected", "requestId", correlation.RequestID(ctx),
 				"status", e.Status, "code", string(e.Code), "error", err.Error())

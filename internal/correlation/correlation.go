@@ -45,6 +45,12 @@ type Info struct {
 	// UpstreamAttempts counts the attempts made to upstreams for this request (retries
 	// included); the upstream transport adds to it, the access log reports it.
 	UpstreamAttempts atomic.Int32
+	// ErrorCode is the code of the error this request was answered with, or "" when the
+	// answer is not an error. The one error handler (apierror.Handler) sets it when it renders
+	// an error, and the idempotency middleware when it replays a stored one; the observation
+	// step reads it, once the chain has returned, for the access log and the error metric.
+	// It is written and read on the request's goroutine only.
+	ErrorCode string
 }
 
 type ctxKey struct{}

@@ -139,8 +139,8 @@ func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Opera
 		// The stored response must be the final one, errors included, and only the one error
 		// handler (apierror.Handler) renders errors. So render the error here, through that
 		// handler, into the recording writer; then report it handled (nil) so that Echo does
-		// not render it a second time. Middlewares outside this one see the status on
-		// c.Response(), not the error.
+		// not render it a second time. The handler logs the error and records its code on the
+		// request's correlation.Info, where the observation step finds it to count and log it.
 		c.Error(err)
 	}
 
@@ -149,6 +149,9 @@ func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Opera
 	if status < http.StatusInternalServerError && status != apierror.StatusClientClosedRequest {
 		final = &record{token: claim.token, Fingerprint: claim.Fingerprint, Done: true,
 			Status: status, Header: header, Body: body}
+		if info := correlation.FromContext(c.Request().Context()); info != nil {
+			final.Code = info.ErrorCode
+		}
 	}
 	finished = true
 	m.finish(c.Request().Context(), op, rk, claim.token, final)

@@ -94,6 +94,12 @@ func (m *middleware) replay(c echo.Context, r *record) {
 	}
 	h.Set(HeaderReplayed, "true")
 	ctx := c.Request().Context()
+	if info := correlation.FromContext(ctx); info != nil {
+		// A replayed error is an error answer like the first: the access log shows its code
+		// and contractgate_errors_total counts it (idempotency_outcomes_total{outcome=
+		// "replayed"} tells replays apart).
+		info.ErrorCode = r.Code
+	}
 	body := replayBody(ctx, r.Header.Get(echo.HeaderContentType), r.Body)
 	c.Response().WriteHeader(r.Status)
 	if len(body) == 0 || c.Request().Method == http.MethodHead {

@@ -22,6 +22,9 @@ type record struct {
 	Status int         `json:"s,omitempty"`
 	Header http.Header `json:"h,omitempty"`
 	Body   []byte      `json:"b,omitempty"`
+	// Code is the error code of a stored error response (see correlation.Info.ErrorCode),
+	// so that its replays are logged and counted with it; "" for a success.
+	Code string `json:"c,omitempty"`
 }
 
 // store keeps records, either in memory or in Redis. Implementations are safe for concurrent

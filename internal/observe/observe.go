@@ -4,9 +4,9 @@
 package observe
 
 import (
-	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/contractgate/contractgate/internal/apierror"
 	"github.com/contractgate/contractgate/internal/correlation"
 	"github.com/contractgate/contractgate/internal/identity"
 	"github.com/contractgate/contractgate/internal/metrics"
@@ -50,23 +49,21 @@ func New(cfg Config) (echo.MiddlewareFunc, error) {
 		return func(c echo.Context) error {
 			done := m.RequestStarted()
 			defer done()
-			err := next(c)
-			code := ""
-			if err != nil {
-				if !clientGone(c, err) {
-					code = string(apierror.From(err).Code)
-				}
-				c.Error(err) // the one error handler renders it now
+			if err := next(c); err != nil {
+				c.Error(err) // the one error handler renders it now, and records its code
 			}
 			req, res := c.Request(), c.Response()
 			ctx := req.Context()
 			info := correlation.FromContext(ctx)
 			var d time.Duration
+			code := "" // the code the error handler answered with (info.ErrorCode), or ""
 			if info != nil {
 				d = time.Since(info.Start)
+				code = info.ErrorCode
 			}
 			op, route := operation(cfg.Table, c)
-			m.Request(op, req.Method, res.Status, code, d)
+			method := routes.Method(req.Method)
+			m.Request(op, method, res.Status, code, d)
 			if span := trace.SpanFromContext(ctx); span.IsRecording() {
 				span.SetName(op)
 				span.SetAttributes(attribute.String("http.route", route), attribute.String("contractgate.operation", op))
@@ -87,14 +84,20 @@ func New(cfg Config) (echo.MiddlewareFunc, error) {
 			}
 			attrs = append(attrs,
 				slog.String("operation", op),
-				slog.String("method", req.Method),
+				slog.String("method", method),
 				slog.String("route", route),
 				slog.Int("status", res.Status),
 				slog.Float64("durationMs", float64(d.Microseconds())/1000),
 				slog.Int64("bytesIn", max(req.ContentLength, 0)),
 				slog.Int64("bytesOut", res.Size))
+			if method == routes.OtherMethod {
+				attrs = append(attrs, slog.String("rawMethod", clip(req.Method)))
+			}
 			if code != "" {
 				attrs = append(attrs, slog.String("errorCode", code))
+			}
+			if res.Header().Get(headerReplayed) == "true" {
+				attrs = append(attrs, slog.Bool("replayed", true))
 			}
 			if id, ok := identity.FromContext(ctx); ok {
 				attrs = append(attrs, slog.String("subject", id.Subject), slog.String("authMethod", id.Method))
@@ -105,7 +108,24 @@ func New(cfg Config) (echo.MiddlewareFunc, error) {
 	}, nil
 }
 
-// operation returns the metric label and the route template of the request.
+// headerReplayed marks a response replayed by the idempotency middleware (idempotency imports
+// this package's neighbours, not the other way round).
+const headerReplayed = "Idempotent-Replayed"
+
+// maxRawMethod is how much of an unknown method the access log keeps.
+const maxRawMethod = 32
+
+// clip returns at most maxRawMethod bytes of s, valid UTF-8 (slog's JSON escapes the rest).
+func clip(s string) string {
+	if len(s) > maxRawMethod {
+		s = s[:maxRawMethod] + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// operation returns the metric label and the route template of the request. The route is
+// what Echo's router matched: a registered template (never the request's path), or "" when
+// nothing was routed (a request refused before routing); so both come from a bounded set.
 func operation(t *routes.Table, c echo.Context) (op, route string) {
 	route = c.Path()
 	if o := t.Lookup(c); o != nil {
@@ -115,8 +135,4 @@ func operation(t *routes.Table, c echo.Context) (op, route string) {
 		return Unmatched, route
 	}
 	return OpsPrefix + route, route
-}
-
-func clientGone(c echo.Context, err error) bool {
-	return errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil
 }

@@ -19,6 +19,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/contractgate/contractgate/internal/routes"
 )
 
 // Tracing is the process's tracer provider, or the disabled state (all methods are then
@@ -98,7 +100,8 @@ func (t *Tracing) Handler(h http.Handler) http.Handler {
 	return otelhttp.NewHandler(h, "request",
 		otelhttp.WithTracerProvider(t.tp),
 		otelhttp.WithPropagators(t.propagator),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+		// A bounded name until observe renames the span to the operation: never the raw method.
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return routes.Method(r.Method) }),
 	)
 }
 

@@ -1,0 +1,93 @@
+package server_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/contractgate/contractgate/internal/demo"
+	ordersdemo "github.com/contractgate/contractgate/internal/demo/orders"
+	"github.com/contractgate/contractgate/internal/testenv"
+)
+
+// accessLog returns the access-log lines (msg "request") the gateway wrote so far.
+func accessLog(t *testing.T, env *testenv.Env) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(env.Logs()))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("log line is not JSON: %s", sc.Text())
+		}
+		if line["msg"] == "request" {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// TestAttackErrorsOnIdempotentOperationsAreVisible: the errors answered inside the
+// idempotency middleware (createOrder, cancelOrder: 4xx from the upstream, 5xx when it
+// fails) and the replays of stored errors carry errorCode in the access log and are counted
+// in contractgate_errors_total, like every other error.
+func TestAttackErrorsOnIdempotentOperationsAreVisible(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	const unknownProduct = `{"items":[{"productId":"prd_9999","quantity":1}],"payment":{"method":"invoice","purchaseOrder":"PO-1"}}`
+	steps := []struct {
+		desc, method, path, body, key string
+		status                        int
+		code, operation               string
+		replayed                      bool
+		fault                         bool // the orders upstream fails every call
+	}{
+		{"unknown product", "POST", "/v1/orders", unknownProduct, "k7-422", 422, "VALIDATION_FAILED", "createOrder", false, false},
+		{"its replay", "POST", "/v1/orders", unknownProduct, "k7-422", 422, "VALIDATION_FAILED", "createOrder", true, false},
+		{"shipped order", "POST", "/v1/orders/" + ordersdemo.AliceShippedOrderID + "/cancel", "", "k7-409", 409, "CONFLICT", "cancelOrder", false, false},
+		{"unknown order", "POST", "/v1/orders/" + orderUUID + "/cancel", "", "k7-404", 404, "RESOURCE_NOT_FOUND", "cancelOrder", false, false},
+		{"orders upstream failing", "POST", "/v1/orders", validOrder, "k7-5xx", 502, "UPSTREAM_ERROR", "createOrder", false, true},
+	}
+	for _, s := range steps {
+		if s.fault {
+			mustSet(t, env.Orders.Faults, demo.Fault{ErrorRate: 1})
+		}
+		res := env.Do(t, s.method, s.path, s.body, "Idempotency-Key", s.key)
+		if s.fault {
+			mustSet(t, env.Orders.Faults, demo.Fault{})
+		}
+		if res.Status != s.status || errorCode(t, res.JSON(t)) != s.code || (res.Header.Get("Idempotent-Replayed") == "true") != s.replayed {
+			t.Fatalf("%s: %d %v %s", s.desc, res.Status, res.Header, res.Body)
+		}
+	}
+
+	f := scrape(t, env)
+	want := map[[2]string]float64{}
+	for _, s := range steps {
+		want[[2]string{s.operation, s.code}]++
+	}
+	for k, n := range want {
+		if got := value(f, "contractgate_errors_total", map[string]string{"operation": k[0], "code": k[1]}); got != n {
+			t.Errorf("contractgate_errors_total{operation=%q,code=%q} = %v, want %v", k[0], k[1], got, n)
+		}
+	}
+	lines := accessLog(t, env)
+	if len(lines) < len(steps) {
+		t.Fatalf("%d access-log lines for %d requests", len(lines), len(steps))
+	}
+	for i, s := range steps {
+		l := lines[i]
+		if l["errorCode"] != s.code || l["operation"] != s.operation || int(l["status"].(float64)) != s.status {
+			t.Errorf("%s: access log %v", s.desc, l)
+		}
+		if (l["replayed"] == true) != s.replayed {
+			t.Errorf("%s: replayed %v in the access log", s.desc, l["replayed"])
+		}
+	}
+	// The one error handler logged each rendered error once (the 5xx at error level).
+	if n := strings.Count(env.Logs(), `"msg":"request failed"`); n != 1 {
+		t.Errorf("%d 'request failed' lines, want 1", n)
+	}
+}
