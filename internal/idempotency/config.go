@@ -10,12 +10,16 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultLease          = 30 * time.Second
-	DefaultTTL            = 24 * time.Hour
-	DefaultMaxEntries     = 100_000
-	DefaultMaxBytes       = 32 << 20
-	DefaultRedisKeyPrefix = "contractgate:idempotency:"
-	DefaultRedisTimeout   = time.Second
+	DefaultLease      = 30 * time.Second
+	DefaultTTL        = 24 * time.Hour
+	DefaultMaxEntries = 100_000
+	DefaultMaxBytes   = 32 << 20
+	// DefaultMaxEntriesPerCaller and DefaultMaxBytesPerCaller are one caller's quota.
+	DefaultMaxEntriesPerCaller = 1_000
+	DefaultMaxBytesPerCaller   = 1 << 20
+	DefaultMaxErrorBodyBytes   = 4 << 10
+	DefaultRedisKeyPrefix      = "contractgate:idempotency:"
+	DefaultRedisTimeout        = time.Second
 )
 
 // Config configures the claim/replay middleware (the `idempotency` key of the gateway's
@@ -30,15 +34,41 @@ type Config struct {
 	// TTL is how long a final response is kept and replayed, counted from when it was
 	// stored. Default 24h.
 	TTL time.Duration `yaml:"ttl"`
-	// MaxEntries bounds the in-memory store (records, in flight or stored). When full,
-	// expired records are swept, then the oldest stored response is evicted; in-flight claims
-	// are never evicted. Ignored with Redis. Default 100000.
+	// MaxEntries bounds the in-memory store (records, in flight or stored). A live record is
+	// never evicted, whoever's: when the store is full (after sweeping expired records), a
+	// new claim is refused with 503 UPSTREAM_UNAVAILABLE and Retry-After (when the oldest
+	// record expires), and repeats of stored requests are still replayed. Ignored with Redis.
+	// Default 100000.
 	MaxEntries int `yaml:"maxEntries"`
-	// MaxBytes bounds the memory the in-memory store's stored responses take (bodies,
-	// headers, keys; approximate), evicting the oldest first. Ignored with Redis.
-	// Default 33554432 (32 MiB).
+	// MaxBytes bounds the memory the in-memory store's records take (bodies, headers, keys;
+	// approximate), refusing new claims as MaxEntries does. A response stored over a claim
+	// may overshoot it by its size (refusing to store it would let a retry run again).
+	// Ignored with Redis. Default 33554432 (32 MiB).
 	MaxBytes int64 `yaml:"maxBytes"`
+	// MaxEntriesPerCaller is the quota of records one caller (an authenticated subject; all
+	// anonymous callers share one quota) may hold in the in-memory store, so that no caller's
+	// traffic can fill the store and deny the others. Over it, the caller's new claims are
+	// refused with 429 RATE_LIMIT_EXCEEDED and Retry-After (when its oldest record expires);
+	// its own stored records stay and are replayed. Size MaxEntries and MaxBytes for the
+	// callers active within one TTL times these quotas. Ignored with Redis. Default 1000.
+	MaxEntriesPerCaller int `yaml:"maxEntriesPerCaller"`
+	// MaxBytesPerCaller is one caller's quota of MaxBytes, refused as MaxEntriesPerCaller.
+	// Ignored with Redis. Default 1048576 (1 MiB).
+	MaxBytesPerCaller int64 `yaml:"maxBytesPerCaller"`
+	// MaxErrorBodyBytes is the largest error (4xx) response body stored. A larger one (a
+	// long list of validation details) is not stored and its key is released, as after a
+	// 5xx: the operation did not take effect, so a retry that runs it again cannot
+	// duplicate it. Successes are always stored, whatever their size. Applies to both
+	// stores. Default 4096.
+	MaxErrorBodyBytes int `yaml:"maxErrorBodyBytes"`
 	// Redis, when Redis.Addr is set, keeps the records in Redis, shared by every replica.
+	// Every record has a TTL (Lease while in flight, TTL once stored). Redis must run with
+	// maxmemory-policy noeviction, on an instance or database of its own: every other
+	// policy (volatile-* included: every record has a TTL) evicts live records when memory
+	// runs out, and a retry would then run the operation again. The store checks the policy
+	// at start-up and logs a warning otherwise. With noeviction, Redis out of memory refuses
+	// new claims (503 UPSTREAM_UNAVAILABLE, fail closed), still replays stored records, and
+	// still stores the final response of a claim already held.
 	Redis RedisConfig `yaml:"redis"`
 	// Observe, when set, is called once per request that takes part, with the operation id
 	// and what happened, for metrics. It runs on the request's goroutine, concurrently with
@@ -71,8 +101,9 @@ type Outcome string
 const (
 	// OutcomeStored: the handler ran and its final (2xx-4xx) response was stored.
 	OutcomeStored Outcome = "stored"
-	// OutcomeReleased: the handler ran and failed with a 5xx (or the client went away); the
-	// key was released so that the client may retry.
+	// OutcomeReleased: the handler ran and failed with a 5xx (or the client went away, or
+	// its error body was over MaxErrorBodyBytes); the key was released so that the client
+	// may retry.
 	OutcomeReleased Outcome = "released"
 	// OutcomeReplayed: a stored response was replayed without calling the handler.
 	OutcomeReplayed Outcome = "replayed"
@@ -83,6 +114,9 @@ const (
 	// OutcomeLeaseExpired: the handler outlived the lease and another request claimed the
 	// key meanwhile (both ran); this response was not stored. Raise the lease.
 	OutcomeLeaseExpired Outcome = "lease_expired"
+	// OutcomeFull: the store had no room for a new claim (the caller's quota or the whole
+	// store, or Redis out of memory); the request was refused with 429 or 503.
+	OutcomeFull Outcome = "full"
 	// OutcomeStoreError: the store failed; the request was refused with 503 (claim), or its
 	// response could not be recorded (finish).
 	OutcomeStoreError Outcome = "store_error"
@@ -105,6 +139,15 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MaxBytes == 0 {
 		c.MaxBytes = DefaultMaxBytes
+	}
+	if c.MaxEntriesPerCaller == 0 {
+		c.MaxEntriesPerCaller = DefaultMaxEntriesPerCaller
+	}
+	if c.MaxBytesPerCaller == 0 {
+		c.MaxBytesPerCaller = DefaultMaxBytesPerCaller
+	}
+	if c.MaxErrorBodyBytes == 0 {
+		c.MaxErrorBodyBytes = DefaultMaxErrorBodyBytes
 	}
 	if c.Redis.KeyPrefix == "" {
 		c.Redis.KeyPrefix = DefaultRedisKeyPrefix
@@ -133,6 +176,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxEntries < 1 {
 		bad("maxEntries", "must be at least 1, got %d", c.MaxEntries)
+	}
+	if c.MaxEntriesPerCaller < 1 || (c.MaxEntries >= 1 && c.MaxEntriesPerCaller > c.MaxEntries) {
+		bad("maxEntriesPerCaller", "must be between 1 and maxEntries (%d), got %d", c.MaxEntries, c.MaxEntriesPerCaller)
+	}
+	if c.MaxBytesPerCaller < 64<<10 || (c.MaxBytes >= 1<<20 && c.MaxBytesPerCaller > c.MaxBytes) {
+		bad("maxBytesPerCaller", "must be between 65536 and maxBytes (%d), got %d", c.MaxBytes, c.MaxBytesPerCaller)
+	}
+	if c.MaxErrorBodyBytes < 512 {
+		bad("maxErrorBodyBytes", "must be at least 512, got %d", c.MaxErrorBodyBytes)
 	}
 	r := c.Redis
 	if r.Addr != "" && (!strings.Contains(r.Addr, ":") || strings.HasSuffix(r.Addr, ":")) {

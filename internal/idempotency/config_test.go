@@ -12,6 +12,7 @@ func TestConfigDefaults(t *testing.T) {
 	var c Config
 	c.SetDefaults()
 	if c.Lease != 30*time.Second || c.TTL != 24*time.Hour || c.MaxEntries != 100_000 ||
+		c.MaxEntriesPerCaller != 1000 || c.MaxBytesPerCaller != 1<<20 || c.MaxErrorBodyBytes != 4096 ||
 		c.Redis.Addr != "" || c.Redis.KeyPrefix != "contractgate:idempotency:" || c.Redis.Timeout != time.Second {
 		t.Fatalf("defaults %+v", c)
 	}
@@ -30,6 +31,10 @@ func TestConfigValidate(t *testing.T) {
 		{"lease", func(c *Config) { c.Lease = -time.Second }, []string{"lease"}},
 		{"ttl below a millisecond", func(c *Config) { c.TTL = time.Microsecond }, []string{"ttl"}},
 		{"maxEntries", func(c *Config) { c.MaxEntries = -1 }, []string{"maxEntries"}},
+		{"caller quotas over the store's", func(c *Config) { c.MaxEntriesPerCaller = c.MaxEntries + 1; c.MaxBytesPerCaller = c.MaxBytes + 1 },
+			[]string{"maxEntriesPerCaller", "maxBytesPerCaller"}},
+		{"caller quotas too small", func(c *Config) { c.MaxEntriesPerCaller = -1; c.MaxBytesPerCaller = 1; c.MaxErrorBodyBytes = 1 },
+			[]string{"maxEntriesPerCaller", "maxBytesPerCaller", "maxErrorBodyBytes"}},
 		{"redis address without port", func(c *Config) { c.Redis.Addr = "redis" }, []string{"redis.addr"}},
 		{"redis db and timeout", func(c *Config) { c.Redis.DB = -1; c.Redis.Timeout = -time.Second }, []string{"redis.db", "redis.timeout"}},
 		{"redis address ok", func(c *Config) { c.Redis.Addr = "redis.internal:6379" }, nil},

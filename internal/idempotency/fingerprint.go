@@ -172,6 +172,20 @@ func recordKey(subject string, authenticated bool, operationID, key string) stri
 	return operationID + ":" + hex.EncodeToString(sum[:])
 }
 
+// callerScope names the caller whose quota a record counts against: the same caller fields
+// recordKey hashes (an authenticated subject, or the one anonymous scope), hashed, so that a
+// long subject costs the store no more than a short one.
+func callerScope(subject string, authenticated bool) string {
+	var b []byte
+	if authenticated {
+		b = appendField(appendField(b, "subject"), subject)
+	} else {
+		b = appendField(b, "anonymous")
+	}
+	sum := sha256.Sum256(b)
+	return string(sum[:16])
+}
+
 // newToken returns a random claim token of tokenLength hex characters.
 func newToken() string {
 	var b [tokenLength / 2]byte

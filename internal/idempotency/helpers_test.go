@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -62,7 +63,7 @@ paths:
 // Test request headers the harness understands.
 const (
 	headerSubject = "X-Test-Subject" // the caller's identity subject; absent: anonymous
-	headerOutcome = "X-Test-Outcome" // conflict, fail, panic, block, slow, until-cancelled; absent: 201
+	headerOutcome = "X-Test-Outcome" // conflict, bulky, fail, panic, block, slow, until-cancelled; absent: 201
 	headerReject  = "X-Test-Reject"  // rejected (422) by a stand-in validator, before the claim
 )
 
@@ -105,6 +106,13 @@ func (a *app) handle(c echo.Context) error {
 	switch c.Request().Header.Get(headerOutcome) {
 	case "conflict":
 		return apierror.ErrConflict
+	case "bulky":
+		// A validation failure with a long list of details (an upstream's 422).
+		details := make([]apierror.Detail, 100)
+		for i := range details {
+			details[i] = apierror.Detail{Field: fmt.Sprintf("body.items[%d].productId", i), Constraint: "exists", Message: "no such product"}
+		}
+		return apierror.ErrValidationFailed.WithDetails(details...)
 	case "fail":
 		return errors.New("boom")
 	case "block":

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -37,8 +39,12 @@ const HeaderReplayed = "Idempotent-Replayed"
 //     handler, with Idempotent-Replayed: true and a meta block describing the replay;
 //   - answers 422 IDEMPOTENCY_KEY_REUSED to a repeat with another fingerprint (checked
 //     first, whatever the state), and 409 IDEMPOTENCY_KEY_IN_FLIGHT while the first runs;
-//   - fails closed with 503 UPSTREAM_UNAVAILABLE when the store cannot be reached (or the
-//     memory store is full of claims): never a second run of a write.
+//   - fails closed with 503 UPSTREAM_UNAVAILABLE when the store cannot be reached: never a
+//     second run of a write;
+//   - never drops a live record to make room for another: a caller over its quota (memory
+//     store) gets 429 RATE_LIMIT_EXCEEDED, a full store (or Redis out of memory) 503
+//     UPSTREAM_UNAVAILABLE, both with Retry-After when known, for new keys only; stored
+//     records are still replayed.
 //
 // New applies cfg.SetDefaults and cfg.Validate. The middleware is safe for concurrent use;
 // the memory store is per instance, Redis is shared by every instance pointed at it.
@@ -55,9 +61,11 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger) (echo.MiddlewareF
 	}
 	var st store
 	if cfg.Redis.Addr != "" {
-		st = newRedisStore(cfg.Redis)
+		rs := newRedisStore(cfg.Redis)
+		go rs.checkPolicy(logger)
+		st = rs
 	} else {
-		st = newMemoryStore(cfg.MaxEntries, cfg.MaxBytes)
+		st = newMemoryStore(cfg)
 	}
 	m := &middleware{cfg: cfg, table: table, ops: requiredOps(table), store: st, logger: logger}
 	return m.wrap, st, nil
@@ -93,21 +101,23 @@ func (m *middleware) serve(c echo.Context, next echo.HandlerFunc, op *routes.Ope
 		return err
 	}
 	id, authenticated := identity.FromContext(ctx)
+	scope := callerScope(id.Subject, authenticated)
 	rk := recordKey(id.Subject, authenticated, op.ID, key)
 	claim := &record{token: newToken(), Fingerprint: fp}
 
 	// The claim is not cut short when the client goes away: it either holds or not, and a
 	// held claim is always finished (the handler then sees the cancelled context).
-	existing, err := m.store.claim(context.WithoutCancel(ctx), rk, claim, m.cfg.Lease)
+	existing, err := m.store.claim(context.WithoutCancel(ctx), scope, rk, claim, m.cfg.Lease)
+	if full, ok := errors.AsType[*fullError](err); ok {
+		m.observe(op, OutcomeFull)
+		return fullAnswer(full)
+	}
 	switch {
-	case errors.Is(err, errStoreFull):
-		m.observe(op, OutcomeStoreError)
-		return apierror.ErrUpstreamUnavailable.WithMessage("Too many requests are in flight; retry later").Wrap(err)
 	case err != nil:
 		m.observe(op, OutcomeStoreError)
 		return apierror.ErrUpstreamUnavailable.WithMessage("The idempotency store is unavailable; retry later").Wrap(err)
 	case existing == nil:
-		return m.run(c, next, op, rk, claim)
+		return m.run(c, next, op, scope, rk, claim)
 	case existing.Fingerprint != fp:
 		m.observe(op, OutcomeReused)
 		return apierror.ErrIdempotencyKeyReused
@@ -121,8 +131,21 @@ func (m *middleware) serve(c echo.Context, next echo.HandlerFunc, op *routes.Ope
 	}
 }
 
+// fullAnswer is the answer to a claim refused for want of room: 429 when the caller's own
+// quota is full, 503 when the store is; both with Retry-After when known.
+func fullAnswer(full *fullError) error {
+	e := apierror.ErrUpstreamUnavailable.WithMessage("The idempotency store is full; retry later")
+	if full.caller {
+		e = apierror.ErrRateLimitExceeded.WithMessage("Too many Idempotency-Key records are kept for this caller; retry later")
+	}
+	if full.retryAfter > 0 {
+		e = e.WithHeader("Retry-After", strconv.FormatInt(int64((full.retryAfter+time.Second-1)/time.Second), 10))
+	}
+	return e.Wrap(full)
+}
+
 // run calls the handler under the claim, records the final response and ends the claim.
-func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Operation, rk string, claim *record) error {
+func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Operation, scope, rk string, claim *record) error {
 	res := c.Response()
 	rec := &recorder{ResponseWriter: res.Writer}
 	res.Writer = rec
@@ -131,7 +154,7 @@ func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Opera
 		res.Writer = rec.ResponseWriter
 		if !finished {
 			// The handler panicked: release the key (the recover middleware answers 500).
-			m.finish(c.Request().Context(), op, rk, claim.token, nil)
+			m.finish(c.Request().Context(), op, scope, rk, claim.token, nil)
 		}
 	}()
 
@@ -146,7 +169,10 @@ func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Opera
 
 	status, header, body := rec.result()
 	var final *record
-	if status < http.StatusInternalServerError && status != apierror.StatusClientClosedRequest {
+	// A 5xx (or a client gone) releases the key; so does a bulky error body (nothing was
+	// done, so a retry that runs again duplicates nothing): see Config.MaxErrorBodyBytes.
+	bulkyError := status >= http.StatusBadRequest && len(body) > m.cfg.MaxErrorBodyBytes
+	if status < http.StatusInternalServerError && status != apierror.StatusClientClosedRequest && !bulkyError {
 		final = &record{token: claim.token, Fingerprint: claim.Fingerprint, Done: true,
 			Status: status, Header: header, Body: body}
 		if info := correlation.FromContext(c.Request().Context()); info != nil {
@@ -154,13 +180,13 @@ func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Opera
 		}
 	}
 	finished = true
-	m.finish(c.Request().Context(), op, rk, claim.token, final)
+	m.finish(c.Request().Context(), op, scope, rk, claim.token, final)
 	return nil
 }
 
 // finish ends the claim, whatever happened to the request (its context may be cancelled).
-func (m *middleware) finish(ctx context.Context, op *routes.Operation, rk, token string, final *record) {
-	err := m.store.finish(context.WithoutCancel(ctx), rk, token, final, m.cfg.TTL)
+func (m *middleware) finish(ctx context.Context, op *routes.Operation, scope, rk, token string, final *record) {
+	err := m.store.finish(context.WithoutCancel(ctx), scope, rk, token, final, m.cfg.TTL)
 	switch {
 	case err == nil && final != nil:
 		m.observe(op, OutcomeStored)

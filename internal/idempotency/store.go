@@ -28,57 +28,95 @@ type record struct {
 }
 
 // store keeps records, either in memory or in Redis. Implementations are safe for concurrent
-// use.
+// use. Neither ever drops a live record to make room: when full, they refuse new claims.
 type store interface {
-	// claim atomically creates the in-flight record r for key, expiring after lease, unless
-	// key holds a live record: it returns that record, or nil when r was created (the caller
-	// now owns the claim).
-	claim(ctx context.Context, key string, r *record, lease time.Duration) (*record, error)
+	// claim atomically creates the in-flight record r for key, owned by the caller scope,
+	// expiring after lease, unless key holds a live record: it returns that record, or nil
+	// when r was created (the caller now owns the claim). A store with no room for r returns
+	// a *fullError.
+	claim(ctx context.Context, scope, key string, r *record, lease time.Duration) (*record, error)
 	// finish ends the claim of token on key: final != nil (carrying the same token) stores
-	// it for ttl, nil deletes the claim. It stores final also when the lease ran out and nobody claimed key since, and
-	// returns errClaimLost when another request holds key.
-	finish(ctx context.Context, key, token string, final *record, ttl time.Duration) error
+	// it for ttl, nil deletes the claim. It stores final also when the lease ran out and
+	// nobody claimed key since, and returns errClaimLost when another request holds key.
+	// Storing never fails for want of room: the claim held the room.
+	finish(ctx context.Context, scope, key, token string, final *record, ttl time.Duration) error
 	io.Closer
 }
 
-var (
-	// errClaimLost: the lease expired and another request claimed the key meanwhile.
-	errClaimLost = errors.New("idempotency: claim lost: the lease expired and another request claimed the key")
-	// errStoreFull: the memory store holds MaxEntries in-flight claims.
-	errStoreFull = errors.New("idempotency: memory store is full of in-flight claims")
-)
+// errClaimLost: the lease expired and another request claimed the key meanwhile.
+var errClaimLost = errors.New("idempotency: claim lost: the lease expired and another request claimed the key")
 
-// memoryStore is the in-memory store: a map bounded to max entries. In-flight claims and
-// stored responses sit in two lists in expiry order (lease and TTL are fixed per store), so
-// that sweeping expired entries and evicting the oldest response are O(1) per entry.
+// fullError: the store has no room for a new claim, either for this caller (its quota of
+// records or bytes) or at all (the store's bound, or Redis out of memory). Live records
+// are never evicted to make room.
+type fullError struct {
+	// caller is true when the caller's own quota is full (429), false when the store is (503).
+	caller bool
+	// retryAfter is when room may come back (the oldest record concerned expires); 0 unknown.
+	retryAfter time.Duration
+	// cause is the store's error, if any (Redis's OOM answer).
+	cause error
+}
+
+func (e *fullError) Error() string {
+	who := "the store is full"
+	if e.caller {
+		who = "the caller's quota is full"
+	}
+	if e.cause != nil {
+		return "idempotency: " + who + ": " + e.cause.Error()
+	}
+	return "idempotency: " + who
+}
+
+func (e *fullError) Unwrap() error { return e.cause }
+
+// memoryStore is the in-memory store: a map bounded to max entries and maxBytes, and per
+// caller scope to perEntries and perBytes. In-flight claims and stored responses sit in
+// lists in expiry order (lease and TTL are fixed per store), globally and per scope, so that
+// sweeping expired entries is O(1) per entry and the time until room comes back is known.
 type memoryStore struct {
-	max       int
-	maxBytes  int64
-	bytes     int64 // approximate size of the stored responses
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	max        int
+	maxBytes   int64
+	perEntries int
+	perBytes   int64
+	bytes      int64 // approximate size of every record held
+	stop       chan struct{}
+	done       chan struct{}
+	closeOnce  sync.Once
 
 	mu       sync.Mutex
 	entries  map[string]*memEntry
+	scopes   map[string]*memScope
+	inflight list.List // of *memEntry, Done false
+	stored   list.List // of *memEntry, Done true
+}
+
+// memScope is what one caller scope holds.
+type memScope struct {
+	key      string
+	entries  int
+	bytes    int64
 	inflight list.List // of *memEntry, Done false
 	stored   list.List // of *memEntry, Done true
 }
 
 type memEntry struct {
 	key     string
+	scope   *memScope
 	rec     *record
 	expires time.Time
-	elem    *list.Element
+	elem    *list.Element // in the store's list
+	selem   *list.Element // in the scope's list
 	size    int64
 }
 
-// entryOverhead approximates the bookkeeping of one entry (map slot, list element, record).
-const entryOverhead = 256
+// entryOverhead approximates the bookkeeping of one entry (map slot, list elements, record).
+const entryOverhead = 320
 
 // sizeOf approximates the memory a record holds.
 func sizeOf(key string, r *record) int64 {
-	n := int64(entryOverhead + len(key) + len(r.Fingerprint) + len(r.token) + len(r.Body))
+	n := int64(entryOverhead + len(key) + len(r.Fingerprint) + len(r.token) + len(r.Body) + len(r.Code))
 	for k, vs := range r.Header {
 		n += int64(len(k))
 		for _, v := range vs {
@@ -92,14 +130,16 @@ func sizeOf(key string, r *record) int64 {
 // sweep, so the interval only matters for memory held while no requests arrive.
 const memorySweepInterval = time.Minute
 
-func newMemoryStore(maxEntries int, maxBytes int64) *memoryStore {
-	s := &memoryStore{max: maxEntries, maxBytes: maxBytes, entries: map[string]*memEntry{},
+func newMemoryStore(cfg Config) *memoryStore {
+	s := &memoryStore{max: cfg.MaxEntries, maxBytes: cfg.MaxBytes,
+		perEntries: cfg.MaxEntriesPerCaller, perBytes: cfg.MaxBytesPerCaller,
+		entries: map[string]*memEntry{}, scopes: map[string]*memScope{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go s.sweepEvery(memorySweepInterval)
 	return s
 }
 
-func (s *memoryStore) claim(_ context.Context, key string, r *record, lease time.Duration) (*record, error) {
+func (s *memoryStore) claim(_ context.Context, scope, key string, r *record, lease time.Duration) (*record, error) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -110,14 +150,19 @@ func (s *memoryStore) claim(_ context.Context, key string, r *record, lease time
 		}
 		s.removeLocked(e)
 	}
-	if err := s.makeRoomLocked(sizeOf(key, r)); err != nil {
-		return nil, err
+	size := sizeOf(key, r)
+	sc := s.scopes[scope]
+	if sc != nil && (sc.entries >= s.perEntries || sc.bytes+size > s.perBytes) {
+		return nil, &fullError{caller: true, retryAfter: nextExpiry(now, &sc.inflight, &sc.stored)}
 	}
-	s.insertLocked(key, r, now.Add(lease))
+	if len(s.entries) >= s.max || s.bytes+size > s.maxBytes {
+		return nil, &fullError{retryAfter: nextExpiry(now, &s.inflight, &s.stored)}
+	}
+	s.insertLocked(scope, key, r, now.Add(lease))
 	return nil, nil
 }
 
-func (s *memoryStore) finish(_ context.Context, key, token string, final *record, ttl time.Duration) error {
+func (s *memoryStore) finish(_ context.Context, scope, key, token string, final *record, ttl time.Duration) error {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -131,10 +176,11 @@ func (s *memoryStore) finish(_ context.Context, key, token string, final *record
 	if final == nil {
 		return nil
 	}
-	if err := s.makeRoomLocked(sizeOf(key, final)); err != nil {
-		return err
-	}
-	s.insertLocked(key, final, now.Add(ttl))
+	// No bound is checked here: the claim was admitted within them, and refusing to store
+	// the final response now would let a retry run the operation again. A response larger
+	// than the claim overshoots the bounds by its size until it expires; new claims are
+	// refused meanwhile.
+	s.insertLocked(scope, key, final, now.Add(ttl))
 	return nil
 }
 
@@ -174,40 +220,54 @@ func (s *memoryStore) sweepLocked(now time.Time) {
 	}
 }
 
-// makeRoomLocked makes room for one more entry of size bytes by evicting the oldest stored
-// responses while the store is at maxEntries or would pass maxBytes. In-flight claims are
-// never evicted: that would let a duplicate run.
-func (s *memoryStore) makeRoomLocked(size int64) error {
-	for len(s.entries) >= s.max || s.bytes+size > s.maxBytes {
-		f := s.stored.Front()
-		if f == nil {
-			if len(s.entries) >= s.max {
-				return errStoreFull
+// nextExpiry returns how long until the first entry of either list expires (both are in
+// expiry order), at least a second; 0 when both are empty.
+func nextExpiry(now time.Time, lists ...*list.List) time.Duration {
+	var first time.Time
+	for _, l := range lists {
+		if f := l.Front(); f != nil {
+			if exp := f.Value.(*memEntry).expires; first.IsZero() || exp.Before(first) {
+				first = exp
 			}
-			return nil // only small in-flight claims remain: admit it
 		}
-		s.removeLocked(f.Value.(*memEntry))
 	}
-	return nil
+	if first.IsZero() {
+		return 0
+	}
+	return max(first.Sub(now), time.Second)
 }
 
-func (s *memoryStore) insertLocked(key string, r *record, expires time.Time) {
-	e := &memEntry{key: key, rec: r, expires: expires, size: sizeOf(key, r)}
+func (s *memoryStore) insertLocked(scope, key string, r *record, expires time.Time) {
+	sc := s.scopes[scope]
+	if sc == nil {
+		sc = &memScope{key: scope}
+		s.scopes[scope] = sc
+	}
+	e := &memEntry{key: key, scope: sc, rec: r, expires: expires, size: sizeOf(key, r)}
 	s.bytes += e.size
+	sc.bytes += e.size
+	sc.entries++
 	if r.Done {
-		e.elem = s.stored.PushBack(e)
+		e.elem, e.selem = s.stored.PushBack(e), sc.stored.PushBack(e)
 	} else {
-		e.elem = s.inflight.PushBack(e)
+		e.elem, e.selem = s.inflight.PushBack(e), sc.inflight.PushBack(e)
 	}
 	s.entries[key] = e
 }
 
 func (s *memoryStore) removeLocked(e *memEntry) {
+	sc := e.scope
 	if e.rec.Done {
 		s.stored.Remove(e.elem)
+		sc.stored.Remove(e.selem)
 	} else {
 		s.inflight.Remove(e.elem)
+		sc.inflight.Remove(e.selem)
 	}
 	delete(s.entries, e.key)
 	s.bytes -= e.size
+	sc.bytes -= e.size
+	if sc.entries--; sc.entries == 0 {
+		delete(s.scopes, sc.key)
+	}
 }

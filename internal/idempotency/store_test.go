@@ -9,61 +9,132 @@ import (
 	"time"
 )
 
-func TestMemoryStoreIsBounded(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := newMemoryStore(3, DefaultMaxBytes)
+// memStore returns a memory store with the defaults changed by mutate.
+func memStore(t *testing.T, mutate func(*Config)) *memoryStore {
+	t.Helper()
+	var c Config
+	c.SetDefaults()
+	if mutate != nil {
+		mutate(&c)
+	}
+	s := newMemoryStore(c)
 	t.Cleanup(func() { _ = s.Close() })
-	claimAndStore := func(key string) {
-		t.Helper()
-		tok := newToken()
-		if got, err := s.claim(ctx, key, &record{token: tok, Fingerprint: "fp"}, time.Minute); got != nil || err != nil {
-			t.Fatalf("claim %s: %v, %v", key, got, err)
-		}
-		if err := s.finish(ctx, key, tok, &record{token: tok, Fingerprint: "fp", Done: true, Status: 201}, time.Hour); err != nil {
-			t.Fatalf("finish %s: %v", key, err)
-		}
-	}
-	for i := range 5 {
-		claimAndStore(fmt.Sprint("k", i))
-	}
-	if n := len(s.entries); n != 3 {
-		t.Fatalf("%d entries, want the bound 3", n)
-	}
-	for key, want := range map[string]bool{"k0": false, "k1": false, "k2": true, "k4": true} {
-		if _, ok := s.entries[key]; ok != want {
-			t.Errorf("%s present %v, want %v (the oldest responses go first)", key, ok, want)
-		}
-	}
+	return s
+}
 
-	// In-flight claims are never evicted: a store full of them refuses new claims.
-	for i := range 3 {
-		if _, err := s.claim(ctx, fmt.Sprint("f", i), &record{token: newToken()}, time.Minute); err != nil {
+// claimAndStore claims key for scope and stores a response with a body of size bytes.
+func claimAndStore(t *testing.T, s *memoryStore, scope, key string, size int) error {
+	t.Helper()
+	ctx := context.Background()
+	tok := newToken()
+	got, err := s.claim(ctx, scope, key, &record{token: tok, Fingerprint: "fp"}, time.Minute)
+	if err != nil {
+		return err
+	}
+	if got != nil {
+		t.Fatalf("claim %s: found %+v", key, got)
+	}
+	final := &record{token: tok, Fingerprint: "fp", Done: true, Status: 201, Body: make([]byte, size)}
+	if err := s.finish(ctx, scope, key, tok, final, time.Hour); err != nil {
+		t.Fatalf("finish %s: %v", key, err)
+	}
+	return nil
+}
+
+func TestMemoryStoreNeverEvictsALiveRecord(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc       string
+		mutate     func(*Config)
+		scopes     int // callers storing records, round robin
+		size       int // body bytes per record
+		wantCaller bool
+	}{
+		{"entries bound", func(c *Config) { c.MaxEntries, c.MaxEntriesPerCaller = 3, 3 }, 3, 10, false},
+		{"bytes bound", func(c *Config) { c.MaxBytes, c.MaxBytesPerCaller = 1<<20, 1<<20 }, 4, 8 << 10, false},
+		{"caller's entries", func(c *Config) { c.MaxEntriesPerCaller = 5 }, 1, 10, true},
+		{"caller's bytes", func(c *Config) { c.MaxBytesPerCaller = 64 << 10 }, 1, 4 << 10, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			s := memStore(t, tt.mutate)
+			var stored []string
+			var full *fullError
+			for i := 0; i < 10_000 && full == nil; i++ {
+				key, scope := fmt.Sprint("k", i), fmt.Sprint("caller", i%tt.scopes)
+				if err := claimAndStore(t, s, scope, key, tt.size); err != nil {
+					var ok bool
+					if full, ok = errors.AsType[*fullError](err); !ok {
+						t.Fatalf("claim %s: %v", key, err)
+					}
+					break
+				}
+				stored = append(stored, key)
+			}
+			if full == nil {
+				t.Fatal("the store never refused a claim")
+			}
+			if full.caller != tt.wantCaller || full.retryAfter < 59*time.Second {
+				t.Fatalf("refused with %+v, want caller=%v and Retry-After about the TTL", full, tt.wantCaller)
+			}
+			for _, key := range stored {
+				if got, err := s.claim(context.Background(), "someone", key, &record{token: newToken()}, time.Minute); err != nil || got == nil || !got.Done {
+					t.Fatalf("stored record %s lost: %+v, %v", key, got, err)
+				}
+			}
+			// A response stored over a claim may overshoot the bytes by its own size.
+			if s.bytes > s.maxBytes+int64(tt.size)+entryOverhead || len(s.entries) > s.max {
+				t.Fatalf("%d entries, %d bytes: over the bounds", len(s.entries), s.bytes)
+			}
+		})
+	}
+}
+
+// TestMemoryStoreQuotaIsPerCaller: one caller filling its quota refuses only that caller.
+func TestMemoryStoreQuotaIsPerCaller(t *testing.T) {
+	t.Parallel()
+	s := memStore(t, func(c *Config) { c.MaxEntriesPerCaller = 2 })
+	for i := range 2 {
+		if err := claimAndStore(t, s, "mallory", fmt.Sprint("m", i), 10); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.claim(ctx, "f3", &record{token: newToken()}, time.Minute); !errors.Is(err, errStoreFull) {
-		t.Fatalf("claim in a store full of claims: %v", err)
+	if err := claimAndStore(t, s, "mallory", "m2", 10); err == nil {
+		t.Fatal("mallory's third record was admitted")
+	}
+	if err := claimAndStore(t, s, "alice", "a0", 10); err != nil {
+		t.Fatalf("alice refused because of mallory: %v", err)
+	}
+	// Expired records free the quota.
+	s.mu.Lock()
+	s.sweepLocked(time.Now().Add(2 * time.Hour))
+	n := len(s.scopes)
+	s.mu.Unlock()
+	if n != 0 || s.bytes != 0 {
+		t.Fatalf("%d scopes and %d bytes left after every record expired", n, s.bytes)
+	}
+	if err := claimAndStore(t, s, "mallory", "m3", 10); err != nil {
+		t.Fatal(err)
 	}
 }
 
 func TestMemoryStoreSweepsExpiredEntries(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newMemoryStore(100, DefaultMaxBytes)
-	t.Cleanup(func() { _ = s.Close() })
+	s := memStore(t, nil)
 	tok := newToken()
-	if _, err := s.claim(ctx, "done", &record{token: tok}, time.Minute); err != nil {
+	if _, err := s.claim(ctx, "scope", "done", &record{token: tok}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.finish(ctx, "done", tok, &record{token: tok, Done: true}, time.Millisecond); err != nil {
+	if err := s.finish(ctx, "scope", "done", tok, &record{token: tok, Done: true}, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.claim(ctx, "dead", &record{token: newToken()}, time.Millisecond); err != nil {
+	if _, err := s.claim(ctx, "scope", "dead", &record{token: newToken()}, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(5 * time.Millisecond)
-	if _, err := s.claim(ctx, "new", &record{token: newToken()}, time.Minute); err != nil {
+	if _, err := s.claim(ctx, "scope", "new", &record{token: newToken()}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.entries); n != 1 || s.inflight.Len()+s.stored.Len() != 1 {
@@ -74,22 +145,21 @@ func TestMemoryStoreSweepsExpiredEntries(t *testing.T) {
 func TestMemoryStoreFinish(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newMemoryStore(100, DefaultMaxBytes)
-	t.Cleanup(func() { _ = s.Close() })
+	s := memStore(t, nil)
 	mine, theirs := newToken(), newToken()
-	if _, err := s.claim(ctx, "k", &record{token: mine}, time.Millisecond); err != nil {
+	if _, err := s.claim(ctx, "scope", "k", &record{token: mine}, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(5 * time.Millisecond)
 	// The lease ran out but nobody claimed the key: the late response is still stored.
-	if err := s.finish(ctx, "k", mine, &record{token: mine, Done: true, Status: 201}, time.Hour); err != nil {
+	if err := s.finish(ctx, "scope", "k", mine, &record{token: mine, Done: true, Status: 201}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.claim(ctx, "k", &record{token: theirs}, time.Minute); got == nil || got.Status != 201 {
+	if got, _ := s.claim(ctx, "scope", "k", &record{token: theirs}, time.Minute); got == nil || got.Status != 201 {
 		t.Fatalf("stored record %+v", got)
 	}
 	// Someone else's stored response is never replaced or released.
-	if err := s.finish(ctx, "k", theirs, nil, time.Hour); !errors.Is(err, errClaimLost) {
+	if err := s.finish(ctx, "scope", "k", theirs, nil, time.Hour); !errors.Is(err, errClaimLost) {
 		t.Fatalf("finish by another token: %v", err)
 	}
 }
@@ -117,33 +187,5 @@ func TestRecordEncoding(t *testing.T) {
 		if _, err := decodeRecord(bad); err == nil {
 			t.Errorf("decoded %q", bad)
 		}
-	}
-}
-
-func TestMemoryStoreByteBound(t *testing.T) {
-	t.Parallel()
-	const maxBytes = 64 << 10
-	s := newMemoryStore(1000, maxBytes)
-	defer s.Close()
-	body := make([]byte, 4<<10)
-	ctx := context.Background()
-	for i := range 100 {
-		key := fmt.Sprint("k", i)
-		r := &record{token: "t", Fingerprint: "f"}
-		if got, err := s.claim(ctx, key, r, time.Minute); err != nil || got != nil {
-			t.Fatalf("claim %d: %v %v", i, got, err)
-		}
-		if err := s.finish(ctx, key, "t", &record{token: "t", Fingerprint: "f", Done: true, Status: 201, Body: body}, time.Hour); err != nil {
-			t.Fatalf("finish %d: %v", i, err)
-		}
-		if s.bytes > maxBytes {
-			t.Fatalf("after %d responses the store holds %d bytes, bound %d", i+1, s.bytes, maxBytes)
-		}
-	}
-	if n := len(s.entries); n < 10 || n > 16 {
-		t.Fatalf("%d entries of ~4.3 KB under a 64 KiB bound", n)
-	}
-	if _, ok := s.entries["k99"]; !ok {
-		t.Fatal("the newest response was evicted instead of the oldest")
 	}
 }

@@ -62,7 +62,7 @@ func New() *Metrics {
 	m.rateLimitFallbck = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "ratelimit_store_fallbacks_total",
 		Help: "Rate-limit decisions taken by the local limiter because the shared store was unavailable."})
 	m.idempotency = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "idempotency_outcomes_total",
-		Help: "Idempotency-Key outcomes, by operation id and outcome (stored, released, replayed, in_flight, reused, lease_expired, store_error)."}, []string{"operation", "outcome"})
+		Help: "Idempotency-Key outcomes, by operation id and outcome (stored, released, replayed, in_flight, reused, lease_expired, full, store_error)."}, []string{"operation", "outcome"})
 	// The names are constants: registration cannot clash.
 	m.reg.MustRegister(m.requests, m.duration, m.inFlight, m.errors, m.upstreamCalls, m.upstreamAttempts,
 		m.upstreamDuration, m.breakerState, m.rateLimit, m.rateLimitFallbck, m.idempotency,
@@ -141,7 +141,7 @@ func (m *Metrics) RateLimitDecision(policy string, allowed bool) {
 // RateLimitFallback records a decision taken locally because the shared store was down.
 func (m *Metrics) RateLimitFallback() { m.rateLimitFallbck.Inc() }
 
-// Idempotency records an Idempotency-Key outcome: stored, released, replayed, in_flight,
+// Idempotency records an Idempotency-Key outcome: stored, released, replayed, in_flight, full,
 // reused, lease_expired or store_error.
 func (m *Metrics) Idempotency(operation, outcome string) {
 	m.idempotency.WithLabelValues(operation, outcome).Inc()

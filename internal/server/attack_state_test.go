@@ -3,9 +3,14 @@ package server_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/contractgate/contractgate/internal/auth"
+	"github.com/contractgate/contractgate/internal/config"
 	"github.com/contractgate/contractgate/internal/demo"
 	ordersdemo "github.com/contractgate/contractgate/internal/demo/orders"
 	"github.com/contractgate/contractgate/internal/testenv"
@@ -89,5 +94,84 @@ func TestAttackErrorsOnIdempotentOperationsAreVisible(t *testing.T) {
 	// The one error handler logged each rendered error once (the 5xx at error level).
 	if n := strings.Count(env.Logs(), `"msg":"request failed"`); n != 1 {
 		t.Errorf("%d 'request failed' lines, want 1", n)
+	}
+}
+
+// unknownItems is a create-order body of n items naming products that do not exist: the
+// answer is a 422 with n details (about 7 KB for 50).
+func unknownItems(n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"productId":"prd_%04d","quantity":1}`, 9000+i)
+	}
+	return `{"items":[` + strings.Join(items, ",") + `],"payment":{"method":"invoice","purchaseOrder":"PO-1"}}`
+}
+
+// TestAttackIdempotencyRecordsSurviveOtherCallersFlood: many callers flood keyed createOrder
+// requests that fail with bulky 422s (stored, here, to fill the store as fast as possible),
+// until their quotas and then the whole store refuse them. The victim's earlier record is
+// never evicted: its retry is replayed, and the upstream saw one order.
+func TestAttackIdempotencyRecordsSurviveOtherCallersFlood(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, func(c *config.Config) {
+		c.RateLimit.Disabled = true
+		c.Idempotency.MaxBytes = 1 << 20           // the smallest store allowed
+		c.Idempotency.MaxBytesPerCaller = 64 << 10 // about nine 7 KB errors per caller
+		c.Idempotency.MaxErrorBodyBytes = 16 << 10 // keep the bulky errors
+	})
+	ordersBefore := env.OrdersService.Count()
+	victim := env.Do(t, http.MethodPost, "/v1/orders", validOrder, "Idempotency-Key", "victim-1")
+	if victim.Status != http.StatusCreated {
+		t.Fatalf("victim: %d %s", victim.Status, victim.Body)
+	}
+
+	const attackers = 24
+	bulky := unknownItems(50)
+	var stored, quota, full, errBytes int
+	for a := range attackers {
+		token, err := auth.IssueDevToken(env.Config.Auth, fmt.Sprintf("mallory-%d", a), []string{"orders:write"}, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			if i > 100 {
+				t.Fatalf("attacker %d: no quota after %d keyed requests", a, i)
+			}
+			res := env.Do(t, http.MethodPost, "/v1/orders", bulky,
+				"Authorization", "Bearer "+token, "Idempotency-Key", fmt.Sprintf("flood-%d-%d", a, i))
+			code := errorCode(t, res.JSON(t))
+			if res.Status == http.StatusUnprocessableEntity {
+				stored++
+				errBytes = len(res.Body)
+				continue
+			}
+			if res.Header.Get("Retry-After") == "" {
+				t.Fatalf("attacker %d refused without Retry-After: %d %s", a, res.Status, res.Body)
+			}
+			switch {
+			case res.Status == http.StatusTooManyRequests && code == "RATE_LIMIT_EXCEEDED":
+				quota++
+			case res.Status == http.StatusServiceUnavailable && code == "UPSTREAM_UNAVAILABLE":
+				full++
+			default:
+				t.Fatalf("attacker %d: %d %s", a, res.Status, res.Body)
+			}
+			break
+		}
+	}
+	if errBytes < 5<<10 || quota == 0 || full == 0 {
+		t.Fatalf("the flood did not reach the bounds: %d errors of %d bytes stored, %d callers over quota, %d refused by a full store",
+			stored, errBytes, quota, full)
+	}
+
+	retry := env.Do(t, http.MethodPost, "/v1/orders", validOrder, "Idempotency-Key", "victim-1")
+	if retry.Status != http.StatusCreated || retry.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the victim's retry was not replayed: %d %v %s", retry.Status, retry.Header, retry.Body)
+	}
+	if got := env.OrdersService.Count() - ordersBefore; got != 1 {
+		t.Fatalf("the upstream created %d orders, want 1", got)
+	}
+	if got := value(scrape(t, env), "contractgate_idempotency_outcomes_total", map[string]string{"operation": "createOrder", "outcome": "full"}); got != float64(quota+full) {
+		t.Errorf("idempotency_outcomes_total{outcome=full} = %v, want %d", got, quota+full)
 	}
 }
