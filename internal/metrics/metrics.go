@@ -1,17 +1,23 @@
 // Package metrics holds the gateway's Prometheus metrics: RED per operation, upstream calls,
 // breaker states, rate-limit decisions, idempotency outcomes and validation failures. Label
-// values are bounded: operation ids, upstream names, status classes and error codes, never
-// raw paths or user ids. Safe for concurrent use.
+// values are bounded: operation ids, upstream names, status classes, error codes and known
+// methods, never raw paths, raw methods or user ids. As a guard against a caller passing raw
+// input by mistake, every label keeps at most MaxLabelValues distinct values of at most
+// MaxLabelLength bytes of valid UTF-8; any other value is recorded as OtherValue. Safe for concurrent use.
 package metrics
 
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/contractgate/contractgate/internal/routes"
 )
 
 // Namespace prefixes every metric name.
@@ -20,52 +26,172 @@ const Namespace = "contractgate"
 // DurationBuckets suit a gateway: 0.5 ms to 10 s.
 var DurationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
+// Label guard bounds.
+const (
+	// MaxLabelValues is the most distinct values one label of one metric takes.
+	MaxLabelValues = 256
+	// MaxLabelLength is the longest label value kept, in bytes.
+	MaxLabelLength = 128
+	// OtherValue replaces a label value past either bound.
+	OtherValue = "other"
+)
+
+// labelGuard admits up to MaxLabelValues distinct values of at most MaxLabelLength bytes of
+// valid UTF-8 for one label of one metric; others become OtherValue.
+type labelGuard struct {
+	mu   sync.RWMutex
+	seen map[string]struct{}
+}
+
+func (g *labelGuard) value(v string) string {
+	if len(v) > MaxLabelLength || !utf8.ValidString(v) { // invalid UTF-8 would panic in client_golang
+		return OtherValue
+	}
+	g.mu.RLock()
+	_, ok := g.seen[v]
+	g.mu.RUnlock()
+	if ok {
+		return v
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.seen[v]; ok {
+		return v
+	}
+	if len(g.seen) >= MaxLabelValues {
+		return OtherValue
+	}
+	if g.seen == nil {
+		g.seen = map[string]struct{}{}
+	}
+	g.seen[v] = struct{}{}
+	return v
+}
+
+// guards holds one labelGuard per metric and label name.
+type guards struct {
+	mu sync.Mutex
+	m  map[[2]string]*labelGuard
+}
+
+func (gs *guards) get(metric, label string) *labelGuard {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	k := [2]string{metric, label}
+	g := gs.m[k]
+	if g == nil {
+		if gs.m == nil {
+			gs.m = map[[2]string]*labelGuard{}
+		}
+		g = &labelGuard{}
+		gs.m[k] = g
+	}
+	return g
+}
+
+// guardedCounter, guardedHistogram and guardedGauge pass every label value through its
+// label's guard.
+type guardedCounter struct {
+	vec    *prometheus.CounterVec
+	labels []*labelGuard
+}
+
+func (c guardedCounter) with(values ...string) prometheus.Counter {
+	return c.vec.WithLabelValues(guard(c.labels, values)...)
+}
+
+type guardedHistogram struct {
+	vec    *prometheus.HistogramVec
+	labels []*labelGuard
+}
+
+func (h guardedHistogram) with(values ...string) prometheus.Observer {
+	return h.vec.WithLabelValues(guard(h.labels, values)...)
+}
+
+type guardedGauge struct {
+	vec    *prometheus.GaugeVec
+	labels []*labelGuard
+}
+
+func (g guardedGauge) with(values ...string) prometheus.Gauge {
+	return g.vec.WithLabelValues(guard(g.labels, values)...)
+}
+
+func guard(labels []*labelGuard, values []string) []string {
+	for i, v := range values {
+		values[i] = labels[i].value(v)
+	}
+	return values
+}
+
+func (gs *guards) counter(opts prometheus.CounterOpts, labels ...string) guardedCounter {
+	return guardedCounter{vec: prometheus.NewCounterVec(opts, labels), labels: gs.all(opts.Name, labels)}
+}
+
+func (gs *guards) histogram(opts prometheus.HistogramOpts, labels ...string) guardedHistogram {
+	return guardedHistogram{vec: prometheus.NewHistogramVec(opts, labels), labels: gs.all(opts.Name, labels)}
+}
+
+func (gs *guards) gauge(opts prometheus.GaugeOpts, labels ...string) guardedGauge {
+	return guardedGauge{vec: prometheus.NewGaugeVec(opts, labels), labels: gs.all(opts.Name, labels)}
+}
+
+func (gs *guards) all(metric string, labels []string) []*labelGuard {
+	out := make([]*labelGuard, len(labels))
+	for i, l := range labels {
+		out[i] = gs.get(metric, l)
+	}
+	return out
+}
+
 // Metrics is the gateway's metric set on its own registry.
 type Metrics struct {
 	reg *prometheus.Registry
 
-	requests         *prometheus.CounterVec
-	duration         *prometheus.HistogramVec
+	requests         guardedCounter
+	duration         guardedHistogram
 	inFlight         prometheus.Gauge
-	errors           *prometheus.CounterVec
-	upstreamCalls    *prometheus.CounterVec
-	upstreamAttempts *prometheus.CounterVec
-	upstreamDuration *prometheus.HistogramVec
-	breakerState     *prometheus.GaugeVec
-	rateLimit        *prometheus.CounterVec
+	errors           guardedCounter
+	upstreamCalls    guardedCounter
+	upstreamAttempts guardedCounter
+	upstreamDuration guardedHistogram
+	breakerState     guardedGauge
+	rateLimit        guardedCounter
 	rateLimitFallbck prometheus.Counter
-	idempotency      *prometheus.CounterVec
+	idempotency      guardedCounter
 }
 
 // New registers the metric set, plus the Go runtime and process collectors, on a fresh
 // registry.
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "requests_total",
-		Help: "Requests answered, by operation id, method and status class."}, []string{"operation", "method", "status"})
-	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "request_duration_seconds",
-		Help: "Time to answer a request, by operation id, method and status class.", Buckets: DurationBuckets}, []string{"operation", "method", "status"})
+	var g guards
+	m.requests = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "requests_total",
+		Help: "Requests answered, by operation id, method and status class."}, "operation", "method", "status")
+	m.duration = g.histogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "request_duration_seconds",
+		Help: "Time to answer a request, by operation id, method and status class.", Buckets: DurationBuckets}, "operation", "method", "status")
 	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "requests_in_flight",
 		Help: "Requests being handled."})
-	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "errors_total",
-		Help: "Error responses, by operation id and error code (VALIDATION_FAILED, UPSTREAM_TIMEOUT, ...)."}, []string{"operation", "code"})
-	m.upstreamCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "upstream_calls_total",
-		Help: "Upstream calls, by upstream and outcome (success, error, timeout, circuit_open, rejected, canceled)."}, []string{"upstream", "outcome"})
-	m.upstreamAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "upstream_attempts_total",
-		Help: "Upstream attempts (first tries and retries), by upstream and kind (first, retry)."}, []string{"upstream", "kind"})
-	m.upstreamDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "upstream_duration_seconds",
-		Help: "Upstream call latency, retries included, by upstream.", Buckets: DurationBuckets}, []string{"upstream"})
-	m.breakerState = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "circuit_breaker_state",
-		Help: "Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open."}, []string{"upstream"})
-	m.rateLimit = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "ratelimit_decisions_total",
-		Help: "Rate-limit decisions, by policy and decision (allowed, limited)."}, []string{"policy", "decision"})
+	m.errors = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "errors_total",
+		Help: "Error responses, by operation id and error code (VALIDATION_FAILED, UPSTREAM_TIMEOUT, ...)."}, "operation", "code")
+	m.upstreamCalls = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "upstream_calls_total",
+		Help: "Upstream calls, by upstream and outcome (success, error, timeout, circuit_open, rejected, canceled)."}, "upstream", "outcome")
+	m.upstreamAttempts = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "upstream_attempts_total",
+		Help: "Upstream attempts (first tries and retries), by upstream and kind (first, retry)."}, "upstream", "kind")
+	m.upstreamDuration = g.histogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "upstream_duration_seconds",
+		Help: "Upstream call latency, retries included, by upstream.", Buckets: DurationBuckets}, "upstream")
+	m.breakerState = g.gauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "circuit_breaker_state",
+		Help: "Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open."}, "upstream")
+	m.rateLimit = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "ratelimit_decisions_total",
+		Help: "Rate-limit decisions, by policy and decision (allowed, limited)."}, "policy", "decision")
 	m.rateLimitFallbck = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "ratelimit_store_fallbacks_total",
 		Help: "Rate-limit decisions taken by the local limiter because the shared store was unavailable."})
-	m.idempotency = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "idempotency_outcomes_total",
-		Help: "Idempotency-Key outcomes, by operation id and outcome (stored, released, replayed, in_flight, reused, lease_expired, full, store_error)."}, []string{"operation", "outcome"})
+	m.idempotency = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "idempotency_outcomes_total",
+		Help: "Idempotency-Key outcomes, by operation id and outcome (stored, released, replayed, in_flight, reused, lease_expired, full, store_error)."}, "operation", "outcome")
 	// The names are constants: registration cannot clash.
-	m.reg.MustRegister(m.requests, m.duration, m.inFlight, m.errors, m.upstreamCalls, m.upstreamAttempts,
-		m.upstreamDuration, m.breakerState, m.rateLimit, m.rateLimitFallbck, m.idempotency,
+	m.reg.MustRegister(m.requests.vec, m.duration.vec, m.inFlight, m.errors.vec, m.upstreamCalls.vec, m.upstreamAttempts.vec,
+		m.upstreamDuration.vec, m.breakerState.vec, m.rateLimit.vec, m.rateLimitFallbck, m.idempotency.vec,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -92,20 +218,22 @@ func (m *Metrics) RequestStarted() func() {
 	return m.inFlight.Dec
 }
 
-// Request records an answered request. code is the error code, or "" on success.
+// Request records an answered request. code is the error code, or "" on success. method is
+// recorded as routes.Method has it (unknown methods: OTHER).
 func (m *Metrics) Request(operation, method string, status int, code string, d time.Duration) {
 	class := StatusClass(status)
-	m.requests.WithLabelValues(operation, method, class).Inc()
-	m.duration.WithLabelValues(operation, method, class).Observe(d.Seconds())
+	method = routes.Method(method)
+	m.requests.with(operation, method, class).Inc()
+	m.duration.with(operation, method, class).Observe(d.Seconds())
 	if code != "" {
-		m.errors.WithLabelValues(operation, code).Inc()
+		m.errors.with(operation, code).Inc()
 	}
 }
 
 // UpstreamCall records one upstream call (all its attempts) and its outcome.
 func (m *Metrics) UpstreamCall(upstream, outcome string, d time.Duration) {
-	m.upstreamCalls.WithLabelValues(upstream, outcome).Inc()
-	m.upstreamDuration.WithLabelValues(upstream).Observe(d.Seconds())
+	m.upstreamCalls.with(upstream, outcome).Inc()
+	m.upstreamDuration.with(upstream).Observe(d.Seconds())
 }
 
 // UpstreamAttempt records one attempt; retry is false for the first.
@@ -114,7 +242,7 @@ func (m *Metrics) UpstreamAttempt(upstream string, retry bool) {
 	if retry {
 		kind = "retry"
 	}
-	m.upstreamAttempts.WithLabelValues(upstream, kind).Inc()
+	m.upstreamAttempts.with(upstream, kind).Inc()
 }
 
 // Breaker states as gauge values.
@@ -126,7 +254,7 @@ const (
 
 // BreakerState sets an upstream's circuit breaker state (BreakerClosed, ...).
 func (m *Metrics) BreakerState(upstream string, state float64) {
-	m.breakerState.WithLabelValues(upstream).Set(state)
+	m.breakerState.with(upstream).Set(state)
 }
 
 // RateLimitDecision records one rate-limit decision.
@@ -135,7 +263,7 @@ func (m *Metrics) RateLimitDecision(policy string, allowed bool) {
 	if allowed {
 		d = "allowed"
 	}
-	m.rateLimit.WithLabelValues(policy, d).Inc()
+	m.rateLimit.with(policy, d).Inc()
 }
 
 // RateLimitFallback records a decision taken locally because the shared store was down.
@@ -144,5 +272,5 @@ func (m *Metrics) RateLimitFallback() { m.rateLimitFallbck.Inc() }
 // Idempotency records an Idempotency-Key outcome: stored, released, replayed, in_flight, full,
 // reused, lease_expired or store_error.
 func (m *Metrics) Idempotency(operation, outcome string) {
-	m.idempotency.WithLabelValues(operation, outcome).Inc()
+	m.idempotency.with(operation, outcome).Inc()
 }

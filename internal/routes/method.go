@@ -18,6 +18,9 @@ var knownMethods = map[string]string{
 // OPTIONS, TRACE; case-sensitive, as methods are), else OtherMethod: one of ten values, fit
 // for a metric label or a span name whatever the client sent.
 func Method(m string) string {
+	if len(m) > len(http.MethodOptions) { // the longest known (CONNECT, OPTIONS): no hashing of a long one
+		return OtherMethod
+	}
 	if k, ok := knownMethods[m]; ok {
 		return k
 	}

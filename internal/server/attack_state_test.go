@@ -175,3 +175,67 @@ func TestAttackIdempotencyRecordsSurviveOtherCallersFlood(t *testing.T) {
 		t.Errorf("idempotency_outcomes_total{outcome=full} = %v, want %d", got, quota+full)
 	}
 }
+
+// TestAttackInventedMethodsDoNotGrowMetrics: requests with invented 32 KB methods (and
+// random paths under wildcard routes) add no series: /metrics stays the same size, every
+// label value comes from a bounded set, and the access log keeps a clipped method only.
+func TestAttackInventedMethodsDoNotGrowMetrics(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t, func(c *config.Config) { c.RateLimit.Disabled = true })
+	metricsSize := func() int { return len(env.Do(t, http.MethodGet, "/metrics", "").Body) }
+	// Warm up: one request of each kind, so that the series the flood may legitimately use
+	// exist before the first measure.
+	paths := []string{"/nothing/here", "/v1/products", "/docs/assets/", "/openapi.json", "/v1/orders"}
+	send := func(method, path string) {
+		req, err := http.NewRequest(method, env.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-API-Key", testenv.AliceKey)
+		env.Send(t, req)
+	}
+	for _, p := range paths {
+		send("INVENTED", p+"warm")
+		send("INVENTED", p)
+	}
+	before := metricsSize()
+	logsBefore := len(env.Logs())
+	const n = 50
+	for i := range n {
+		method := strings.Repeat("X", 32<<10) + fmt.Sprint(i)
+		for _, p := range paths {
+			send(method, p+fmt.Sprint(i))
+			send(method, p)
+		}
+	}
+	after := metricsSize()
+	t.Logf("/metrics: %d bytes before, %d after %d requests with invented 32 KB methods", before, after, n*2*len(paths))
+	if after-before > 4<<10 {
+		t.Fatalf("/metrics grew from %d to %d bytes with %d invented methods", before, after, n)
+	}
+	f := scrape(t, env)
+	for _, name := range []string{"contractgate_requests_total", "contractgate_request_duration_seconds", "contractgate_errors_total"} {
+		for _, m := range f[name].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if len(l.GetValue()) > 64 {
+					t.Errorf("%s{%s} = %.80q...", name, l.GetName(), l.GetValue())
+				}
+				if l.GetName() == "method" && l.GetValue() != "OTHER" && l.GetValue() != "GET" {
+					t.Errorf("%s{method=%q}", name, l.GetValue())
+				}
+			}
+		}
+	}
+	requests := n * 2 * len(paths)
+	if perRequest := (len(env.Logs()) - logsBefore) / requests; perRequest > 2<<10 {
+		t.Errorf("%d log bytes per request", perRequest)
+	}
+	for _, l := range accessLog(t, env) {
+		if raw, _ := l["rawMethod"].(string); len(raw) > 40 || (l["method"] != "OTHER" && l["method"] != "GET") {
+			t.Fatalf("access log method %.80v, rawMethod %.80q", l["method"], raw)
+		}
+		if route, _ := l["route"].(string); len(route) > 64 {
+			t.Fatalf("access log route %.80q", route)
+		}
+	}
+}

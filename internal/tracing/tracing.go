@@ -76,8 +76,19 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*Tracing, error) 
 	if err != nil {
 		res = resource.Default()
 	}
-	return New(sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))), nil
+	// Span attributes may carry raw request input (otelhttp's http.request.method_original,
+	// user_agent.original, url.path): cap their length unless the environment says otherwise.
+	limits := sdktrace.NewSpanLimits() // reads OTEL_SPAN_* and OTEL_ATTRIBUTE_* of the process
+	if getenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") == "" && getenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") == "" {
+		limits.AttributeValueLengthLimit = DefaultAttributeValueLengthLimit
+	}
+	return New(sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res),
+		sdktrace.WithSpanLimits(limits))), nil
 }
+
+// DefaultAttributeValueLengthLimit caps every span attribute value (bytes), unless
+// OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT or OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT is set.
+const DefaultAttributeValueLengthLimit = 1024
 
 // New wraps a tracer provider (tests pass one with an in-memory exporter).
 func New(tp *sdktrace.TracerProvider) *Tracing {
