@@ -1,6 +1,7 @@
 package idempotency
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -174,7 +175,7 @@ func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Opera
 	bulkyError := status >= http.StatusBadRequest && len(body) > m.cfg.MaxErrorBodyBytes
 	if status < http.StatusInternalServerError && status != apierror.StatusClientClosedRequest && !bulkyError {
 		final = &record{token: claim.token, Fingerprint: claim.Fingerprint, Done: true,
-			Status: status, Header: header, Body: body}
+			Status: status, Header: header, Body: bytes.Clone(body)} // exactly its size, not the buffer's
 		if info := correlation.FromContext(c.Request().Context()); info != nil {
 			final.Code = info.ErrorCode
 		}
