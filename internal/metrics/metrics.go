@@ -35,6 +35,7 @@ type Metrics struct {
 	rateLimit        *prometheus.CounterVec
 	rateLimitFallbck prometheus.Counter
 	idempotency      *prometheus.CounterVec
+	authFailures     *prometheus.CounterVec
 }
 
 // New registers the metric set, plus the Go runtime and process collectors, on a fresh
@@ -63,9 +64,11 @@ func New() *Metrics {
 		Help: "Rate-limit decisions taken by the local limiter because the shared store was unavailable."})
 	m.idempotency = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "idempotency_outcomes_total",
 		Help: "Idempotency-Key outcomes, by operation id and outcome (stored, released, replayed, in_flight, reused, lease_expired, store_error)."}, []string{"operation", "outcome"})
+	m.authFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "auth_failures_total",
+		Help: "Requests refused authentication, by reason (missing, query_credentials, malformed, invalid_signature, expired, invalid_claims, unknown_key, ambiguous, insufficient_scope)."}, []string{"reason"})
 	// The names are constants: registration cannot clash.
 	m.reg.MustRegister(m.requests, m.duration, m.inFlight, m.errors, m.upstreamCalls, m.upstreamAttempts,
-		m.upstreamDuration, m.breakerState, m.rateLimit, m.rateLimitFallbck, m.idempotency,
+		m.upstreamDuration, m.breakerState, m.rateLimit, m.rateLimitFallbck, m.idempotency, m.authFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -146,3 +149,7 @@ func (m *Metrics) RateLimitFallback() { m.rateLimitFallbck.Inc() }
 func (m *Metrics) Idempotency(operation, outcome string) {
 	m.idempotency.WithLabelValues(operation, outcome).Inc()
 }
+
+// AuthFailure records a request refused authentication. reason must come from a fixed set
+// (auth.Reasons), never from the request.
+func (m *Metrics) AuthFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
