@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -309,5 +310,33 @@ func TestAttackSecuredAnswersNotStored(t *testing.T) {
 	res := env.Do(t, http.MethodPost, "/v1/orders", validOrder, "X-API-Key", testenv.BobKey, "Idempotency-Key", "k-403")
 	if res.Status != http.StatusForbidden || res.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("403: status %d, Cache-Control %q", res.Status, res.Header.Get("Cache-Control"))
+	}
+}
+
+// BenchmarkAttackWrongCredentials is the whole gateway's cost of one hostile request from an
+// address that keeps sending wrong credentials (issue 13, item 6): before the guard, every
+// one was verified and answered 401; now, once the address's budget is spent, 429 without
+// verifying.
+func BenchmarkAttackWrongCredentials(b *testing.B) {
+	g := newBenchGateway(b)
+	forged := g.token[:len(g.token)-2] + "xx"
+	for i, bc := range []struct{ desc, header, value string }{
+		{"wrong API key", "X-API-Key", "guess-0000000000000000"},
+		{"forged token", "Authorization", "Bearer " + forged},
+	} {
+		b.Run(bc.desc, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/v1/orders", nil)
+			req.RemoteAddr = fmt.Sprintf("192.0.2.%d:40000", i+1)
+			req.Header.Set(bc.header, bc.value)
+			w := newSink()
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				g.handler.ServeHTTP(w, req)
+				if w.code != http.StatusUnauthorized && w.code != http.StatusTooManyRequests {
+					b.Fatalf("status %d", w.code)
+				}
+			}
+		})
 	}
 }
