@@ -72,8 +72,9 @@ type authenticator struct {
 // operation's schemes must be valid, and all must name the same subject: a refused one is a
 // 401 even when another satisfies a requirement, and valid credentials of two subjects (a
 // token of alice with a key of bob) are refused as ambiguous, 401. With WithGuard, an
-// address that failed too often is refused (429) before anything is verified. On success the caller's identity.Identity
-// is on the request context (and, for an API key, its id: see KeyID).
+// address that failed too often is refused (429) before anything is verified. On success
+// the caller's identity.Identity is on the request context (and, for an API key, its id:
+// see KeyID).
 //
 // Supported schemes: http bearer, oauth2 and openIdConnect (all verified as JWTs), and
 // apiKey in a header. Any other scheme in the contract is an error here, at start-up.

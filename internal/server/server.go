@@ -119,16 +119,18 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		return nil, err
 	}
 
-	rl := cfg.RateLimit
-	rl.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
-	// Failed authentications per client address: auth checks it before verifying anything.
-	authGuard, err := ratelimit.NewAuthGuard(rl, logger)
+	// Failed authentications per client address (rateLimit.authFailures): auth checks the
+	// budget before verifying anything and charges every refused credential.
+	guardCfg := cfg.RateLimit
+	guardCfg.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
+	authGuard, err := ratelimit.NewAuthGuard(guardCfg, logger)
 	if err != nil {
 		return nil, err
 	}
 	authn, authCloser, err := auth.New(cfg.Auth, table, logger, auth.WithGuard(authGuard),
 		auth.WithFailureHook(func(r auth.Reason) { m.AuthFailure(string(r)) }))
 	if err != nil {
+		_ = authGuard.Close()
 		return nil, err
 	}
 	var tlsCfg *tls.Config
@@ -139,6 +141,8 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		}
 	}
 
+	rl := cfg.RateLimit
+	rl.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
 	limiter, limits, err := ratelimit.New(rl, table, logger)
 	if err != nil {
 		return nil, err
