@@ -17,6 +17,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/contractgate/contractgate/internal/auth"
+	"github.com/contractgate/contractgate/internal/config"
+	"github.com/contractgate/contractgate/internal/ratelimit"
 	"github.com/contractgate/contractgate/internal/testenv"
 )
 
@@ -76,18 +78,30 @@ func metricValue(t *testing.T, env *testenv.Env, series string) float64 {
 	return v
 }
 
+// slowRefill keeps the default budget of failed authentications (20, all at once) but
+// refills it over an hour instead of a minute (one failure per 3 minutes instead of per 3
+// seconds), so that a slow run cannot see a failure allowed again and flake.
+func slowRefill(c *config.Config) {
+	c.RateLimit.AuthFailures = ratelimit.AuthFailures{Requests: 20, Window: time.Hour, Burst: 20}
+}
+
 // TestAttackAuthFailuresLimitedPerAddress: 100 wrong API keys from one address (issue 13,
 // item 6). Before: 100 x 401, every key hashed and compared. Now the first 20 (the default
-// rateLimit.authFailures budget) answer 401 and every later one 429 RATE_LIMIT_EXCEEDED with
+// rateLimit.authFailures burst) answer 401 and every later one 429 RATE_LIMIT_EXCEEDED with
 // Retry-After and the RateLimit fields, without verifying anything; another address is not
 // affected, and a forged X-Forwarded-For (no trusted proxies) does not escape the limit.
 func TestAttackAuthFailuresLimitedPerAddress(t *testing.T) {
 	t.Parallel()
-	env := testenv.Start(t)
-	budget := env.Config.RateLimit.AuthFailures.Burst
-	if budget != 20 {
-		t.Fatalf("default authFailures burst %d, want 20", budget)
+	def, err := config.Parse(config.Default())
+	if err != nil {
+		t.Fatal(err)
 	}
+	def.SetDefaults()
+	if a := def.RateLimit.AuthFailures; a.Disabled || a.Requests != 20 || a.Window != time.Minute || a.Burst != 20 {
+		t.Fatalf("the demo configuration's rateLimit.authFailures is %+v, want 20 per 1m, burst 20", a)
+	}
+	env := testenv.Start(t, slowRefill)
+	const budget = 20
 	statuses := map[int]int{}
 	var limited *testenv.Response
 	for i := range 100 {
@@ -112,7 +126,7 @@ func TestAttackAuthFailuresLimitedPerAddress(t *testing.T) {
 	if ra, err := strconv.Atoi(limited.Header.Get("Retry-After")); err != nil || ra < 1 {
 		t.Fatalf("Retry-After %q", limited.Header.Get("Retry-After"))
 	}
-	if p := limited.Header.Get("RateLimit-Policy"); !strings.HasPrefix(p, `"auth-failures";q=20;w=60`) {
+	if p := limited.Header.Get("RateLimit-Policy"); p != `"auth-failures";q=20;w=3600` {
 		t.Fatalf("RateLimit-Policy %q", p)
 	}
 	if rl := limited.Header.Get("RateLimit"); !regexp.MustCompile(`^"auth-failures";r=0;t=[1-9]\d*$`).MatchString(rl) {
@@ -148,7 +162,7 @@ func TestAttackAuthFailuresLimitedPerAddress(t *testing.T) {
 // their reason, so signatures are not verified without end either.
 func TestAttackAuthFailuresTokens(t *testing.T) {
 	t.Parallel()
-	env := testenv.Start(t)
+	env := testenv.Start(t, slowRefill)
 	badSig := signed(t, validClaims("alice"), nil, "another-secret-of-at-least-32-bytes-0000")
 	n429 := 0
 	for i := range 40 {
