@@ -320,6 +320,13 @@ func TestAttackSecuredAnswersNotStored(t *testing.T) {
 			}
 		})
 	}
+	// A created order and its replay.
+	for i, want := range []string{"", "true"} {
+		res := env.Do(t, http.MethodPost, "/v1/orders", validOrder, "Idempotency-Key", "k-no-store")
+		if res.Status != http.StatusCreated || res.Header.Get("Idempotent-Replayed") != want || res.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("create %d: status %d, Idempotent-Replayed %q, Cache-Control %q", i, res.Status, res.Header.Get("Idempotent-Replayed"), res.Header.Get("Cache-Control"))
+		}
+	}
 	// 403: bob's key lacks orders:write.
 	res := env.Do(t, http.MethodPost, "/v1/orders", validOrder, "X-API-Key", testenv.BobKey, "Idempotency-Key", "k-403")
 	if res.Status != http.StatusForbidden || res.Header.Get("Cache-Control") != "no-store" {
