@@ -53,6 +53,9 @@ type authenticator struct {
 	schemes map[string]scheme
 	jwt     *jwtVerifier // nil when no bearer token source is configured
 	keys    *keyring
+	guard   Guard // nil: failures are not limited
+	// onFailure observes refusals (nil: none).
+	onFailure func(Reason)
 }
 
 // New returns the authentication middleware, and a Closer that stops the background JWKS
@@ -65,12 +68,17 @@ type authenticator struct {
 // alternatives ORed and the schemes of one requirement ANDed (all of one requirement must
 // authenticate the same subject). Credentials in the query string answer 401; missing or
 // invalid credentials 401 with a WWW-Authenticate challenge per scheme; valid credentials
-// lacking a required scope 403 naming the scope. On success the caller's identity.Identity
-// is on the request context (and, for an API key, its id: see KeyID).
+// lacking a required scope 403 naming the scope. Every credential presented for the
+// operation's schemes must be valid, and all must name the same subject: a refused one is a
+// 401 even when another satisfies a requirement, and valid credentials of two subjects (a
+// token of alice with a key of bob) are refused as ambiguous, 401. With WithGuard, an
+// address that failed too often is refused (429) before anything is verified. On success
+// the caller's identity.Identity is on the request context (and, for an API key, its id:
+// see KeyID).
 //
 // Supported schemes: http bearer, oauth2 and openIdConnect (all verified as JWTs), and
 // apiKey in a header. Any other scheme in the contract is an error here, at start-up.
-func New(cfg Config, table *routes.Table, logger *slog.Logger) (echo.MiddlewareFunc, io.Closer, error) {
+func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (echo.MiddlewareFunc, io.Closer, error) {
 	if table == nil || logger == nil {
 		return nil, nil, errors.New("auth: table and logger are required")
 	}
@@ -83,6 +91,9 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger) (echo.MiddlewareF
 		return nil, nil, err
 	}
 	a := &authenticator{table: table, schemes: schemes, keys: newKeyring(cfg.APIKeys)}
+	for _, opt := range opts {
+		opt(a)
+	}
 	for name, s := range schemes {
 		switch {
 		case s.kind == kindBearer && !cfg.JWT.Configured():

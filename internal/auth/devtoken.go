@@ -44,14 +44,18 @@ func IssueDevToken(cfg Config, subject string, scopes []string, ttl time.Duratio
 		return "", fmt.Errorf("auth: jwt.hmacKeys[0]: %w", err)
 	}
 	now := time.Now()
-	c := claims{RegisteredClaims: jwt.RegisteredClaims{
+	var c struct {
+		jwt.RegisteredClaims
+		Scope string `json:"scope,omitempty"`
+	}
+	c.RegisteredClaims = jwt.RegisteredClaims{
 		Issuer:    cfg.JWT.Issuer,
 		Subject:   subject,
 		Audience:  jwt.ClaimStrings{cfg.JWT.Audience},
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-	}}
+	}
 	if len(scopes) > 0 {
 		c.Scope = strings.Join(scopes, " ")
 	}

@@ -166,9 +166,9 @@ type seen struct {
 
 // gateway runs Echo with the error handler, correlation, the auth middleware, and one
 // handler per operation of the real contract that echoes the identity.
-func gateway(t *testing.T, cfg auth.Config) *httptest.Server {
+func gateway(t *testing.T, cfg auth.Config, opts ...auth.Option) *httptest.Server {
 	t.Helper()
-	ts, _ := gatewayWithLogs(t, cfg)
+	ts, _ := gatewayWithLogs(t, cfg, opts...)
 	return ts
 }
 
@@ -208,7 +208,7 @@ func (l *logs) contains(s string) bool {
 }
 
 // gatewayWithLogs is gateway, also returning the error handler's debug log.
-func gatewayWithLogs(t *testing.T, cfg auth.Config) (*httptest.Server, *logs) {
+func gatewayWithLogs(t *testing.T, cfg auth.Config, opts ...auth.Option) (*httptest.Server, *logs) {
 	t.Helper()
 	lg := &logs{}
 	tbl, err := table()
@@ -216,7 +216,7 @@ func gatewayWithLogs(t *testing.T, cfg auth.Config) (*httptest.Server, *logs) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(lg, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	mw, closer, err := auth.New(cfg, tbl, logger)
+	mw, closer, err := auth.New(cfg, tbl, logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,14 +36,46 @@ var (
 	ErrNoKeyForAlgorithm = errors.New("auth: no key for the token's algorithm")
 	// ErrMissingSubject: the token has no usable sub claim.
 	ErrMissingSubject = errors.New("auth: token has no valid sub claim")
+	// ErrCriticalHeader: the token has a crit header (RFC 7515 4.1.11). crit lists extensions
+	// the recipient must understand, and the gateway understands none, so any crit (even an
+	// empty or malformed one) makes the token invalid.
+	ErrCriticalHeader = errors.New("auth: token has a crit header")
+	// ErrNonNumericDate: exp, nbf or iat is not a JSON number (RFC 7519 2, NumericDate).
+	ErrNonNumericDate = errors.New("auth: exp, nbf and iat must be JSON numbers")
 )
 
 // claims are the claims the gateway reads: the registered ones plus scope (a space-separated
-// string, RFC 8693) and scp (an array, as some issuers send it).
+// string, RFC 8693) and scp (an array, as some issuers send it). The dates are read as
+// strictDate (golang-jwt alone also takes "exp":"9999999999"); they replace the embedded
+// ones, which stay empty, for decoding and for the parser's validation (the Get methods).
 type claims struct {
 	jwt.RegisteredClaims
-	Scope any `json:"scope,omitempty"`
-	Scp   any `json:"scp,omitempty"`
+	Exp   strictDate `json:"exp"`
+	Nbf   strictDate `json:"nbf"`
+	Iat   strictDate `json:"iat"`
+	Scope any        `json:"scope,omitempty"`
+	Scp   any        `json:"scp,omitempty"`
+}
+
+// GetExpirationTime returns exp (nil when absent).
+func (c *claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.Exp.date, nil }
+
+// GetNotBefore returns nbf (nil when absent).
+func (c *claims) GetNotBefore() (*jwt.NumericDate, error) { return c.Nbf.date, nil }
+
+// GetIssuedAt returns iat (nil when absent).
+func (c *claims) GetIssuedAt() (*jwt.NumericDate, error) { return c.Iat.date, nil }
+
+// strictDate is a NumericDate claim that must be a JSON number.
+type strictDate struct{ date *jwt.NumericDate }
+
+// UnmarshalJSON refuses anything but a JSON number (a string, null, a boolean).
+func (d *strictDate) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return ErrNonNumericDate
+	}
+	d.date = new(jwt.NumericDate)
+	return d.date.UnmarshalJSON(b)
 }
 
 // scopes returns the union of scope and scp, each a space-separated string or an array of
@@ -174,8 +206,8 @@ func (v *jwtVerifier) verify(ctx context.Context, raw string) (identity.Identity
 	id := identity.Identity{Subject: c.Subject, Scopes: c.scopes(), Method: MethodBearer}
 	// Only tokens signed with a configured HMAC key are remembered: a key retired from the
 	// JWKS must stop being honoured at the next refresh, not a minute later.
-	if _, hmac := tok.Method.(*jwt.SigningMethodHMAC); hmac && c.ExpiresAt != nil {
-		v.cache.put(raw, id, c.ExpiresAt.Time, now)
+	if _, hmac := tok.Method.(*jwt.SigningMethodHMAC); hmac && c.Exp.date != nil {
+		v.cache.put(raw, id, c.Exp.date.Time, now)
 	}
 	return id, nil
 }
@@ -185,6 +217,9 @@ func (v *jwtVerifier) verify(ctx context.Context, raw string) (identity.Identity
 // type for RS*/PS*, ES* and EdDSA. The parser has already refused algorithms not pinned.
 func (v *jwtVerifier) keyfunc(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
+		if _, crit := t.Header["crit"]; crit {
+			return nil, ErrCriticalHeader
+		}
 		kid, hasKID := t.Header["kid"].(string)
 		if _, present := t.Header["kid"]; present && !hasKID {
 			return nil, ErrUnknownKID

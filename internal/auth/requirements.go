@@ -33,14 +33,37 @@ type outcome struct {
 
 // authenticate evaluates op's security requirements for the request.
 func (a *authenticator) authenticate(c echo.Context, op *routes.Operation) (identity.Identity, string, error) {
+	req := c.Request()
+	if a.guard != nil {
+		if err := a.guard.Check(req); err != nil {
+			return identity.Identity{}, "", err
+		}
+	}
 	names := schemeNames(op.Security)
 	if p := queryCredential(c, op); p != "" {
-		return identity.Identity{}, "", a.unauthorized(names, nil).
-			WithMessage("Credentials must not be sent in the query string (parameter %q)", p).Wrap(ErrQueryCredentials)
+		return identity.Identity{}, "", a.refuse(req, ReasonQueryCredentials, false, a.unauthorized(names, nil).
+			WithMessage("Credentials must not be sent in the query string (parameter %q)", p).Wrap(ErrQueryCredentials))
 	}
 	outcomes := make(map[string]outcome, len(names))
 	for _, name := range names {
-		outcomes[name] = a.check(c.Request(), name)
+		outcomes[name] = a.check(req, name)
+	}
+	ambiguous(names, outcomes)
+	// Every credential presented must be valid, even where another one satisfies a
+	// requirement or anonymous callers are allowed: a client that sent a token should learn
+	// that it was refused, and a guess must never pass unnoticed (nor uncharged).
+	var causes []error
+	var reason Reason
+	for _, name := range names {
+		if o := outcomes[name]; o.state == invalid {
+			causes = append(causes, fmt.Errorf("%s: %w", name, o.err))
+			if reason == "" {
+				reason = reasonOf(o.err)
+			}
+		}
+	}
+	if len(causes) > 0 {
+		return identity.Identity{}, "", a.refuse(req, reason, true, a.unauthorized(names, outcomes).Wrap(errors.Join(causes...)))
 	}
 	anonymous := false
 	var missing []string
@@ -61,17 +84,6 @@ func (a *authenticator) authenticate(c echo.Context, op *routes.Operation) (iden
 			}
 		}
 	}
-	// Invalid credentials answer 401 even where anonymous callers are allowed: a client that
-	// sent a token should learn that it was refused.
-	var causes []error
-	for _, name := range names {
-		if o := outcomes[name]; o.state == invalid {
-			causes = append(causes, fmt.Errorf("%s: %w", name, o.err))
-		}
-	}
-	if len(causes) > 0 {
-		return identity.Identity{}, "", a.unauthorized(names, outcomes).Wrap(errors.Join(causes...))
-	}
 	if anonymous {
 		return identity.Identity{}, "", nil
 	}
@@ -81,9 +93,30 @@ func (a *authenticator) authenticate(c echo.Context, op *routes.Operation) (iden
 			e = e.WithHeader(echo.HeaderWWWAuthenticate,
 				fmt.Sprintf(`Bearer realm=%q, error="insufficient_scope", scope=%q`, Realm, strings.Join(missing, " ")))
 		}
-		return identity.Identity{}, "", e
+		return identity.Identity{}, "", a.refuse(req, ReasonInsufficientScope, false, e)
 	}
-	return identity.Identity{}, "", a.unauthorized(names, outcomes)
+	return identity.Identity{}, "", a.refuse(req, ReasonMissing, false, a.unauthorized(names, outcomes))
+}
+
+// ambiguous refuses every valid credential when the valid ones name more than one subject.
+func ambiguous(names []string, outcomes map[string]outcome) {
+	first, two := "", false
+	for _, name := range names {
+		if o := outcomes[name]; o.state == valid {
+			if first == "" {
+				first = o.id.Subject // never empty (validSubject)
+			}
+			two = two || o.id.Subject != first
+		}
+	}
+	if !two {
+		return
+	}
+	for _, name := range names {
+		if outcomes[name].state == valid {
+			outcomes[name] = outcome{state: invalid, err: ErrAmbiguousCredentials}
+		}
+	}
 }
 
 // satisfy checks one requirement: every scheme authenticated the same subject (ok), and need
@@ -154,7 +187,7 @@ func (a *authenticator) check(req *http.Request, name string) outcome {
 			}
 			return outcome{state: valid, id: id, keyID: keyID}
 		default:
-			return outcome{state: invalid, err: fmt.Errorf("%d %s headers", len(vals), s.header)}
+			return outcome{state: invalid, err: fmt.Errorf("%w: %d %s headers", ErrMalformedCredentials, len(vals), s.header)}
 		}
 	}
 	return outcome{state: absent}
@@ -168,7 +201,7 @@ func bearerToken(h http.Header) (token string, present bool, err error) {
 		return "", false, nil
 	}
 	if len(vals) > 1 {
-		return "", true, errors.New("several Authorization headers")
+		return "", true, fmt.Errorf("%w: several Authorization headers", ErrMalformedCredentials)
 	}
 	scheme, rest, _ := strings.Cut(strings.TrimSpace(vals[0]), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
@@ -176,7 +209,7 @@ func bearerToken(h http.Header) (token string, present bool, err error) {
 	}
 	token = strings.TrimSpace(rest)
 	if token == "" {
-		return "", true, errors.New("empty bearer token")
+		return "", true, fmt.Errorf("%w: empty bearer token", ErrMalformedCredentials)
 	}
 	return token, true, nil
 }

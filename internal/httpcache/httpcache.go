@@ -88,7 +88,10 @@ type Cache struct {
 	cfg      Config
 	table    *routes.Table
 	policies map[*routes.Operation]policy
-	now      func() time.Time
+	// secured maps every secured operation to its Vary value: the headers that carry its
+	// credentials (see NoStore).
+	secured map[*routes.Operation]string
+	now     func() time.Time
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -102,8 +105,16 @@ func New(cfg Config, table *routes.Table) (*Cache, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("httpcache: %w", err)
 	}
-	c := &Cache{cfg: cfg, table: table, policies: map[*routes.Operation]policy{}, now: time.Now, entries: map[string]*entry{}}
+	c := &Cache{cfg: cfg, table: table, policies: map[*routes.Operation]policy{}, secured: map[*routes.Operation]string{},
+		now: time.Now, entries: map[string]*entry{}}
+	var schemes openapi3.SecuritySchemes
+	if doc := table.Doc(); doc != nil && doc.Components != nil {
+		schemes = doc.Components.SecuritySchemes
+	}
 	for _, op := range table.All() {
+		if len(op.Security) > 0 {
+			c.secured[op] = credentialHeaders(op.Security, schemes)
+		}
 		raw, ok := op.Extensions[Extension]
 		if !ok {
 			continue
@@ -125,6 +136,65 @@ func New(cfg Config, table *routes.Table) (*Cache, error) {
 		c.policies[op] = p
 	}
 	return c, nil
+}
+
+// credentialHeaders lists the request headers that carry the credentials of reqs' schemes,
+// comma separated, in order of appearance: Authorization (http, oauth2, openIdConnect), an
+// apiKey's header, Cookie (an apiKey in a cookie).
+func credentialHeaders(reqs openapi3.SecurityRequirements, schemes openapi3.SecuritySchemes) string {
+	var out []string
+	add := func(h string) {
+		for _, o := range out {
+			if strings.EqualFold(o, h) {
+				return
+			}
+		}
+		out = append(out, h)
+	}
+	for _, req := range reqs {
+		names := make([]string, 0, len(req))
+		for name := range req {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			ref := schemes[name]
+			if ref == nil || ref.Value == nil {
+				continue
+			}
+			switch s := ref.Value; {
+			case s.Type == "http", s.Type == "oauth2", s.Type == "openIdConnect":
+				add(echo.HeaderAuthorization)
+			case s.Type == "apiKey" && s.In == "header" && s.Name != "":
+				add(s.Name)
+			case s.Type == "apiKey" && s.In == "cookie":
+				add(echo.HeaderCookie)
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// NoStore marks every answer of a secured operation, errors included, as not for any cache
+// to keep: Cache-Control: no-store, and Vary naming the headers that carry its credentials.
+// A shared cache must never keep a caller's data (an API key is not the Authorization
+// header that would otherwise stop it), nor a 401/403 that another caller's request would
+// then receive. Place it before authentication, so that its refusals carry the headers too.
+// An x-cache operation's own answers (see Middleware) replace Cache-Control with theirs
+// (private, max-age). It applies even when caching is Disabled.
+func (c *Cache) NoStore() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ctx echo.Context) error {
+			if vary, ok := c.secured[c.table.Lookup(ctx)]; ok {
+				h := ctx.Response().Header()
+				h.Set(echo.HeaderCacheControl, "no-store")
+				if vary != "" {
+					h.Add(echo.HeaderVary, vary)
+				}
+			}
+			return next(ctx)
+		}
+	}
 }
 
 func parsePolicy(raw any) (policy, error) {

@@ -160,6 +160,7 @@ type Metrics struct {
 	rateLimit        guardedCounter
 	rateLimitFallbck prometheus.Counter
 	idempotency      guardedCounter
+	authFailures     guardedCounter
 }
 
 // New registers the metric set, plus the Go runtime and process collectors, on a fresh
@@ -189,9 +190,11 @@ func New() *Metrics {
 		Help: "Rate-limit decisions taken by the local limiter because the shared store was unavailable."})
 	m.idempotency = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "idempotency_outcomes_total",
 		Help: "Idempotency-Key outcomes, by operation id and outcome (stored, released, replayed, in_flight, reused, lease_expired, full, store_error)."}, "operation", "outcome")
+	m.authFailures = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "auth_failures_total",
+		Help: "Requests refused authentication, by reason (missing, query_credentials, malformed, invalid_signature, expired, invalid_claims, unknown_key, ambiguous, insufficient_scope)."}, "reason")
 	// The names are constants: registration cannot clash.
 	m.reg.MustRegister(m.requests.vec, m.duration.vec, m.inFlight, m.errors.vec, m.upstreamCalls.vec, m.upstreamAttempts.vec,
-		m.upstreamDuration.vec, m.breakerState.vec, m.rateLimit.vec, m.rateLimitFallbck, m.idempotency.vec,
+		m.upstreamDuration.vec, m.breakerState.vec, m.rateLimit.vec, m.rateLimitFallbck, m.idempotency.vec, m.authFailures.vec,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -274,3 +277,7 @@ func (m *Metrics) RateLimitFallback() { m.rateLimitFallbck.Inc() }
 func (m *Metrics) Idempotency(operation, outcome string) {
 	m.idempotency.with(operation, outcome).Inc()
 }
+
+// AuthFailure records a request refused authentication. reason must come from a fixed set
+// (auth.Reasons), never from the request.
+func (m *Metrics) AuthFailure(reason string) { m.authFailures.with(reason).Inc() }

@@ -36,3 +36,45 @@ func BenchmarkMiddleware(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAuthGuard is what the failed-authentication guard costs per request: Check for an
+// address in good standing (every request of a secured operation pays it), Check for a
+// blocked address (a hostile request refused before any verification), and Fail (charged
+// only when credentials were refused).
+func BenchmarkAuthGuard(b *testing.B) {
+	g, err := ratelimit.NewAuthGuard(ratelimit.Config{AuthFailures: ratelimit.AuthFailures{Requests: 1_000_000, Window: time.Second}}, discardLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = g.Close() })
+	good := httptest.NewRequest(http.MethodGet, "/v1/orders", nil)
+	good.RemoteAddr = "203.0.113.7:50000"
+	b.Run("check/allowed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if g.Check(good) != nil {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("fail", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = g.Fail(good)
+		}
+	})
+	blocked, err := ratelimit.NewAuthGuard(ratelimit.Config{AuthFailures: ratelimit.AuthFailures{Requests: 1, Window: time.Hour}}, discardLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = blocked.Close() })
+	_ = blocked.Fail(good)
+	b.Run("check/blocked", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if blocked.Check(good) == nil {
+				b.Fatal("allowed")
+			}
+		}
+	})
+}

@@ -58,6 +58,11 @@ func (k keyer) key(r *http.Request) clientKey {
 	if id, ok := identity.FromContext(r.Context()); ok {
 		return clientKey{subject: id.Subject}
 	}
+	return k.addrKey(r)
+}
+
+// addrKey is the client address's key, whoever the caller is.
+func (k keyer) addrKey(r *http.Request) clientKey {
 	a := k.clientIP(r)
 	if a.Is6() && k.ipv6Prefix < 128 {
 		if p, err := a.Prefix(k.ipv6Prefix); err == nil {

@@ -17,6 +17,10 @@ const (
 	DefaultRedisTimeout     = 50 * time.Millisecond
 	DefaultIPv6PrefixLength = 64
 	DefaultForwardedHeader  = HeaderXForwardedFor
+	// DefaultAuthFailures is the default budget of failed authentications per client
+	// address and DefaultAuthFailuresWindow its window (AuthFailures).
+	DefaultAuthFailures       = 20
+	DefaultAuthFailuresWindow = time.Minute
 )
 
 // Headers that can carry the client address behind trusted proxies (Config.ForwardedHeader).
@@ -53,6 +57,9 @@ type Config struct {
 	MaxKeys int `yaml:"maxKeys"`
 	// Redis, when Addr is set, shares the limits across gateway replicas.
 	Redis Redis `yaml:"redis"`
+	// AuthFailures limits failed authentications per client address (see NewAuthGuard).
+	// Default 20 per 1m, burst 20. Independent of Disabled.
+	AuthFailures AuthFailures `yaml:"authFailures"`
 	// Hooks observe decisions and fallbacks (for metrics). Not configuration: set in code.
 	Hooks Hooks `yaml:"-"`
 }
@@ -65,6 +72,28 @@ type Policy struct {
 	Window time.Duration `yaml:"window"`
 	// Burst is how many requests may arrive at once, 1..Requests. Default Requests.
 	Burst int `yaml:"burst"`
+}
+
+// AuthFailures is the budget of failed authentications (credentials presented and refused)
+// of one client address: Requests per Window on average, at most Burst at once. An address
+// that has spent it answers 429 on every secured operation, without its credentials being
+// verified, until the budget allows one more failure. It keys on the client address (with
+// TrustedProxies, IPv6PrefixLength), never on identity, and lives in the same store as the
+// other limits (memory, or Redis when configured).
+type AuthFailures struct {
+	// Disabled turns the limit off. Default false.
+	Disabled bool `yaml:"disabled"`
+	// Requests is the number of failures allowed per Window. Default 20.
+	Requests int `yaml:"requests"`
+	// Window is the budget's period, a whole number of seconds. Default 1m.
+	Window time.Duration `yaml:"window"`
+	// Burst is how many failures may come at once, 1..Requests. Default Requests.
+	Burst int `yaml:"burst"`
+}
+
+// policy returns the budget as a Policy.
+func (a AuthFailures) policy() Policy {
+	return Policy{Requests: a.Requests, Window: a.Window, Burst: a.Burst}
 }
 
 // Redis configures the shared store. Limits are kept in Redis with go-redis/redis_rate (GCRA
@@ -111,6 +140,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxKeys == 0 {
 		c.MaxKeys = DefaultMaxKeys
 	}
+	af := c.AuthFailures.policy()
+	af.setDefaults(DefaultAuthFailures, DefaultAuthFailuresWindow)
+	c.AuthFailures.Requests, c.AuthFailures.Window, c.AuthFailures.Burst = af.Requests, af.Window, af.Burst
 	if c.Redis.Addr != "" && c.Redis.Timeout == 0 {
 		c.Redis.Timeout = DefaultRedisTimeout
 	}
@@ -161,6 +193,11 @@ func (c *Config) Validate() error {
 	}
 	for _, e := range c.Default.problems() {
 		bad("default."+e.Path, "%s", e.Problem)
+	}
+	if !c.AuthFailures.Disabled {
+		for _, e := range c.AuthFailures.policy().problems() {
+			bad("authFailures."+e.Path, "%s", e.Problem)
+		}
 	}
 	for i, s := range c.TrustedProxies {
 		if _, err := parsePrefix(s); err != nil {

@@ -18,3 +18,8 @@ func NewForTest(cfg Config, table *routes.Table, logger *slog.Logger, now func()
 	}
 	return newWithOptions(cfg, table, logger, options{now: now, probeInterval: probe})
 }
+
+// NewAuthGuardForTest is NewAuthGuard with a manual clock (nanoseconds).
+func NewAuthGuardForTest(cfg Config, logger *slog.Logger, now func() int64) (*AuthGuard, error) {
+	return newAuthGuard(cfg, logger, options{now: now, probeInterval: 10 * time.Millisecond})
+}

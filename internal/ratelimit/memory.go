@@ -98,6 +98,36 @@ func (m *memoryStore) allowHash(p *policy, h uint64) decision {
 	}
 }
 
+// block marks h as blocked for d from now (a later mark already there is kept). Used as a
+// deny list (see AuthGuard), its entries hold the end of the block instead of a TAT, and
+// expire, are swept and evicted the same way.
+func (m *memoryStore) block(h uint64, d time.Duration) {
+	now := m.now()
+	until := now + int64(d)
+	s := &m.shards[h%numShards]
+	s.mu.Lock()
+	stored, exists := s.tat[h]
+	if until > stored {
+		if !exists && len(s.tat) >= m.shardCap {
+			s.evict(now)
+		}
+		s.tat[h] = until
+		if n := len(s.tat); n > s.peak {
+			s.peak = n
+		}
+	}
+	s.mu.Unlock()
+}
+
+// blockedFor returns how long h stays blocked (see block), 0 when it is not.
+func (m *memoryStore) blockedFor(h uint64) time.Duration {
+	s := &m.shards[h%numShards]
+	s.mu.Lock()
+	until := s.tat[h]
+	s.mu.Unlock()
+	return time.Duration(max(0, until-m.now()))
+}
+
 // evict makes room in a full shard: it inspects up to sampleSize entries (Go randomises where
 // map iteration starts), drops the expired ones, and when none was expired drops the one
 // closest to expiry, forgiving that client's remaining debt. The periodic sweep does the bulk

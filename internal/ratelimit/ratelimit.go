@@ -28,8 +28,9 @@ const (
 // The header keys as http.Header stores them, computed once: Set would canonicalise (and
 // allocate) on every request.
 var (
-	canonicalRateLimit = textproto.CanonicalMIMEHeaderKey(HeaderRateLimit)
-	canonicalPolicy    = textproto.CanonicalMIMEHeaderKey(HeaderRateLimitPolicy)
+	canonicalRateLimit  = textproto.CanonicalMIMEHeaderKey(HeaderRateLimit)
+	canonicalPolicy     = textproto.CanonicalMIMEHeaderKey(HeaderRateLimitPolicy)
+	canonicalRetryAfter = textproto.CanonicalMIMEHeaderKey(HeaderRetryAfter)
 )
 
 // store decides one request of client k against policy p, atomically. Implementations are

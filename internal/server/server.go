@@ -119,8 +119,18 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		return nil, err
 	}
 
-	authn, authCloser, err := auth.New(cfg.Auth, table, logger)
+	// Failed authentications per client address (rateLimit.authFailures): auth checks the
+	// budget before verifying anything and charges every refused credential.
+	guardCfg := cfg.RateLimit
+	guardCfg.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
+	authGuard, err := ratelimit.NewAuthGuard(guardCfg, logger)
 	if err != nil {
+		return nil, err
+	}
+	authn, authCloser, err := auth.New(cfg.Auth, table, logger, auth.WithGuard(authGuard),
+		auth.WithFailureHook(func(r auth.Reason) { m.AuthFailure(string(r)) }))
+	if err != nil {
+		_ = authGuard.Close()
 		return nil, err
 	}
 	var tlsCfg *tls.Config
@@ -178,6 +188,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	}
 	// After routing: per-operation policies find their operation through the route table.
 	e.Use(
+		cache.NoStore(), // secured operations: Cache-Control no-store, on every answer (so first)
 		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.Server.BodyLimit)),
 		authn,   // the contract's security (401/403), and the identity header stripped from input
 		limiter, // by identity, so after auth
@@ -204,7 +215,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	gateway.RegisterHandlers(e, gateway.NewStrictHandler(storefront.New(clients), nil))
 	return &Server{
 		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
-		ops: ops_, metrics: m, admin: admin, clients: clients, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, limits, idemStore},
+		ops: ops_, metrics: m, admin: admin, clients: clients, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, authGuard, limits, idemStore},
 	}, nil
 }
 
