@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -19,6 +21,69 @@ const DefaultMaxDepth = 64
 // tokenizer, so that depth violations are always reported as ReasonTooDeep.
 const MaxDepthLimit = 10000
 
+// DefaultMaxNumberLength is the longest number literal, in bytes, Decode accepts when
+// Limits.MaxNumberLength is <= 0.
+const DefaultMaxNumberLength = 1000
+
+// DefaultMaxNumberExponent is the largest exponent magnitude, as written, Decode accepts
+// when Limits.MaxNumberExponent is <= 0.
+const DefaultMaxNumberExponent = 1000
+
+// Limits bounds what Decode accepts beyond the JSON grammar (RFC 8259 section 9 lets a
+// parser limit nesting and the range and precision of numbers). The zero value means the
+// defaults.
+type Limits struct {
+	// MaxDepth caps the nesting of objects and arrays. Default DefaultMaxDepth (64); at
+	// most MaxDepthLimit.
+	MaxDepth int
+	// MaxNumberLength caps one number literal, in bytes (sign, digits, fraction and
+	// exponent). Default DefaultMaxNumberLength (1000). Exact decimal arithmetic on a
+	// number costs time quadratic in its length: this keeps every later use of a number
+	// cheap.
+	MaxNumberLength int
+	// MaxNumberExponent caps the magnitude of a number literal's exponent as written
+	// (1e999999 has 999999). Default DefaultMaxNumberExponent (1000). Exact arithmetic on
+	// 1e999999 builds a million-digit integer.
+	MaxNumberExponent int
+}
+
+// withDefaults returns l with every unset field at its default and MaxDepth clamped.
+func (l Limits) withDefaults() Limits {
+	switch {
+	case l.MaxDepth <= 0:
+		l.MaxDepth = DefaultMaxDepth
+	case l.MaxDepth > MaxDepthLimit:
+		l.MaxDepth = MaxDepthLimit
+	}
+	if l.MaxNumberLength <= 0 {
+		l.MaxNumberLength = DefaultMaxNumberLength
+	}
+	if l.MaxNumberExponent <= 0 {
+		l.MaxNumberExponent = DefaultMaxNumberExponent
+	}
+	return l
+}
+
+// NumberWithin reports whether a number literal (JSON grammar assumed, as in a decoded
+// json.Number or a query parameter read as one) is within l's number limits; unset limits
+// are the defaults. It runs in time linear in the literal's length.
+func (l Limits) NumberWithin(lit string) bool {
+	l = l.withDefaults()
+	if len(lit) > l.MaxNumberLength {
+		return false
+	}
+	i := strings.IndexAny(lit, "eE")
+	if i < 0 {
+		return true
+	}
+	exp := strings.TrimLeft(strings.TrimLeft(lit[i+1:], "+-"), "0")
+	if len(exp) > 9 {
+		return false
+	}
+	e, err := strconv.Atoi(exp)
+	return err == nil && e <= l.MaxNumberExponent || exp == ""
+}
+
 // utf8BOM is the UTF-8 encoding of U+FEFF.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
@@ -30,6 +95,7 @@ type decoder struct {
 	in       bytes.Buffer
 	data     []byte
 	maxDepth int
+	limits   Limits
 
 	// elems is a stack of array elements under construction, so that every
 	// array is allocated once with its final length.
@@ -46,24 +112,24 @@ const maxPooledElems = 1 << 12
 
 var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 
-// Decode parses data as exactly one JSON value and returns it as the generic tree
+// Decode is DecodeLimits with the given nesting limit and the default number limits.
+func Decode(data []byte, maxDepth int) (any, error) {
+	return DecodeLimits(data, Limits{MaxDepth: maxDepth})
+}
+
+// DecodeLimits parses data as exactly one JSON value and returns it as the generic tree
 // map[string]any / []any / string / json.Number / bool / nil (numbers as json.Number, so that
 // github.com/santhosh-tekuri/jsonschema/v6 can validate them exactly).
 //
 // Decode is strict: it accepts only RFC 8259 JSON encoded as UTF-8, rejects
 // duplicate object member names, unpaired surrogate escapes, a leading byte
-// order mark, anything but whitespace after the value, and nesting deeper than
-// maxDepth (DefaultMaxDepth if maxDepth <= 0, at most MaxDepthLimit).
+// order mark, anything but whitespace after the value, nesting deeper than
+// l.MaxDepth, and number literals beyond l's number limits (ReasonNumberTooLarge).
 // Every error it returns is a *SyntaxError, which matches ErrMalformed.
 // The returned tree does not alias data; its strings may share one copy of it.
 // Decode is safe for concurrent use.
-func Decode(data []byte, maxDepth int) (any, error) {
-	switch {
-	case maxDepth <= 0:
-		maxDepth = DefaultMaxDepth
-	case maxDepth > MaxDepthLimit:
-		maxDepth = MaxDepthLimit
-	}
+func DecodeLimits(data []byte, l Limits) (any, error) {
+	l = l.withDefaults()
 	if bytes.HasPrefix(data, utf8BOM) {
 		return nil, &SyntaxError{Reason: ReasonByteOrderMark}
 	}
@@ -72,7 +138,7 @@ func Decode(data []byte, maxDepth int) (any, error) {
 	// A *bytes.Buffer lets jsontext tokenize data in place, without copying it.
 	d.in = *bytes.NewBuffer(data)
 	d.dec.Reset(&d.in)
-	d.data, d.maxDepth = data, maxDepth
+	d.data, d.maxDepth, d.limits = data, l.MaxDepth, l
 	d.share = len(data) <= maxSharedText
 
 	v, err := d.decodeTop()
@@ -141,6 +207,10 @@ func (d *decoder) value(depth int) (any, error) {
 		raw, err := d.dec.ReadValue()
 		if err != nil {
 			return nil, d.classify(err)
+		}
+		if len(raw) > d.limits.MaxNumberLength || !d.limits.NumberWithin(string(raw)) {
+			return nil, &SyntaxError{Offset: d.dec.InputOffset() - int64(len(raw)), Path: string(d.dec.StackPointer()),
+				Reason: ReasonNumberTooLarge, limit: d.limits.MaxNumberLength, limit2: d.limits.MaxNumberExponent}
 		}
 		return d.numberValue(raw), nil
 	case 't', 'f', 'n':
