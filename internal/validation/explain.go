@@ -1,0 +1,215 @@
+package validation
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+
+	"github.com/contractgate/contractgate/internal/apierror"
+)
+
+// Explaining an invalid value. The full engine reports every violation of a value at once,
+// building an error for each: an array of 500,000 wrong items costs 500,000 errors before a
+// single detail is written. explain walks the value with the fast tree instead, down the
+// containers (properties, additionalProperties, items, allOf, $ref) to the parts that fail,
+// and asks the full engine only about those parts where its answer is cheap: a scalar, or a
+// container failing type, const, enum or format (the full engine stops at the first of
+// those). Composition it cannot split (anyOf, oneOf, not) also goes to the full engine
+// whole. The details come from the full engine's own error kinds either way, so they read
+// the same; the walk stops as soon as the collector is full.
+
+// seg is one step of a path into the instance: an array index (idx >= 0) or a member name.
+type seg struct {
+	key string
+	idx int
+}
+
+// walk explains the violations of one value (a body or a parameter).
+type walk struct {
+	v      *Validator
+	c      *collector
+	prefix string // body, query.page, ...
+	path   []seg
+}
+
+// field renders the current path: body.items[3].quantity.
+func (w *walk) field() string {
+	if len(w.path) == 0 {
+		return w.prefix
+	}
+	var b strings.Builder
+	b.WriteString(w.prefix)
+	for _, s := range w.path {
+		if s.idx >= 0 {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.idx))
+			b.WriteByte(']')
+		} else {
+			b.WriteByte('.')
+			b.WriteString(s.key)
+		}
+	}
+	return b.String()
+}
+
+// emit adds the detail of one error kind found at the current path, for value x.
+func (w *walk) emit(x any, k jsonschema.ErrorKind) {
+	leaf(w.field(), x, &jsonschema.ValidationError{ErrorKind: k}, w.c)
+}
+
+// delegate lets the full engine report x's violations of n (see above for when that is cheap).
+func (w *walk) delegate(n *node, x any) {
+	err := n.full.Validate(x)
+	if err == nil {
+		return
+	}
+	ve, ok := asValidationError(err)
+	if !ok {
+		w.c.add(apierror.Detail{Field: w.field(), Constraint: "schema", Message: "is invalid"})
+		return
+	}
+	w.v.violations(w.field(), x, ve, w.c)
+}
+
+// explain adds the details of x's violations of n. x is known not to be valid (check
+// answered invalid or unsure); a valid x adds nothing.
+func (w *walk) explain(n *node, x any) {
+	if w.c.full() || n.always {
+		return
+	}
+	var obj map[string]any
+	var arr []any
+	switch t := x.(type) {
+	case map[string]any:
+		obj = t
+	case []any:
+		arr = t
+	}
+	if n.never || obj == nil && arr == nil || n.anyOf != nil || n.oneOf != nil || n.not != nil || n.full == nil {
+		w.delegate(n, x)
+		return
+	}
+	// The full engine stops at a failing type, const, enum or format: it answers cheaply.
+	if n.types != 0 && n.checkType(x) != valid || n.hasConst && jsonEqual(x, n.constVal) != valid ||
+		n.format != nil && n.format(x) != valid || n.enum != nil && !inEnum(n.enum, x) {
+		w.delegate(n, x)
+		return
+	}
+	if n.ref != nil && n.ref.check(x) != valid {
+		w.explain(n.ref, x)
+	}
+	if obj != nil {
+		w.object(n, obj)
+	} else {
+		w.array(n, arr)
+	}
+	for _, s := range n.allOf {
+		if s.check(x) != valid {
+			w.explain(s, x)
+		}
+	}
+}
+
+func inEnum(enum []any, x any) bool {
+	for _, e := range enum {
+		if jsonEqual(x, e) == valid {
+			return true
+		}
+	}
+	return false
+}
+
+// child explains element x of the current value at step s, when n does not accept it.
+func (w *walk) child(n *node, s seg, x any) {
+	if w.c.full() || n.check(x) == valid {
+		return
+	}
+	w.path = append(w.path, s)
+	w.explain(n, x)
+	w.path = w.path[:len(w.path)-1]
+}
+
+func (w *walk) object(n *node, o map[string]any) {
+	if n.maxProps >= 0 && len(o) > n.maxProps {
+		w.emit(o, &kind.MaxProperties{Got: len(o), Want: n.maxProps})
+	}
+	if len(o) < n.minProps {
+		w.emit(o, &kind.MinProperties{Got: len(o), Want: n.minProps})
+	}
+	var missing []string
+	for _, name := range n.required {
+		if _, ok := o[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	if missing != nil {
+		w.emit(o, &kind.Required{Missing: missing})
+	}
+	declared := 0
+	for _, p := range n.propList {
+		if v, ok := o[p.name]; ok {
+			declared++
+			w.child(p.node, seg{key: p.name, idx: -1}, v)
+		}
+	}
+	if declared == len(o) || n.additional == nil || n.additional.always || w.c.full() {
+		return
+	}
+	// The undeclared members, in a stable order: when there are more violations than the
+	// cap, the same request gets the same details.
+	extra := make([]string, 0, len(o)-declared)
+	for k := range o {
+		if _, ok := n.props[k]; !ok {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	if n.additional.never {
+		if room := w.c.max - len(w.c.out) + 1; len(extra) > room {
+			extra = extra[:room] // one beyond the cap: enough to know there are more
+		}
+		w.emit(o, &kind.AdditionalProperties{Properties: extra})
+		return
+	}
+	for _, k := range extra {
+		w.child(n.additional, seg{key: k, idx: -1}, o[k])
+	}
+}
+
+func (w *walk) array(n *node, a []any) {
+	if len(a) < n.minItems {
+		w.emit(a, &kind.MinItems{Got: len(a), Want: n.minItems})
+	}
+	if n.maxItems >= 0 && len(a) > n.maxItems {
+		w.emit(a, &kind.MaxItems{Got: len(a), Want: n.maxItems})
+	}
+	if n.uniqueItems {
+		if i, j, ok := duplicate(a); ok {
+			w.emit(a, &kind.UniqueItems{Duplicates: [2]int{i, j}})
+		}
+	}
+	if n.items == nil {
+		return
+	}
+	for i, x := range a {
+		if w.c.full() {
+			return
+		}
+		w.child(n.items, seg{idx: i}, x)
+	}
+}
+
+// duplicate returns the first pair of equal items.
+func duplicate(a []any) (int, int, bool) {
+	for j := 1; j < len(a); j++ {
+		for i := range j {
+			if jsonEqual(a[i], a[j]) == valid {
+				return i, j, true
+			}
+		}
+	}
+	return 0, 0, false
+}
