@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
@@ -194,6 +195,9 @@ func (v *Validator) Middleware() echo.MiddlewareFunc {
 // value on the request for the generated handler (which binds it instead of decoding again).
 func (v *Validator) validateBody(c echo.Context, b *body, out *collector) error {
 	req := c.Request()
+	if err := checkContentEncoding(req.Header.Values(echo.HeaderContentEncoding)); err != nil {
+		return err
+	}
 	empty := req.ContentLength == 0 || req.Body == nil || req.Body == http.NoBody
 	if empty && req.Header.Get(echo.HeaderContentType) == "" {
 		if b.required {
@@ -319,22 +323,35 @@ func readBody(req *http.Request) ([]byte, error) {
 }
 
 // checkContentType accepts application/json (the one request media type the contract's
-// operations declare) in UTF-8.
+// operations declare) in UTF-8. A Content-Type that is not a well-formed media type
+// (RFC 9110 section 8.3, e.g. "application/json; ;;; =\"") is refused like any other.
 func checkContentType(ct string) error {
 	if ct == "application/json" || strings.EqualFold(ct, "application/json; charset=utf-8") {
 		return nil
 	}
-	mediaType, params, _ := strings.Cut(ct, ";")
-	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+	mediaType, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return apierror.ErrUnsupportedMediaType.WithMessage("Content-Type is not a well-formed media type").Wrap(err)
+	}
 	if mediaType != "application/json" {
 		return apierror.ErrUnsupportedMediaType.WithMessage("Content-Type must be application/json")
 	}
-	for p := range strings.SplitSeq(params, ";") {
-		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if strings.EqualFold(strings.TrimSpace(k), "charset") {
-			val = strings.Trim(strings.TrimSpace(val), `"`)
-			if !strings.EqualFold(val, "utf-8") && !strings.EqualFold(val, "utf8") {
-				return apierror.ErrUnsupportedMediaType.WithMessage("Only the UTF-8 charset is accepted")
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return apierror.ErrUnsupportedMediaType.WithMessage("Only the UTF-8 charset is accepted")
+	}
+	return nil
+}
+
+// checkContentEncoding refuses a body in any content coding but identity: the gateway
+// decodes none, and would otherwise read compressed bytes as JSON or pass them on. The 415
+// names the one coding accepted in Accept-Encoding (RFC 9110 section 12.5.3).
+func checkContentEncoding(values []string) error {
+	for _, v := range values {
+		for coding := range strings.SplitSeq(v, ",") {
+			if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
+				return apierror.ErrUnsupportedMediaType.
+					WithMessage("Content-Encoding is not supported: send the body without a content coding").
+					WithHeader("Accept-Encoding", "identity")
 			}
 		}
 	}
