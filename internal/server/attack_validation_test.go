@@ -64,7 +64,9 @@ var hostileBodies = []struct {
 	{"NestedArrays", func() string {
 		return fill(`{"items":[`, strings.Repeat("[", 60)+strings.Repeat("]", 60), ",", `],"payment":`+validPayment+`}`)
 	}},
-	{"LongString", func() string { return fill(`{"items":[`+validItem+`],"payment":`+validPayment+`,"note":"`, "a", "", `"}`) }},
+	{"LongString", func() string {
+		return fill(`{"items":[`+validItem+`],"payment":`+validPayment+`,"note":"`, "a", "", `"}`)
+	}},
 	{"MillionDigitNumber", func() string {
 		return orderWith(`{"productId":"prd_0001","quantity":1`+strings.Repeat("0", 1_000_000)+`}`, validPayment, "")
 	}},

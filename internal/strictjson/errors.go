@@ -42,18 +42,22 @@ const (
 	// ReasonNumberTooLarge means a number literal is longer, or its exponent larger, than
 	// allowed (Limits).
 	ReasonNumberTooLarge
+	// ReasonTooManyContainers means the input holds more objects and arrays than allowed
+	// (Limits.MaxContainers).
+	ReasonTooManyContainers
 )
 
 var reasonNames = [...]string{
-	ReasonInvalidSyntax:  "invalid_syntax",
-	ReasonEmpty:          "empty",
-	ReasonTruncated:      "truncated",
-	ReasonTrailingData:   "trailing_data",
-	ReasonDuplicateKey:   "duplicate_key",
-	ReasonInvalidUTF8:    "invalid_utf8",
-	ReasonByteOrderMark:  "byte_order_mark",
-	ReasonTooDeep:        "too_deep",
-	ReasonNumberTooLarge: "number_too_large",
+	ReasonInvalidSyntax:     "invalid_syntax",
+	ReasonEmpty:             "empty",
+	ReasonTruncated:         "truncated",
+	ReasonTrailingData:      "trailing_data",
+	ReasonDuplicateKey:      "duplicate_key",
+	ReasonInvalidUTF8:       "invalid_utf8",
+	ReasonByteOrderMark:     "byte_order_mark",
+	ReasonTooDeep:           "too_deep",
+	ReasonNumberTooLarge:    "number_too_large",
+	ReasonTooManyContainers: "too_many_containers",
 }
 
 // String returns a stable snake_case identifier for r (for example
@@ -119,6 +123,10 @@ func (e *SyntaxError) Error() string {
 			b.WriteString(" of ")
 			b.WriteString(strconv.Itoa(e.limit))
 		}
+	case ReasonTooManyContainers:
+		b.WriteString("more than ")
+		b.WriteString(strconv.Itoa(e.limit))
+		b.WriteString(" objects and arrays")
 	case ReasonNumberTooLarge:
 		b.WriteString("number literal too large (at most ")
 		b.WriteString(strconv.Itoa(e.limit))

@@ -45,7 +45,16 @@ type Limits struct {
 	// (1e999999 has 999999). Default DefaultMaxNumberExponent (1000). Exact arithmetic on
 	// 1e999999 builds a million-digit integer.
 	MaxNumberExponent int
+	// MaxContainers caps the objects and arrays of one input (ReasonTooManyContainers),
+	// counted before anything is allocated. Default DefaultMaxContainers (100000). A Go map
+	// costs some 300 bytes even when it holds one member, so a body of tiny objects would
+	// otherwise decode to some 40 times its size.
+	MaxContainers int
 }
+
+// DefaultMaxContainers is the number of objects and arrays Decode accepts when
+// Limits.MaxContainers is <= 0.
+const DefaultMaxContainers = 100_000
 
 // withDefaults returns l with every unset field at its default and MaxDepth clamped.
 func (l Limits) withDefaults() Limits {
@@ -60,6 +69,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxNumberExponent <= 0 {
 		l.MaxNumberExponent = DefaultMaxNumberExponent
+	}
+	if l.MaxContainers <= 0 {
+		l.MaxContainers = DefaultMaxContainers
 	}
 	return l
 }
@@ -97,9 +109,12 @@ type decoder struct {
 	maxDepth int
 	limits   Limits
 
-	// elems is a stack of array elements under construction, so that every
-	// array is allocated once with its final length.
-	elems []any
+	// sizes holds the number of elements (members) of every array (object) of
+	// the input, in the order they open, counted by a first pass over the bytes
+	// (see scan) so that each is allocated once with its final size; next is the
+	// index of the next container to open.
+	sizes []int32
+	next  int
 
 	// shared is a copy of data that strings in the tree are sliced from (see
 	// maxSharedText); it is made on first use, if share is set.
@@ -107,8 +122,8 @@ type decoder struct {
 	share  bool
 }
 
-// maxPooledElems bounds the scratch stack kept by a pooled decoder.
-const maxPooledElems = 1 << 12
+// maxPooledSizes bounds the scratch space kept by a pooled decoder.
+const maxPooledSizes = 1 << 12
 
 var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 
@@ -137,20 +152,25 @@ func DecodeLimits(data []byte, l Limits) (any, error) {
 	d := decoderPool.Get().(*decoder)
 	// A *bytes.Buffer lets jsontext tokenize data in place, without copying it.
 	d.in = *bytes.NewBuffer(data)
-	d.dec.Reset(&d.in)
+	// Duplicate names are found with the object's own map (see object): the tokenizer's
+	// check would keep a second set of every object's names.
+	d.dec.Reset(&d.in, jsontext.AllowDuplicateNames(true))
 	d.data, d.maxDepth, d.limits = data, l.MaxDepth, l
 	d.share = len(data) <= maxSharedText
 
-	v, err := d.decodeTop()
+	var v any
+	var err error
+	d.sizes, d.next = d.sizes[:0], 0
+	if d.sizes, err = scan(data, d.sizes, l.MaxContainers); err == nil {
+		v, err = d.decodeTop()
+	}
 
 	// Drop every reference to data and to the tree before pooling the decoder.
 	d.in = bytes.Buffer{}
 	d.dec.Reset(&d.in)
 	d.data, d.shared = nil, ""
-	clear(d.elems)
-	d.elems = d.elems[:0]
-	if cap(d.elems) > maxPooledElems {
-		d.elems = nil
+	if cap(d.sizes) > maxPooledSizes {
+		d.sizes = nil
 	}
 	decoderPool.Put(d)
 	return v, err
@@ -202,6 +222,11 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, d.classify(err)
 		}
+		if len(raw) <= 3 {
+			if v := shortString(raw); v != nil {
+				return v, nil
+			}
+		}
 		return d.stringValue(raw), nil
 	case '0':
 		raw, err := d.dec.ReadValue()
@@ -211,6 +236,9 @@ func (d *decoder) value(depth int) (any, error) {
 		if len(raw) > d.limits.MaxNumberLength || !d.limits.NumberWithin(string(raw)) {
 			return nil, &SyntaxError{Offset: d.dec.InputOffset() - int64(len(raw)), Path: string(d.dec.StackPointer()),
 				Reason: ReasonNumberTooLarge, limit: d.limits.MaxNumberLength, limit2: d.limits.MaxNumberExponent}
+		}
+		if v := smallNumber(raw); v != nil {
+			return v, nil
 		}
 		return d.numberValue(raw), nil
 	case 't', 'f', 'n':
@@ -231,10 +259,11 @@ func (d *decoder) value(depth int) (any, error) {
 
 // object decodes a JSON object; the next token is its '{'.
 func (d *decoder) object(depth int) (any, error) {
+	size := d.size()
 	if err := d.open(depth); err != nil {
 		return nil, err
 	}
-	obj := make(map[string]any)
+	obj := make(map[string]any, min(size, maxMapHint))
 	for {
 		switch d.dec.PeekKind() {
 		case '}':
@@ -246,12 +275,15 @@ func (d *decoder) object(depth int) (any, error) {
 		default:
 			return nil, d.readError()
 		}
-		// ReadValue rejects the name if it duplicates an earlier one.
 		raw, err := d.dec.ReadValue()
 		if err != nil {
 			return nil, d.classify(err)
 		}
 		name := d.stringValue(raw)
+		if _, dup := obj[name]; dup {
+			return nil, &SyntaxError{Offset: d.dec.InputOffset() - int64(len(raw)), Reason: ReasonDuplicateKey,
+				Path: string(d.dec.StackPointer())}
+		}
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
@@ -262,25 +294,101 @@ func (d *decoder) object(depth int) (any, error) {
 
 // array decodes a JSON array; the next token is its '['.
 func (d *decoder) array(depth int) (any, error) {
+	size := d.size()
 	if err := d.open(depth); err != nil {
 		return nil, err
 	}
-	base := len(d.elems)
+	if size == 0 && d.dec.PeekKind() == ']' {
+		if _, err := d.dec.ReadToken(); err != nil {
+			return nil, d.classify(err)
+		}
+		return emptyArray, nil
+	}
+	arr := make([]any, 0, size) // appends beyond size only if the count was off (invalid input)
 	for d.dec.PeekKind() != ']' {
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		d.elems = append(d.elems, v)
+		arr = append(arr, v)
 	}
 	if _, err := d.dec.ReadToken(); err != nil {
 		return nil, d.classify(err)
 	}
-	arr := make([]any, len(d.elems)-base)
-	copy(arr, d.elems[base:])
-	clear(d.elems[base:])
-	d.elems = d.elems[:base]
 	return arr, nil
+}
+
+// size returns the counted size of the next container to open.
+func (d *decoder) size() int {
+	if d.next >= len(d.sizes) {
+		return 0
+	}
+	n := d.sizes[d.next]
+	d.next++
+	return int(n)
+}
+
+// maxMapHint caps the size a map is made with: a wrong count (invalid input) must not
+// allocate much, and a large map grows table by table without copying it all.
+const maxMapHint = 1024
+
+// emptyArray is every empty array of every tree: an empty slice cannot be written to, so
+// sharing it is safe, and boxing it once saves an allocation per [].
+var emptyArray any = []any{}
+
+// scan appends to sizes the number of elements (members) of every array (object) of data,
+// in the order they open, in one pass over the bytes, and fails with
+// ReasonTooManyContainers when there are more than maxContainers. The counts are exact for
+// valid JSON; for anything else they are only hints (the tokenizer reports the error).
+func scan(data []byte, sizes []int32, maxContainers int) ([]int32, error) {
+	var stack [64]int // open containers by index into sizes; deeper ones are not counted
+	depth := 0
+	counted := func() bool { return depth > 0 && depth <= len(stack) }
+	afterValue := false // a comma counts only after a value: no hint from ",,,,"
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case ':':
+			afterValue = false
+			continue
+		case ']', '}':
+			depth--
+			afterValue = true
+			continue
+		case ',':
+			if afterValue && counted() {
+				sizes[stack[depth-1]]++
+			}
+			afterValue = false
+			continue
+		}
+		// A value (or a member name) starts here.
+		if counted() && sizes[stack[depth-1]] == 0 {
+			sizes[stack[depth-1]] = 1
+		}
+		afterValue = true
+		switch c {
+		case '"':
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+		case '[', '{':
+			if len(sizes) == maxContainers {
+				return sizes, &SyntaxError{Offset: int64(i), Reason: ReasonTooManyContainers, limit: maxContainers}
+			}
+			if depth >= 0 && depth < len(stack) {
+				stack[depth] = len(sizes)
+			}
+			depth++
+			sizes = append(sizes, 0)
+			afterValue = false
+		}
+	}
+	return sizes, nil
 }
 
 // readError consumes the token at which PeekKind failed (or which is not

@@ -41,6 +41,10 @@ type Config struct {
 	// MaxNumberExponent caps the magnitude of a number literal's exponent as written
 	// (1e999999 has 999999), refused like MaxNumberLength. Default 1000.
 	MaxNumberExponent int `yaml:"maxNumberExponent"`
+	// MaxContainers caps the objects and arrays of a JSON body, counted before the body is
+	// decoded: more answer 400 MALFORMED_JSON. A Go map costs some 300 bytes even for one
+	// member, so this bounds what a body of tiny objects costs. Default 10000.
+	MaxContainers int `yaml:"maxContainers"`
 	// Skip names request headers the validator leaves to another middleware (for example
 	// Idempotency-Key, which has its own 400 errors). Canonical form. Set by the server.
 	Skip []string `yaml:"-"`
@@ -60,6 +64,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxNumberExponent == 0 {
 		c.MaxNumberExponent = strictjson.DefaultMaxNumberExponent
 	}
+	if c.MaxContainers == 0 {
+		c.MaxContainers = 10_000
+	}
 }
 
 // Validate reports every problem, each a *configerr.FieldError with a key path relative to
@@ -75,6 +82,7 @@ func (c *Config) Validate() error {
 	bad("maxDetails", c.MaxDetails, 1, 10000)
 	bad("maxNumberLength", c.MaxNumberLength, 20, 100000)
 	bad("maxNumberExponent", c.MaxNumberExponent, 308, 100000)
+	bad("maxContainers", c.MaxContainers, 1, 10_000_000)
 	return errors.Join(errs...)
 }
 
@@ -115,7 +123,7 @@ func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
 		return nil, err
 	}
 	v := &Validator{table: table, ops: map[*routes.Operation]*operation{}, formatless: fl,
-		maxDetails: cfg.MaxDetails, numbers: strictjson.Limits{MaxDepth: cfg.MaxDepth, MaxNumberLength: cfg.MaxNumberLength, MaxNumberExponent: cfg.MaxNumberExponent}}
+		maxDetails: cfg.MaxDetails, numbers: strictjson.Limits{MaxDepth: cfg.MaxDepth, MaxNumberLength: cfg.MaxNumberLength, MaxNumberExponent: cfg.MaxNumberExponent, MaxContainers: cfg.MaxContainers}}
 	for _, op := range table.All() {
 		compiled, err := compileOperation(c, op, cfg.Skip)
 		if err != nil {
@@ -312,7 +320,9 @@ func readBody(req *http.Request) ([]byte, error) {
 	if size < 0 || size > 1<<20 {
 		size = 512
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	// ReadFrom wants bytes.MinRead free bytes before each read: with less, it would grow
+	// (copy) a buffer already the size of the body just to read the end of input.
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	if _, err := buf.ReadFrom(req.Body); err != nil {
 		if he, ok := errors.AsType[*echo.HTTPError](err); ok && he.Code == http.StatusRequestEntityTooLarge {
 			return nil, apierror.ErrPayloadTooLarge.Wrap(err)
