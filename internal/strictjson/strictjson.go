@@ -263,7 +263,7 @@ func (d *decoder) object(depth int) (any, error) {
 	if err := d.open(depth); err != nil {
 		return nil, err
 	}
-	obj := make(map[string]any, min(size, maxMapHint))
+	obj := make(map[string]any, size)
 	for {
 		switch d.dec.PeekKind() {
 		case '}':
@@ -328,10 +328,6 @@ func (d *decoder) size() int {
 	return int(n)
 }
 
-// maxMapHint caps the size a map is made with: a wrong count (invalid input) must not
-// allocate much, and a large map grows table by table without copying it all.
-const maxMapHint = 1024
-
 // emptyArray is every empty array of every tree: an empty slice cannot be written to, so
 // sharing it is safe, and boxing it once saves an allocation per [].
 var emptyArray any = []any{}
@@ -341,16 +337,32 @@ var emptyArray any = []any{}
 // ReasonTooManyContainers when there are more than maxContainers. The counts are exact for
 // valid JSON; for anything else they are only hints (the tokenizer reports the error).
 func scan(data []byte, sizes []int32, maxContainers int) ([]int32, error) {
-	var stack [64]int // open containers by index into sizes; deeper ones are not counted
+	// The open containers, by index into sizes (objects negated, minus one); deeper ones
+	// are not counted.
+	var stack [64]int
 	depth := 0
-	counted := func() bool { return depth > 0 && depth <= len(stack) }
-	afterValue := false // a comma counts only after a value: no hint from ",,,,"
+	top := func() (int, bool, bool) { // index, is an object, counted
+		if depth <= 0 || depth > len(stack) {
+			return 0, false, false
+		}
+		if i := stack[depth-1]; i < 0 {
+			return -i - 1, true, true
+		} else {
+			return i, false, true
+		}
+	}
+	afterValue := false // a comma counts only after a value: no hint from "[,,,,"
 	for i := 0; i < len(data); i++ {
 		c := data[i]
 		switch c {
 		case ' ', '\t', '\n', '\r':
 			continue
 		case ':':
+			// An object's members are its colons: a list of names without values
+			// ({"a","b",...}) gives no hint.
+			if at, obj, ok := top(); ok && obj {
+				sizes[at]++
+			}
 			afterValue = false
 			continue
 		case ']', '}':
@@ -358,15 +370,15 @@ func scan(data []byte, sizes []int32, maxContainers int) ([]int32, error) {
 			afterValue = true
 			continue
 		case ',':
-			if afterValue && counted() {
-				sizes[stack[depth-1]]++
+			if at, obj, ok := top(); ok && !obj && afterValue {
+				sizes[at]++
 			}
 			afterValue = false
 			continue
 		}
 		// A value (or a member name) starts here.
-		if counted() && sizes[stack[depth-1]] == 0 {
-			sizes[stack[depth-1]] = 1
+		if at, obj, ok := top(); ok && !obj && sizes[at] == 0 {
+			sizes[at] = 1
 		}
 		afterValue = true
 		switch c {
@@ -382,6 +394,9 @@ func scan(data []byte, sizes []int32, maxContainers int) ([]int32, error) {
 			}
 			if depth >= 0 && depth < len(stack) {
 				stack[depth] = len(sizes)
+				if c == '{' {
+					stack[depth] = -len(sizes) - 1
+				}
 			}
 			depth++
 			sizes = append(sizes, 0)

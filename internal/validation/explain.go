@@ -160,6 +160,11 @@ func (w *walk) object(n *node, o map[string]any) {
 	}
 	// The undeclared members, in a stable order: when there are more violations than the
 	// cap, the same request gets the same details.
+	if n.additional.never {
+		// Only the first names count, one beyond the cap: enough to know there are more.
+		w.emit(o, &kind.AdditionalProperties{Properties: smallestExtra(o, n.props, w.c.max-len(w.c.out)+1)})
+		return
+	}
 	extra := make([]string, 0, len(o)-declared)
 	for k := range o {
 		if _, ok := n.props[k]; !ok {
@@ -167,16 +172,29 @@ func (w *walk) object(n *node, o map[string]any) {
 		}
 	}
 	slices.Sort(extra)
-	if n.additional.never {
-		if room := w.c.max - len(w.c.out) + 1; len(extra) > room {
-			extra = extra[:room] // one beyond the cap: enough to know there are more
-		}
-		w.emit(o, &kind.AdditionalProperties{Properties: extra})
-		return
-	}
 	for _, k := range extra {
 		w.child(n.additional, seg{key: k, idx: -1}, o[k])
 	}
+}
+
+// smallestExtra returns, in order, the k smallest member names of o that props does not
+// declare, in O(len(o)·k) time and O(k) memory.
+func smallestExtra(o map[string]any, props map[string]*node, k int) []string {
+	out := make([]string, 0, k+1)
+	for name := range o {
+		if _, ok := props[name]; ok {
+			continue
+		}
+		if len(out) == k && name >= out[k-1] {
+			continue
+		}
+		i, _ := slices.BinarySearch(out, name)
+		out = slices.Insert(out, i, name)
+		if len(out) > k {
+			out = out[:k]
+		}
+	}
+	return out
 }
 
 func (w *walk) array(n *node, a []any) {
