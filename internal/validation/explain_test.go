@@ -1,0 +1,129 @@
+package validation
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/contractgate/contractgate/api"
+	"github.com/contractgate/contractgate/internal/apierror"
+	"github.com/contractgate/contractgate/internal/strictjson"
+)
+
+// explainSeeds are invalid bodies whose details explain must report exactly as the full
+// engine does.
+var explainSeeds = append(slices.Clone(agreementSeeds),
+	`{"items":[0,"x",null,true,[],{}],"payment":{"method":"card","cardToken":"tok_1234"}}`,
+	`{"items":[{"productId":"PRD-1","quantity":0},{"productId":"prd_0002","quantity":"x","gift":true}],"currency":"EUR","note":7,"extra":1,"payment":{"method":"card","cardToken":"bad"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":1e400}],"payment":{"method":"card"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":12345678901234567890}],"payment":{"method":"invoice"}}`,
+	`{"items":[{}],"b":1,"a":2,"payment":{"method":"card","cardToken":"tok_1234","z":1}}`,
+	`{"note":"`+strings.Repeat("é", 501)+`"}`,
+	`{"items":[`+strings.TrimSuffix(strings.Repeat(`{"productId":"prd_0001","quantity":1},`, 51), ",")+`],"payment":{"method":"card","cardToken":"tok_1234"}}`,
+)
+
+type detailKey struct {
+	field, constraint, message, received string
+}
+
+func keys(ds []apierror.Detail) []detailKey {
+	out := make([]detailKey, len(ds))
+	for i, d := range ds {
+		out[i] = detailKey{d.Field, d.Constraint, d.Message, fmt.Sprint(d.Received)}
+	}
+	slices.SortFunc(out, func(a, b detailKey) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	return out
+}
+
+// assertExplainAgrees fails when explain's details differ from the full engine's.
+func assertExplainAgrees(t *testing.T, v *Validator, s *schema, body string) {
+	t.Helper()
+	value, err := strictjson.Decode([]byte(body), 64)
+	if err != nil {
+		return
+	}
+	want := &collector{max: 1 << 20}
+	if err := s.full.Validate(value); err != nil {
+		ve, ok := asValidationError(err)
+		if !ok {
+			t.Fatal(err)
+		}
+		v.violations("body", value, ve, want)
+	}
+	got := &collector{max: 1 << 20}
+	s.explain(&walk{v: v, c: got, prefix: "body"}, value)
+	if g, w := keys(got.out), keys(want.out); !slices.Equal(g, w) {
+		t.Fatalf("explain: %v\nfull engine: %v\nbody: %s", g, w, body)
+	}
+}
+
+func explainSetup(tb testing.TB) (*Validator, *schema) {
+	tb.Helper()
+	doc, err := api.Load()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	full, tree, err := newCompiler(doc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fl, err := newFormatless(tree)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &compilers{full: full, fast: newFastCompiler(tree, full)}
+	s, err := c.compile("/components/schemas/CreateOrderRequest")
+	if err != nil || s.fast == nil {
+		tb.Fatalf("CreateOrderRequest: %v (fast %v)", err, s != nil && s.fast != nil)
+	}
+	return &Validator{formatless: fl}, s
+}
+
+func TestExplainAgreesWithFullEngine(t *testing.T) {
+	t.Parallel()
+	v, s := explainSetup(t)
+	for _, body := range explainSeeds {
+		assertExplainAgrees(t, v, s, body)
+	}
+}
+
+// FuzzExplainAgreesWithFullEngine is the differential test of the details.
+func FuzzExplainAgreesWithFullEngine(f *testing.F) {
+	for _, seed := range explainSeeds {
+		f.Add(seed)
+	}
+	v, s := explainSetup(f)
+	f.Fuzz(func(t *testing.T, body string) { assertExplainAgrees(t, v, s, body) })
+}
+
+// TestExplainStopsAtTheCap: the walk stops once a violation beyond the cap is found, and
+// the details kept are the same whatever the map order.
+func TestExplainStopsAtTheCap(t *testing.T) {
+	t.Parallel()
+	v, s := explainSetup(t)
+	body := `{"items":[` + strings.TrimSuffix(strings.Repeat(`0,`, 1000), ",") + `],"z":1,"y":2,"x":3,"payment":{"method":"card","cardToken":"tok_1234"}}`
+	value, err := strictjson.Decode([]byte(body), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first []detailKey
+	for range 20 {
+		c := &collector{max: 5}
+		s.explain(&walk{v: v, c: c, prefix: "body"}, value)
+		if len(c.out) != 5 || !c.more {
+			t.Fatalf("%d details, more %v: want 5 and more", len(c.out), c.more)
+		}
+		if first == nil {
+			first = keys(c.out)
+		} else if !slices.Equal(first, keys(c.out)) {
+			t.Fatalf("details vary between runs: %v, then %v", first, keys(c.out))
+		}
+	}
+	unknown := &collector{max: 2}
+	obj, _ := strictjson.Decode([]byte(`{"items":[{"productId":"prd_0001","quantity":1}],"payment":{"method":"card","cardToken":"tok_1234"},"d":1,"c":1,"b":1,"a":1}`), 0)
+	s.explain(&walk{v: v, c: unknown, prefix: "body"}, obj)
+	if got := keys(unknown.out); len(got) != 2 || got[0].field != "body.a" || got[1].field != "body.b" || !unknown.more {
+		t.Fatalf("unknown members with cap 2: %v, more %v; want body.a, body.b and more", got, unknown.more)
+	}
+}
