@@ -91,6 +91,12 @@ var hostileBodies = []struct {
 	{"ManyMembersPerItem", func() string {
 		return keysIn(`{"items":[{"productId":"prd_0001","quantity":1`, `}],"payment":`+validPayment+`}`)
 	}},
+	{"UnknownKeysInOneOf", func() string { // payment is a oneOf: the full engine judges it
+		return keysIn(`{"items":[`+validItem+`],"payment":{"method":"card","cardToken":"tok_visa_4242"`, `}}`)
+	}},
+	{"ItemsInOneOf", func() string {
+		return fill(`{"items":[`+validItem+`],"payment":{"method":"card","cardToken":"tok_visa_4242","x":[`, "0", ",", `]}}`)
+	}},
 	{"EscapedString", func() string {
 		return fill(`{"items":[`+validItem+`],"payment":`+validPayment+`,"note":"`, `\u00e9`, "", `"}`)
 	}},
@@ -282,7 +288,7 @@ func TestAttackNumberLiterals(t *testing.T) {
 			start := time.Now()
 			res := rawDo(t, env, tc)
 			checkResponse(t, tc, res)
-			if d := time.Since(start); d > 5*time.Second {
+			if d := time.Since(start); d > 2*time.Second {
 				t.Errorf("took %v", d)
 			}
 		})
@@ -326,7 +332,7 @@ func TestAttackUpstreamNumbers(t *testing.T) {
 			if err := json.Unmarshal(res.Body, &body); err != nil || body.Error.Code != "UPSTREAM_CONTRACT_VIOLATION" {
 				t.Errorf("answer %s, want UPSTREAM_CONTRACT_VIOLATION", clipBody(res.Body))
 			}
-			if d := time.Since(start); d > 5*time.Second {
+			if d := time.Since(start); d > 2*time.Second {
 				t.Errorf("took %v", d)
 			}
 		})

@@ -88,7 +88,7 @@ func (w *walk) explain(n *node, x any) {
 	case []any:
 		arr = t
 	}
-	if n.never || obj == nil && arr == nil || n.anyOf != nil || n.oneOf != nil || n.not != nil || n.full == nil {
+	if n.never || obj == nil && arr == nil || n.not != nil || n.full == nil || unsureBranches(n, x) {
 		w.delegate(n, x)
 		return
 	}
@@ -111,6 +111,114 @@ func (w *walk) explain(n *node, x any) {
 			w.explain(s, x)
 		}
 	}
+	if n.anyOf != nil {
+		w.alternatives(n.anyOf, x, "anyOf")
+	}
+	if n.oneOf != nil {
+		w.alternatives(n.oneOf, x, "oneOf")
+	}
+}
+
+// unsureBranches reports whether the fast path cannot decide a branch of n's anyOf or oneOf
+// on x (then the full engine judges the whole).
+func unsureBranches(n *node, x any) bool {
+	for _, list := range [][]*node{n.anyOf, n.oneOf} {
+		for _, b := range list {
+			if b.check(x) == unsure {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// alternatives reports x's violation of an anyOf or oneOf as the full engine's details do
+// (see collect): the branch x was evidently meant for, the only one whose discriminating
+// type, const or enum did not fail, explained; else one detail for the keyword.
+func (w *walk) alternatives(branches []*node, x any, keyword string) {
+	matched := 0
+	for _, b := range branches {
+		if b.check(x) == valid {
+			matched++
+		}
+	}
+	if keyword == "anyOf" && matched > 0 || keyword == "oneOf" && matched == 1 {
+		return
+	}
+	msg := "must match exactly one of the allowed alternatives"
+	if keyword == "anyOf" {
+		msg = "must match at least one of the allowed alternatives"
+	}
+	if matched > 1 {
+		msg = "matches more than one of the allowed alternatives"
+	} else {
+		var intended *node
+		for _, b := range branches {
+			if mismatch(b, x) {
+				continue
+			}
+			if intended != nil {
+				intended = nil
+				break
+			}
+			intended = b
+		}
+		if intended != nil {
+			w.explain(intended, x)
+			return
+		}
+	}
+	w.c.add(apierror.Detail{Field: w.field(), Constraint: keyword, Message: msg})
+}
+
+// mismatch reports whether validating x against b fails on a discriminator, as
+// discriminatorMismatch tells from the full engine's errors: x of the wrong type, or a
+// member whose const or enum fails (with its type right).
+func mismatch(b *node, x any) bool {
+	if b.never || b.always {
+		return false
+	}
+	if b.types != 0 && b.checkType(x) == invalid {
+		return true
+	}
+	if b.ref != nil && mismatch(b.ref, x) {
+		return true
+	}
+	for _, s := range b.allOf {
+		if mismatch(s, x) {
+			return true
+		}
+	}
+	o, ok := x.(map[string]any)
+	if !ok {
+		return false
+	}
+	for _, p := range b.propList {
+		if v, ok := o[p.name]; ok && constFails(p.node, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// constFails reports whether the full engine fails v on n's const or enum: after its type
+// passed, and following $ref and allOf.
+func constFails(n *node, v any) bool {
+	if n.types != 0 && n.checkType(v) != valid {
+		return false
+	}
+	if n.hasConst && jsonEqual(v, n.constVal) == invalid || n.enum != nil && !inEnum(n.enum, v) {
+		return true
+	}
+	if n.ref != nil && constFails(n.ref, v) {
+		return true
+	}
+	for _, s := range n.allOf {
+		if constFails(s, v) {
+			return true
+		}
+	}
+	return false
 }
 
 func inEnum(enum []any, x any) bool {

@@ -20,6 +20,12 @@ var explainSeeds = append(slices.Clone(agreementSeeds),
 	`{"items":[{"productId":"prd_0001","quantity":12345678901234567890}],"payment":{"method":"invoice"}}`,
 	`{"items":[{}],"b":1,"a":2,"payment":{"method":"card","cardToken":"tok_1234","z":1}}`,
 	`{"note":"`+strings.Repeat("é", 501)+`"}`,
+	`{"items":[],"payment":{}}`,
+	`{"items":[],"payment":{"method":5,"cardToken":"tok_1234"}}`,
+	`{"items":[],"payment":{"method":"card","cardToken":5,"x":1,"y":[1,2]}}`,
+	`{"items":[],"payment":{"method":"invoice","purchaseOrder":"","cardToken":"tok_1234"}}`,
+	`{"items":[],"payment":{"method":null}}`,
+	`{"items":[],"payment":"card"}`,
 	`{"items":[`+strings.TrimSuffix(strings.Repeat(`{"productId":"prd_0001","quantity":1},`, 51), ",")+`],"payment":{"method":"card","cardToken":"tok_1234"}}`,
 )
 
