@@ -306,16 +306,23 @@ func smallestExtra(o map[string]any, props map[string]*node, k int) []string {
 }
 
 func (w *walk) array(n *node, a []any) {
+	dup, i, j := invalid, 0, 0
+	if n.uniqueItems {
+		if i, j, dup = findDuplicate(a); dup == unsure {
+			// Cannot tell in linear time (items that are containers, or numbers beyond
+			// float64): the full engine, which hashes them, judges the array whole.
+			w.delegate(n, a)
+			return
+		}
+	}
 	if len(a) < n.minItems {
 		w.emit(a, &kind.MinItems{Got: len(a), Want: n.minItems})
 	}
 	if n.maxItems >= 0 && len(a) > n.maxItems {
 		w.emit(a, &kind.MaxItems{Got: len(a), Want: n.maxItems})
 	}
-	if n.uniqueItems {
-		if i, j, ok := duplicate(a); ok {
-			w.emit(a, &kind.UniqueItems{Duplicates: [2]int{i, j}})
-		}
+	if dup == valid {
+		w.emit(a, &kind.UniqueItems{Duplicates: [2]int{i, j}})
 	}
 	if n.items == nil {
 		return
@@ -326,16 +333,4 @@ func (w *walk) array(n *node, a []any) {
 		}
 		w.child(n.items, seg{idx: i}, x)
 	}
-}
-
-// duplicate returns the first pair of equal items.
-func duplicate(a []any) (int, int, bool) {
-	for j := 1; j < len(a); j++ {
-		for i := range j {
-			if jsonEqual(a[i], a[j]) == valid {
-				return i, j, true
-			}
-		}
-	}
-	return 0, 0, false
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/internal/apierror"
 	"github.com/contractgate/contractgate/internal/strictjson"
@@ -131,5 +133,45 @@ func TestExplainStopsAtTheCap(t *testing.T) {
 	s.explain(&walk{v: v, c: unknown, prefix: "body"}, obj)
 	if got := keys(unknown.out); len(got) != 2 || got[0].field != "body.a" || got[1].field != "body.b" || !unknown.more {
 		t.Fatalf("unknown members with cap 2: %v, more %v; want body.a, body.b and more", got, unknown.more)
+	}
+}
+
+// TestFindDuplicateAgreesWithFullEngine: the linear-time duplicate search of long arrays
+// decides uniqueItems as the full engine does, or says it cannot tell.
+func TestFindDuplicateAgreesWithFullEngine(t *testing.T) {
+	t.Parallel()
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource("mem:///u.json", map[string]any{"uniqueItems": true}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := c.Compile("mem:///u.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler := func(n int) string { // n distinct strings
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, `"f%d",`, i)
+		}
+		return b.String()
+	}
+	for _, tail := range []string{
+		`1, 2, 3`, `1, 1.0`, `0, -0`, `1, "1"`, `true, false, null`, `true, true`, `null, null`,
+		`"a", "a"`, `1e2, 100`, `0.1, 0.10`, `1e400, 1e400`, `12345678901234567890, 12345678901234567891`,
+		`[1], [1]`, `{"a":1}, {"a":2}`, `2.5, 2.50000000000000`, `"", ""`,
+	} {
+		for _, n := range []int{3, 40} {
+			body := "[" + filler(n) + tail + "]"
+			v, err := strictjson.Decode([]byte(body), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, found := findDuplicate(v.([]any))
+			fullDup := full.Validate(v) != nil
+			if found != unsure && (found == valid) != fullDup {
+				t.Errorf("%d fillers then %s: findDuplicate %v, full engine duplicate %v", n, tail, found, fullDup)
+			}
+		}
 	}
 }
