@@ -17,9 +17,12 @@ import (
 // containers (properties, additionalProperties, items, allOf, $ref) to the parts that fail,
 // and asks the full engine only about those parts where its answer is cheap: a scalar, or a
 // container failing type, const, enum or format (the full engine stops at the first of
-// those). Composition it cannot split (anyOf, oneOf, not) also goes to the full engine
-// whole. The details come from the full engine's own error kinds either way, so they read
-// the same; the walk stops as soon as the collector is full.
+// those). anyOf and oneOf are explained by the branch the value was meant for, as collect
+// picks it from the full engine's errors. Where the fast path is unsure of a container (a
+// branch it cannot decide, uniqueItems over containers), the full engine judges it whole.
+// The details come from the full engine's own error kinds either way, so they read the
+// same (a differential fuzz test holds the two to it); the walk stops as soon as the
+// collector is full.
 
 // seg is one step of a path into the instance: an array index (idx >= 0) or a member name.
 type seg struct {
@@ -88,7 +91,7 @@ func (w *walk) explain(n *node, x any) {
 	case []any:
 		arr = t
 	}
-	if n.never || obj == nil && arr == nil || n.not != nil || n.full == nil || unsureBranches(n, x) {
+	if n.never || obj == nil && arr == nil || n.full == nil || unsureBranches(n, x) {
 		w.delegate(n, x)
 		return
 	}
@@ -117,11 +120,17 @@ func (w *walk) explain(n *node, x any) {
 	if n.oneOf != nil {
 		w.alternatives(n.oneOf, x, "oneOf")
 	}
+	if n.not != nil && n.not.check(x) == valid {
+		w.emit(x, &kind.Not{})
+	}
 }
 
-// unsureBranches reports whether the fast path cannot decide a branch of n's anyOf or oneOf
-// on x (then the full engine judges the whole).
+// unsureBranches reports whether the fast path cannot decide a branch of n's anyOf, oneOf
+// or not on x (then the full engine judges the whole).
 func unsureBranches(n *node, x any) bool {
+	if n.not != nil && n.not.check(x) == unsure {
+		return true
+	}
 	for _, list := range [][]*node{n.anyOf, n.oneOf} {
 		for _, b := range list {
 			if b.check(x) == unsure {

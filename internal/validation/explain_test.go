@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/contractgate/contractgate/api"
@@ -44,12 +45,13 @@ func keys(ds []apierror.Detail) []detailKey {
 	return out
 }
 
-// assertExplainAgrees fails when explain's details differ from the full engine's.
-func assertExplainAgrees(t *testing.T, v *Validator, s *schema, body string) {
+// assertExplainAgrees fails when explain's details differ from the full engine's; it
+// returns how many there were.
+func assertExplainAgrees(t *testing.T, v *Validator, s *schema, body string) int {
 	t.Helper()
 	value, err := strictjson.Decode([]byte(body), 64)
 	if err != nil {
-		return
+		return 0
 	}
 	want := &collector{max: 1 << 20}
 	if err := s.full.Validate(value); err != nil {
@@ -64,6 +66,7 @@ func assertExplainAgrees(t *testing.T, v *Validator, s *schema, body string) {
 	if g, w := keys(got.out), keys(want.out); !slices.Equal(g, w) {
 		t.Fatalf("explain: %v\nfull engine: %v\nbody: %s", g, w, body)
 	}
+	return len(got.out)
 }
 
 func explainSetup(tb testing.TB) (*Validator, *schema) {
@@ -102,7 +105,7 @@ func FuzzExplainAgreesWithFullEngine(f *testing.F) {
 		f.Add(seed)
 	}
 	v, s := explainSetup(f)
-	f.Fuzz(func(t *testing.T, body string) { assertExplainAgrees(t, v, s, body) })
+	f.Fuzz(func(t *testing.T, body string) { _ = assertExplainAgrees(t, v, s, body) })
 }
 
 // TestExplainStopsAtTheCap: the walk stops once a violation beyond the cap is found, and
@@ -174,4 +177,83 @@ func TestFindDuplicateAgreesWithFullEngine(t *testing.T) {
 			}
 		}
 	}
+}
+
+// compositeDoc uses the keywords the storefront contract does not: anyOf, allOf, not,
+// uniqueItems, additionalProperties with a schema, recursion, exclusive bounds.
+const compositeDoc = `
+openapi: 3.1.0
+info: {title: composite, version: "1"}
+paths: {}
+components:
+  schemas:
+    Thing:
+      type: object
+      properties:
+        kind: {type: string, enum: [a, b]}
+        any: {anyOf: [{type: string, maxLength: 2}, {type: integer, minimum: 5}]}
+        notnum: {not: {type: number}}
+        all: {allOf: [{type: object, required: [a]}, {properties: {a: {type: integer, multipleOf: 3}}}]}
+        tags: {type: array, uniqueItems: true, items: {type: string, minLength: 1}}
+        shape:
+          oneOf:
+            - {type: object, properties: {t: {const: sq}, side: {type: number}}, required: [t, side], additionalProperties: false}
+            - {type: object, properties: {t: {enum: [ci]}, r: {type: number, exclusiveMinimum: 0}}, required: [t, r]}
+        list: {type: array, items: {$ref: '#/components/schemas/Thing'}, maxItems: 3}
+        when: {type: string, format: date-time}
+      additionalProperties: {type: integer, maximum: 9}
+      minProperties: 1
+      maxProperties: 6
+`
+
+var compositeSeeds = []string{
+	`{}`, `[]`, `{"kind":"c"}`, `{"any":"abc"}`, `{"any":3}`, `{"any":7}`, `{"any":[1]}`, `{"notnum":1}`, `{"notnum":"x"}`,
+	`{"all":{}}`, `{"all":{"a":4}}`, `{"all":{"a":"x"}}`, `{"all":5}`, `{"tags":["a","a"]}`, `{"tags":["a",""]}`, `{"tags":[1,1]}`,
+	`{"shape":{"t":"sq"}}`, `{"shape":{"t":"ci","r":0}}`, `{"shape":{"t":"tri"}}`, `{"shape":{"t":"sq","side":1,"x":1}}`, `{"shape":{}}`,
+	`{"shape":{"t":5}}`, `{"shape":[]}`, `{"list":[{},{"kind":"x"},{"list":[{"x":10}]},{}]}`, `{"x":10,"y":"s","z":1.5}`,
+	`{"when":"yesterday","x":"y"}`, `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7}`,
+	`{"list":[{"shape":{"t":"ci","r":-1},"tags":[[1],[1]]}]}`, `{"any":12345678901234567890}`, `{"all":{"a":1e400}}`,
+}
+
+func compositeSetup(tb testing.TB) (*Validator, *schema) {
+	tb.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(compositeDoc))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	full, tree, err := newCompiler(doc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fl, err := newFormatless(tree)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &compilers{full: full, fast: newFastCompiler(tree, full)}
+	s, err := c.compile("/components/schemas/Thing")
+	if err != nil || s.fast == nil {
+		tb.Fatalf("Thing: %v (fast %v)", err, s != nil && s.fast != nil)
+	}
+	return &Validator{formatless: fl}, s
+}
+
+func TestExplainAgreesWithFullEngineOnComposition(t *testing.T) {
+	t.Parallel()
+	v, s := compositeSetup(t)
+	n := 0
+	for _, body := range compositeSeeds {
+		n += assertExplainAgrees(t, v, s, body)
+	}
+	if n < len(compositeSeeds) {
+		t.Fatalf("only %d details for %d invalid seeds", n, len(compositeSeeds))
+	}
+}
+
+// FuzzExplainComposition is the differential test of the details on compositeDoc.
+func FuzzExplainComposition(f *testing.F) {
+	for _, seed := range compositeSeeds {
+		f.Add(seed)
+	}
+	v, s := compositeSetup(f)
+	f.Fuzz(func(t *testing.T, body string) { _ = assertExplainAgrees(t, v, s, body) })
 }
