@@ -25,6 +25,7 @@ import (
 	"github.com/contractgate/contractgate/internal/ratelimit"
 	"github.com/contractgate/contractgate/internal/resilience"
 	"github.com/contractgate/contractgate/internal/tlsconfig"
+	"github.com/contractgate/contractgate/internal/validation"
 )
 
 //go:embed default.yaml
@@ -68,6 +69,9 @@ type Config struct {
 	// Idempotency configures Idempotency-Key claims and stored responses; in memory, or
 	// shared through Redis.
 	Idempotency idempotency.Config `yaml:"idempotency"`
+	// Validation bounds request validation: details listed per 422, nesting and number
+	// literals accepted.
+	Validation validation.Config `yaml:"validation"`
 }
 
 // Admin configures the operator listener.
@@ -249,6 +253,7 @@ func (c *Config) SetDefaults() {
 	c.RateLimit.SetDefaults()
 	c.Idempotency.SetDefaults()
 	c.Cache.SetDefaults()
+	c.Validation.SetDefaults()
 }
 
 // Validate checks the whole tree and returns every problem found, each a *FieldError.
@@ -350,6 +355,7 @@ func (c *Config) Validate() error {
 		{"rateLimit.", c.RateLimit.Validate()},
 		{"idempotency.", c.Idempotency.Validate()},
 		{"cache.", c.Cache.Validate()},
+		{"validation.", c.Validation.Validate()},
 	} {
 		for _, fe := range configerr.List(s.err) {
 			bad(s.prefix+fe.Path, "%s", fe.Problem)

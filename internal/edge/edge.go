@@ -1,11 +1,14 @@
-// Package edge rejects request targets the gateway will not route: too long (414), or with
+// Package edge rejects request targets the gateway will not route: too long (414), with
 // encoded separators, dot segments or NUL bytes that could smuggle a different path past
-// routing (400 INVALID_PATH); and it closes the connection after a chunked request, so that
+// routing (400 INVALID_PATH), or with a query string that would be dropped or passed on
+// broken (422 VALIDATION_FAILED); and it closes the connection after a chunked request, so that
 // no request can be smuggled behind one. It runs before routing.
 package edge
 
 import (
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -40,9 +43,60 @@ func New(cfg Config) echo.MiddlewareFunc {
 			if !SafePath(req.URL.EscapedPath()) {
 				return apierror.ErrInvalidPath
 			}
+			if req.URL.RawQuery != "" {
+				if d := CheckQuery(req.URL.RawQuery); d != nil {
+					return apierror.ErrValidationFailed.WithDetails(*d)
+				}
+			}
 			return next(c)
 		}
 	}
+}
+
+// CheckQuery returns a detail naming the first pair of a raw query string that would be
+// silently dropped or passed on as broken text, or nil: bad percent-encoding ("q=%zz"), a
+// ';' separator ("pageSize=5;page=2": Go's url.ParseQuery drops both pairs), invalid UTF-8
+// ("q=%ff%fe") or a NUL ("q=a%00b") in a name or value. The detail's field is query.<name>
+// when the name is readable, else query.
+func CheckQuery(raw string) *apierror.Detail {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		name, kerr := url.QueryUnescape(k)
+		field := "query"
+		if kerr == nil && readable(name) && !strings.Contains(k, ";") {
+			field = "query." + name
+		}
+		value, verr := url.QueryUnescape(v)
+		switch {
+		case strings.Contains(pair, ";"):
+			return &apierror.Detail{Field: field, Constraint: "encoding", Message: "contains ';', which is not a query separator (use '&')"}
+		case kerr != nil || verr != nil:
+			return &apierror.Detail{Field: field, Constraint: "encoding", Message: "is not well-formed percent-encoding"}
+		case !utf8.ValidString(name) || !utf8.ValidString(value):
+			return &apierror.Detail{Field: field, Constraint: "encoding", Message: "must be valid UTF-8"}
+		case strings.IndexByte(name, 0) >= 0 || strings.IndexByte(value, 0) >= 0:
+			return &apierror.Detail{Field: field, Constraint: "encoding", Message: "must not contain NUL characters"}
+		}
+	}
+	return nil
+}
+
+// readable reports whether a query parameter name can be echoed in a detail's field.
+func readable(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 // SafePath reports whether an escaped URL path is free of encoded separators (%2F, %5C),

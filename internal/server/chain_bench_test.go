@@ -49,7 +49,7 @@ type benchGateway struct {
 	token   string
 }
 
-func newBenchGateway(b *testing.B, mutate ...func(*config.Config)) *benchGateway {
+func newBenchGateway(b testing.TB, mutate ...func(*config.Config)) *benchGateway {
 	b.Helper()
 	o := httptest.NewServer(benchorigin.New())
 	b.Cleanup(o.Close)

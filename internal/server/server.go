@@ -114,7 +114,9 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	validator, err := validation.New(spec, table, validation.Config{Skip: []string{idempotency.Header}})
+	vc := cfg.Validation
+	vc.Skip = []string{idempotency.Header}
+	validator, err := validation.New(spec, table, vc)
 	if err != nil {
 		return nil, err
 	}

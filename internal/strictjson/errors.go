@@ -39,17 +39,25 @@ const (
 	ReasonByteOrderMark
 	// ReasonTooDeep means objects and arrays are nested deeper than allowed.
 	ReasonTooDeep
+	// ReasonNumberTooLarge means a number literal is longer, or its exponent larger, than
+	// allowed (Limits).
+	ReasonNumberTooLarge
+	// ReasonTooManyContainers means the input holds more objects and arrays than allowed
+	// (Limits.MaxContainers).
+	ReasonTooManyContainers
 )
 
 var reasonNames = [...]string{
-	ReasonInvalidSyntax: "invalid_syntax",
-	ReasonEmpty:         "empty",
-	ReasonTruncated:     "truncated",
-	ReasonTrailingData:  "trailing_data",
-	ReasonDuplicateKey:  "duplicate_key",
-	ReasonInvalidUTF8:   "invalid_utf8",
-	ReasonByteOrderMark: "byte_order_mark",
-	ReasonTooDeep:       "too_deep",
+	ReasonInvalidSyntax:     "invalid_syntax",
+	ReasonEmpty:             "empty",
+	ReasonTruncated:         "truncated",
+	ReasonTrailingData:      "trailing_data",
+	ReasonDuplicateKey:      "duplicate_key",
+	ReasonInvalidUTF8:       "invalid_utf8",
+	ReasonByteOrderMark:     "byte_order_mark",
+	ReasonTooDeep:           "too_deep",
+	ReasonNumberTooLarge:    "number_too_large",
+	ReasonTooManyContainers: "too_many_containers",
 }
 
 // String returns a stable snake_case identifier for r (for example
@@ -73,8 +81,9 @@ type SyntaxError struct {
 	// it points at the duplicated member, for example "/items/0/sku".
 	Path string
 
-	// limit is the effective maximum depth, reported for ReasonTooDeep.
-	limit int
+	// limit is the effective maximum depth, reported for ReasonTooDeep, or the maximum
+	// number length for ReasonNumberTooLarge (limit2: the maximum exponent).
+	limit, limit2 int
 	// what describes the offending input for ReasonInvalidSyntax, such as
 	// "invalid character 'N'"; "" for a generic message.
 	what string
@@ -114,6 +123,16 @@ func (e *SyntaxError) Error() string {
 			b.WriteString(" of ")
 			b.WriteString(strconv.Itoa(e.limit))
 		}
+	case ReasonTooManyContainers:
+		b.WriteString("more than ")
+		b.WriteString(strconv.Itoa(e.limit))
+		b.WriteString(" objects and arrays")
+	case ReasonNumberTooLarge:
+		b.WriteString("number literal too large (at most ")
+		b.WriteString(strconv.Itoa(e.limit))
+		b.WriteString(" characters, exponent at most ")
+		b.WriteString(strconv.Itoa(e.limit2))
+		b.WriteString(")")
 	default:
 		if e.what != "" {
 			b.WriteString(e.what)

@@ -57,7 +57,7 @@ func FuzzDecode(f *testing.F) {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("errors.Is(%v, ErrMalformed) = false", err)
 			}
-			if serr.Reason > ReasonTooDeep {
+			if serr.Reason > ReasonTooManyContainers {
 				t.Fatalf("unknown reason %d", serr.Reason)
 			}
 			if serr.Offset < 0 || serr.Offset > int64(len(data)) {

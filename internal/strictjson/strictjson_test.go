@@ -141,6 +141,16 @@ var decodeCases = []decodeCase{
 	{desc: "limit 9999 exceeded", in: nested("[", "]", MaxDepthLimit), maxDepth: MaxDepthLimit - 1, want: ReasonTooDeep, offset: off(MaxDepthLimit - 1), path: zeros(MaxDepthLimit - 1), checkPath: true},
 	{desc: "deep but unterminated", in: strings.Repeat(`{"a":`, 100), want: ReasonTooDeep, offset: off(5 * DefaultMaxDepth)},
 
+	// ReasonNumberTooLarge (default limits: 1000 characters, exponent 1000).
+	{desc: "number of 1000 characters", in: "[1" + strings.Repeat("0", 999) + "]", want: accepted},
+	{desc: "number of 1001 characters", in: "[1" + strings.Repeat("0", 1000) + "]", want: ReasonNumberTooLarge, offset: off(1), path: "/0", checkPath: true},
+	{desc: "million-digit number", in: `{"q":-1` + strings.Repeat("2", 1_000_000) + `}`, want: ReasonNumberTooLarge, offset: off(5), path: "/q", checkPath: true},
+	{desc: "exponent 1000", in: `[1e1000,1E-1000,1e+1000,1e0001000]`, want: accepted},
+	{desc: "exponent 1001", in: `[1,1e1001]`, want: ReasonNumberTooLarge, offset: off(3)},
+	{desc: "negative exponent 1001", in: `[1.5E-1001]`, want: ReasonNumberTooLarge, offset: off(1)},
+	{desc: "exponent of ten digits", in: `[1e999999999]`, want: ReasonNumberTooLarge, offset: off(1)},
+	{desc: "exponent of many zeros", in: "[1e" + strings.Repeat("0", 500) + "7]", want: accepted},
+
 	// ReasonInvalidSyntax.
 	{desc: "NaN", in: `NaN`, want: ReasonInvalidSyntax, offset: off(0)},
 	{desc: "Infinity", in: `{"n":Infinity}`, want: ReasonInvalidSyntax, offset: off(5), path: "/n", checkPath: true},
@@ -464,4 +474,27 @@ func stdDecode(t testing.TB, data []byte) any {
 		t.Fatalf("encoding/json rejected %q: %v", data, err)
 	}
 	return v
+}
+
+func TestLimitsNumberWithin(t *testing.T) {
+	t.Parallel()
+	l := Limits{MaxNumberLength: 8, MaxNumberExponent: 20}
+	for _, tc := range []struct {
+		lit  string
+		want bool
+	}{
+		{"12345678", true}, {"123456789", false}, {"-1.5e20", true}, {"1e21", false},
+		{"1E-20", true}, {"1e-21", false}, {"1e+020", true}, {"0", true},
+	} {
+		if got := l.NumberWithin(tc.lit); got != tc.want {
+			t.Errorf("NumberWithin(%q) = %v, want %v", tc.lit, got, tc.want)
+		}
+	}
+	if !(Limits{}).NumberWithin("1e1000") || (Limits{}).NumberWithin("1e1001") {
+		t.Error("zero Limits do not apply the default exponent limit")
+	}
+	_, err := DecodeLimits([]byte(`[1e21]`), l)
+	if se, ok := errors.AsType[*SyntaxError](err); !ok || se.Reason != ReasonNumberTooLarge || !strings.Contains(se.Error(), "at most 8 characters, exponent at most 20") {
+		t.Errorf("DecodeLimits: %v", err)
+	}
 }

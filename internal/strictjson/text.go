@@ -3,6 +3,7 @@ package strictjson
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -45,4 +46,60 @@ func (d *decoder) text(raw []byte, trim int) string {
 		return d.shared[start+trim : end-trim]
 	}
 	return string(raw[trim : len(raw)-trim])
+}
+
+// smallInts boxes the numbers -99 to 999 once, so that a body of small numbers does not
+// cost an allocation per number.
+var smallInts = func() (t [1099]any) {
+	for i := range t {
+		t[i] = json.Number(strconv.Itoa(i - 99))
+	}
+	return t
+}()
+
+// smallNumber returns the boxed json.Number of raw when it is an integer literal from -99
+// to 999, else nil.
+func smallNumber(raw []byte) any {
+	if len(raw) == 0 || len(raw) > 3 || len(raw) > 1 && raw[0] == '0' {
+		return nil
+	}
+	neg := raw[0] == '-'
+	digits := raw
+	if neg {
+		digits = raw[1:]
+		if len(digits) == 0 || len(digits) > 2 || digits[0] == '0' {
+			return nil
+		}
+	}
+	n := 0
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return nil
+		}
+		n = n*10 + int(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return smallInts[n+99]
+}
+
+// asciiStrings boxes every one-character printable ASCII string once.
+var asciiStrings = func() (t [128]any) {
+	for c := ' '; c < 0x7f; c++ {
+		t[c] = string(rune(c))
+	}
+	return t
+}()
+
+// shortString returns the boxed value of raw, a JSON string token, when it is "" or one
+// printable ASCII character other than an escape, else nil.
+func shortString(raw []byte) any {
+	switch {
+	case len(raw) == 2:
+		return ""
+	case len(raw) == 3 && raw[1] >= ' ' && raw[1] < 0x7f && raw[1] != '\\' && raw[1] != '"':
+		return asciiStrings[raw[1]]
+	}
+	return nil
 }

@@ -19,19 +19,42 @@ func asValidationError(err error) (*jsonschema.ValidationError, bool) {
 	return errors.AsType[*jsonschema.ValidationError](err)
 }
 
-// violations turns a JSON Schema validation error tree into one detail per violated
-// keyword, each located by field (prefix plus the instance path, e.g.
-// body.items[0].quantity). It never includes schema text or Go error strings.
-func (v *Validator) violations(prefix string, instance any, ve *jsonschema.ValidationError) []apierror.Detail {
-	var out []apierror.Detail
-	v.collect(prefix, instance, ve, &out)
-	if len(out) == 0 {
-		out = append(out, apierror.Detail{Field: prefix, Constraint: "schema", Message: "is invalid"})
-	}
-	return out
+// collector gathers the details of one request, at most max of them. Once a violation
+// beyond the cap is found it is full: validation stops and the error says that more were
+// found.
+type collector struct {
+	out  []apierror.Detail
+	max  int
+	more bool
 }
 
-func (v *Validator) collect(prefix string, instance any, ve *jsonschema.ValidationError, out *[]apierror.Detail) {
+// add appends d, or marks the collector full when the cap is reached.
+func (c *collector) add(d apierror.Detail) {
+	if len(c.out) >= c.max {
+		c.more = true
+		return
+	}
+	c.out = append(c.out, d)
+}
+
+// full reports whether a violation beyond the cap was found: nothing more is looked at.
+func (c *collector) full() bool { return c.more }
+
+// violations adds the details of a JSON Schema validation error tree to out: one detail per
+// violated keyword, each located by field (prefix plus the instance path, e.g.
+// body.items[0].quantity). It never includes schema text or Go error strings.
+func (v *Validator) violations(prefix string, instance any, ve *jsonschema.ValidationError, out *collector) {
+	n := len(out.out)
+	v.collect(prefix, instance, ve, out)
+	if len(out.out) == n && !out.full() {
+		out.add(apierror.Detail{Field: prefix, Constraint: "schema", Message: "is invalid"})
+	}
+}
+
+func (v *Validator) collect(prefix string, instance any, ve *jsonschema.ValidationError, out *collector) {
+	if out.full() {
+		return
+	}
 	switch k := ve.ErrorKind.(type) {
 	case *kind.OneOf, *kind.AnyOf:
 		// Report the branch the value was evidently meant for (the one whose discriminating
@@ -49,7 +72,7 @@ func (v *Validator) collect(prefix string, instance any, ve *jsonschema.Validati
 		if o, ok := k.(*kind.OneOf); ok && len(o.Subschemas) > 1 {
 			msg = "matches more than one of the allowed alternatives"
 		}
-		*out = append(*out, apierror.Detail{Field: field(prefix, instance, loc), Constraint: constraint, Message: msg})
+		out.add(apierror.Detail{Field: field(prefix, instance, loc), Constraint: constraint, Message: msg})
 		return
 	}
 	if len(ve.Causes) > 0 {
@@ -67,7 +90,7 @@ func (v *Validator) collect(prefix string, instance any, ve *jsonschema.Validati
 // afterFormat reports the keywords the full engine did not evaluate because a format
 // failed first (it stops at the first failing format): the value is validated again against
 // the same schema with formats not asserted.
-func (v *Validator) afterFormat(prefix string, instance any, ve *jsonschema.ValidationError, out *[]apierror.Detail) {
+func (v *Validator) afterFormat(prefix string, instance any, ve *jsonschema.ValidationError, out *collector) {
 	s, err := v.formatless.compile(ve.SchemaURL)
 	if err != nil {
 		return
@@ -119,19 +142,25 @@ func discriminatorMismatch(ve *jsonschema.ValidationError, depth int) bool {
 	return false
 }
 
-func leaf(prefix string, instance any, ve *jsonschema.ValidationError, out *[]apierror.Detail) {
+func leaf(prefix string, instance any, ve *jsonschema.ValidationError, out *collector) {
 	loc := ve.InstanceLocation
 	at := field(prefix, instance, loc)
 	d := apierror.Detail{Field: at}
 	switch k := ve.ErrorKind.(type) {
 	case *kind.Required:
 		for _, m := range k.Missing {
-			*out = append(*out, apierror.Detail{Field: at + "." + m, Constraint: "required", Message: "is required"})
+			if out.full() {
+				return
+			}
+			out.add(apierror.Detail{Field: at + "." + m, Constraint: "required", Message: "is required"})
 		}
 		return
 	case *kind.AdditionalProperties:
 		for _, p := range k.Properties {
-			*out = append(*out, apierror.Detail{Field: at + "." + p, Constraint: "additionalProperties", Message: "is not allowed"})
+			if out.full() {
+				return
+			}
+			out.add(apierror.Detail{Field: at + "." + p, Constraint: "additionalProperties", Message: "is not allowed"})
 		}
 		return
 	case *kind.FalseSchema:
@@ -193,7 +222,7 @@ func leaf(prefix string, instance any, ve *jsonschema.ValidationError, out *[]ap
 	if v, ok := valueAt(instance, loc); ok {
 		d.Received = scalarOrNil(v)
 	}
-	*out = append(*out, d)
+	out.add(d)
 }
 
 // field renders an instance location as prefix.key[3].key, walking the instance to tell

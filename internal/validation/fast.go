@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,10 @@ type node struct {
 	allOf, anyOf []*node
 	oneOf        []*node
 	not          *node
+
+	// full is the same schema compiled by the full engine, which explain asks about the
+	// parts of an invalid value it does not split itself.
+	full *jsonschema.Schema
 }
 
 // unsupported are the JSON Schema 2020-12 keywords outside the fast subset: a schema using
@@ -217,6 +222,7 @@ func (fc *fastCompiler) keyword(n *node, s map[string]any, k string, v any, at s
 			}
 			n.propList = append(n.propList, prop{name, n.props[name]})
 		}
+		slices.SortFunc(n.propList, func(a, b prop) int { return strings.Compare(a.name, b.name) })
 	case "required":
 		list, _ := v.([]any)
 		for _, r := range list {

@@ -295,18 +295,71 @@ func (n *node) checkArray(a []any) verdict {
 		}
 	}
 	if n.uniqueItems {
-		for i := range a {
-			for j := i + 1; j < len(a); j++ {
-				switch jsonEqual(a[i], a[j]) {
-				case valid:
-					return invalid
-				case unsure:
-					r = unsure
-				}
-			}
+		switch _, _, found := findDuplicate(a); found {
+		case valid:
+			return invalid
+		case unsure:
+			r = unsure
 		}
 	}
 	return r
+}
+
+// pairwiseUpTo is the longest array findDuplicate compares pairwise.
+const pairwiseUpTo = 32
+
+// findDuplicate looks for two equal items of a (as JSON Schema compares them): found is
+// valid with their indexes, invalid when there are none, unsure when it cannot tell. Long
+// arrays are checked in linear time by a canonical key per scalar item; long arrays of
+// containers, or of numbers beyond float64's exact range, are unsure (the full engine
+// hashes them).
+func findDuplicate(a []any) (i, j int, found verdict) {
+	if len(a) <= pairwiseUpTo {
+		found = invalid
+		for j := 1; j < len(a); j++ {
+			for i := range j {
+				switch jsonEqual(a[i], a[j]) {
+				case valid:
+					return i, j, valid
+				case unsure:
+					found = unsure
+				}
+			}
+		}
+		return 0, 0, found
+	}
+	seen := make(map[string]int, len(a))
+	var key []byte
+	for j, x := range a {
+		key = key[:0]
+		switch v := x.(type) {
+		case nil:
+			key = append(key, 'z')
+		case bool:
+			key = strconv.AppendBool(append(key, 'b'), v)
+		case string:
+			key = append(append(key, 's'), v...)
+		case json.Number:
+			if significantDigits(string(v)) > exactDigits {
+				return 0, 0, unsure
+			}
+			f, err := strconv.ParseFloat(string(v), 64)
+			if err != nil || math.IsInf(f, 0) {
+				return 0, 0, unsure
+			}
+			if f == 0 {
+				f = 0 // -0 equals 0
+			}
+			key = strconv.AppendFloat(append(key, 'n'), f, 'g', -1, 64)
+		default:
+			return 0, 0, unsure
+		}
+		if i, ok := seen[string(key)]; ok {
+			return i, j, valid
+		}
+		seen[string(key)] = j
+	}
+	return 0, 0, invalid
 }
 
 // jsonEqual compares two JSON values as JSON Schema does (numbers by value).

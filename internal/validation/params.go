@@ -14,6 +14,7 @@ import (
 
 	"github.com/contractgate/contractgate/internal/apierror"
 	"github.com/contractgate/contractgate/internal/routes"
+	"github.com/contractgate/contractgate/internal/strictjson"
 )
 
 // param is one compiled parameter check.
@@ -113,10 +114,9 @@ func kindOf(s *openapi3.Schema) string {
 	return "string"
 }
 
-// validateParams checks every parameter; missing defaults are added to the query so that
-// the generated handler binds them.
-func (v *Validator) validateParams(c echo.Context, op *operation) ([]apierror.Detail, error) {
-	var details []apierror.Detail
+// validateParams checks every parameter, adding the details to out; missing defaults are
+// added to the query so that the generated handler binds them.
+func (v *Validator) validateParams(c echo.Context, op *operation, out *collector) error {
 	var query url.Values
 	for _, p := range op.params {
 		var values []string
@@ -126,11 +126,11 @@ func (v *Validator) validateParams(c echo.Context, op *operation) ([]apierror.De
 			if strings.IndexByte(raw, '/') >= 0 {
 				// Echo lets a route's last path parameter swallow further segments;
 				// the contract's parameters never span segments.
-				return nil, apierror.ErrRouteNotFound
+				return apierror.ErrRouteNotFound
 			}
 			s, err := url.PathUnescape(raw)
 			if err != nil {
-				return nil, apierror.ErrInvalidPath.Wrap(err)
+				return apierror.ErrInvalidPath.Wrap(err)
 			}
 			values = []string{s}
 		case openapi3.ParameterInQuery:
@@ -147,28 +147,23 @@ func (v *Validator) validateParams(c echo.Context, op *operation) ([]apierror.De
 		}
 		if len(values) == 0 {
 			if p.required {
-				details = append(details, apierror.Detail{Field: p.field, Constraint: "required", Message: "is required"})
+				out.add(apierror.Detail{Field: p.field, Constraint: "required", Message: "is required"})
 			}
 			continue
 		}
-		value, d := p.read(values)
+		value, d := p.read(values, v.numbers)
 		if d != nil {
-			details = append(details, *d)
+			out.add(*d)
 			continue
 		}
-		if err := p.schema.validate(value); err != nil {
-			if ve, ok := asValidationError(err); ok {
-				details = append(details, v.violations(p.field, value, ve)...)
-				continue
-			}
-			return nil, apierror.ErrInternal.Wrap(err)
-		}
+		p.schema.explain(&walk{v: v, c: out, prefix: p.field}, value)
 	}
-	return details, nil
+	return nil
 }
 
 // read turns the parameter's string values into the JSON value its schema validates.
-func (p *param) read(values []string) (any, *apierror.Detail) {
+// Numbers beyond the limits of JSON bodies are refused as they are there.
+func (p *param) read(values []string, limits strictjson.Limits) (any, *apierror.Detail) {
 	if p.kind == "array" {
 		if !p.explode || p.in != openapi3.ParameterInQuery {
 			if len(values) > 1 {
@@ -178,6 +173,10 @@ func (p *param) read(values []string) (any, *apierror.Detail) {
 		}
 		items := make([]any, len(values))
 		for i, s := range values {
+			if d := numberLimits(p.itemKind, s, limits); d != nil {
+				d.Field = fmt.Sprintf("%s[%d]", p.field, i)
+				return nil, d
+			}
 			v, ok := scalar(p.itemKind, s)
 			if !ok {
 				return nil, &apierror.Detail{Field: fmt.Sprintf("%s[%d]", p.field, i), Constraint: "type", Message: "must be " + article(p.itemKind), Received: clip(s)}
@@ -189,6 +188,10 @@ func (p *param) read(values []string) (any, *apierror.Detail) {
 	if len(values) > 1 {
 		return nil, p.notSingle(values)
 	}
+	if d := numberLimits(p.kind, values[0], limits); d != nil {
+		d.Field = p.field
+		return nil, d
+	}
 	v, ok := scalar(p.kind, values[0])
 	if !ok {
 		return nil, &apierror.Detail{Field: p.field, Constraint: "type", Message: "must be " + article(p.kind), Received: clip(values[0])}
@@ -198,6 +201,16 @@ func (p *param) read(values []string) (any, *apierror.Detail) {
 
 func (p *param) notSingle(values []string) *apierror.Detail {
 	return &apierror.Detail{Field: p.field, Constraint: "type", Message: fmt.Sprintf("must be given once, got %d values", len(values))}
+}
+
+// numberLimits refuses a number parameter whose literal is beyond limits (length,
+// exponent), before any arithmetic on it; nil when s is not refused.
+func numberLimits(kind, s string, limits strictjson.Limits) *apierror.Detail {
+	if (kind == "integer" || kind == "number") && !limits.NumberWithin(s) {
+		return &apierror.Detail{Constraint: "format", Message: fmt.Sprintf(
+			"must be a number of at most %d characters, with an exponent of at most %d", limits.MaxNumberLength, limits.MaxNumberExponent)}
+	}
+	return nil
 }
 
 // scalar reads s as a JSON value of the given type.

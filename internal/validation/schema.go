@@ -12,6 +12,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/contractgate/contractgate/internal/apierror"
 )
 
 // docURL names the contract inside the JSON Schema compiler; schemas are compiled by JSON
@@ -62,18 +64,50 @@ func (c *compilers) compile(pointer string) (*schema, error) {
 		return nil, fmt.Errorf("compiling %s: %w", pointer, err)
 	}
 	fast, err := c.fast.compile(pointer)
+	if err == nil {
+		err = c.fullNodes()
+	}
 	if err != nil {
 		fast = nil // outside the fast subset: the full engine validates alone
 	}
 	return &schema{full: full, fast: fast}, nil
 }
 
-// validate returns nil when v is valid, else the full engine's error tree.
-func (s *schema) validate(v any) error {
-	if s.fast != nil && s.fast.check(v) == valid {
-		return nil
+// fullNodes compiles, with the full engine, every fast node that has no full schema yet.
+func (c *compilers) fullNodes() error {
+	for pointer, n := range c.fast.nodes {
+		if n.full != nil {
+			continue
+		}
+		full, err := c.full.Compile(docURL + "#" + pointer)
+		if err != nil {
+			return fmt.Errorf("compiling %s: %w", pointer, err)
+		}
+		n.full = full
 	}
-	return s.full.Validate(v)
+	return nil
+}
+
+// explain adds the details of v's violations to w's collector, stopping when it is full;
+// a valid v adds nothing.
+func (s *schema) explain(w *walk, v any) {
+	if s.fast != nil {
+		if s.fast.check(v) != valid {
+			w.explain(s.fast, v)
+		}
+		return
+	}
+	// Outside the fast subset: the full engine builds its whole error tree; only the
+	// details are capped.
+	err := s.full.Validate(v)
+	if err == nil {
+		return
+	}
+	if ve, ok := asValidationError(err); ok {
+		w.v.violations(w.field(), v, ve, w.c)
+		return
+	}
+	w.c.add(apierror.Detail{Field: w.field(), Constraint: "schema", Message: "is invalid"})
 }
 
 var errOutOfRange = errors.New("out of range")
@@ -157,7 +191,10 @@ func (f *formatless) compile(url string) (*jsonschema.Schema, error) {
 // Schemas compiles the schemas of one OpenAPI document by JSON pointer with both engines
 // (the fast path and the full JSON Schema 2020-12 engine): for other packages, such as the
 // upstream response checks. Compile once at start-up; Schema is safe for concurrent use.
-type Schemas struct{ c *compilers }
+type Schemas struct {
+	c *compilers
+	v *Validator // for the details of violations
+}
 
 // NewSchemas prepares the compilers of doc.
 func NewSchemas(doc *openapi3.T) (*Schemas, error) {
@@ -165,7 +202,11 @@ func NewSchemas(doc *openapi3.T) (*Schemas, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Schemas{c: &compilers{full: full, fast: newFastCompiler(tree, full)}}, nil
+	fl, err := newFormatless(tree)
+	if err != nil {
+		return nil, err
+	}
+	return &Schemas{c: &compilers{full: full, fast: newFastCompiler(tree, full)}, v: &Validator{formatless: fl}}, nil
 }
 
 // Compile compiles the schema at a JSON pointer of the document, e.g.
@@ -175,12 +216,51 @@ func (s *Schemas) Compile(pointer string) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Schema{s: sc}, nil
+	return &Schema{s: sc, v: s.v}, nil
 }
 
 // Schema is one compiled schema.
-type Schema struct{ s *schema }
+type Schema struct {
+	s *schema
+	v *Validator
+}
 
-// Validate returns nil when v (a strictjson / jsonschema tree) is valid, else the full
-// engine's error.
-func (s *Schema) Validate(v any) error { return s.s.validate(v) }
+// SchemaMaxDetails is how many violations Schema.Validate reports at most.
+const SchemaMaxDetails = 5
+
+// Validate returns nil when v (a strictjson / jsonschema tree) is valid, else a
+// *SchemaError naming the first violations found (at most SchemaMaxDetails): the work and
+// memory it costs stay bounded however many violations v holds.
+func (s *Schema) Validate(v any) error {
+	c := &collector{max: SchemaMaxDetails}
+	s.s.explain(&walk{v: s.v, c: c, prefix: "body"}, v)
+	if len(c.out) == 0 {
+		return nil
+	}
+	return &SchemaError{Details: c.out, More: c.more}
+}
+
+// SchemaError lists the first violations of a value found by Schema.Validate.
+type SchemaError struct {
+	// Details are the violations, located from "body".
+	Details []apierror.Detail
+	// More is true when there were more violations than Details.
+	More bool
+}
+
+// Error lists the violations: "body.items[0].quantity: must be at most 100; ...".
+func (e *SchemaError) Error() string {
+	var b strings.Builder
+	for i, d := range e.Details {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(d.Field)
+		b.WriteString(": ")
+		b.WriteString(d.Message)
+	}
+	if e.More {
+		b.WriteString("; and more")
+	}
+	return b.String()
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
@@ -18,9 +19,9 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/contractgate/contractgate/internal/apierror"
+	"github.com/contractgate/contractgate/internal/configerr"
 	"github.com/contractgate/contractgate/internal/routes"
 	"github.com/contractgate/contractgate/internal/strictjson"
 )
@@ -28,10 +29,61 @@ import (
 // Config tunes validation.
 type Config struct {
 	// MaxDepth caps the nesting of a JSON body (objects and arrays). Default 64.
-	MaxDepth int
+	MaxDepth int `yaml:"maxDepth"`
+	// MaxDetails caps the violations one 422 VALIDATION_FAILED lists. Validation stops as
+	// soon as one more is found, and the error's message then says that more were found.
+	// Default 50.
+	MaxDetails int `yaml:"maxDetails"`
+	// MaxNumberLength caps a number literal in a body or a number parameter, in characters:
+	// a longer one is refused (400 MALFORMED_JSON in a body, 422 in a parameter) before any
+	// arithmetic on it. Default 1000.
+	MaxNumberLength int `yaml:"maxNumberLength"`
+	// MaxNumberExponent caps the magnitude of a number literal's exponent as written
+	// (1e999999 has 999999), refused like MaxNumberLength. Default 1000.
+	MaxNumberExponent int `yaml:"maxNumberExponent"`
+	// MaxContainers caps the objects and arrays of a JSON body, counted before the body is
+	// decoded: more answer 400 MALFORMED_JSON. A Go map costs some 300 bytes even for one
+	// member, so this bounds what a body of tiny objects costs. Default 10000.
+	MaxContainers int `yaml:"maxContainers"`
 	// Skip names request headers the validator leaves to another middleware (for example
-	// Idempotency-Key, which has its own 400 errors). Canonical form.
-	Skip []string
+	// Idempotency-Key, which has its own 400 errors). Canonical form. Set by the server.
+	Skip []string `yaml:"-"`
+}
+
+// SetDefaults fills every unset field with its documented default.
+func (c *Config) SetDefaults() {
+	if c.MaxDepth == 0 {
+		c.MaxDepth = strictjson.DefaultMaxDepth
+	}
+	if c.MaxDetails == 0 {
+		c.MaxDetails = 50
+	}
+	if c.MaxNumberLength == 0 {
+		c.MaxNumberLength = strictjson.DefaultMaxNumberLength
+	}
+	if c.MaxNumberExponent == 0 {
+		c.MaxNumberExponent = strictjson.DefaultMaxNumberExponent
+	}
+	if c.MaxContainers == 0 {
+		c.MaxContainers = 10_000
+	}
+}
+
+// Validate reports every problem, each a *configerr.FieldError with a key path relative to
+// the validation configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path string, got, lo, hi int) {
+		if got < lo || got > hi {
+			errs = append(errs, &configerr.FieldError{Path: path, Problem: fmt.Sprintf("must be between %d and %d, got %d", lo, hi, got)})
+		}
+	}
+	bad("maxDepth", c.MaxDepth, 1, strictjson.MaxDepthLimit)
+	bad("maxDetails", c.MaxDetails, 1, 10000)
+	bad("maxNumberLength", c.MaxNumberLength, 20, 100000)
+	bad("maxNumberExponent", c.MaxNumberExponent, 308, 100000)
+	bad("maxContainers", c.MaxContainers, 1, 10_000_000)
+	return errors.Join(errs...)
 }
 
 // Validator holds the compiled checks of every operation. Read-only after New; safe for
@@ -40,7 +92,8 @@ type Validator struct {
 	formatless *formatless
 	table      *routes.Table
 	ops        map[*routes.Operation]*operation
-	maxDepth   int
+	maxDetails int
+	numbers    strictjson.Limits
 }
 
 type operation struct {
@@ -53,10 +106,12 @@ type body struct {
 	schema   *schema
 }
 
-// New compiles the checks of every operation in table, from the contract doc.
+// New compiles the checks of every operation in table, from the contract doc. Unset
+// fields of cfg take their defaults.
 func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
-	if cfg.MaxDepth <= 0 {
-		cfg.MaxDepth = 64
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("validation: %w", err)
 	}
 	full, tree, err := newCompiler(doc)
 	if err != nil {
@@ -67,7 +122,8 @@ func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Validator{table: table, ops: map[*routes.Operation]*operation{}, maxDepth: cfg.MaxDepth, formatless: fl}
+	v := &Validator{table: table, ops: map[*routes.Operation]*operation{}, formatless: fl,
+		maxDetails: cfg.MaxDetails, numbers: strictjson.Limits{MaxDepth: cfg.MaxDepth, MaxNumberLength: cfg.MaxNumberLength, MaxNumberExponent: cfg.MaxNumberExponent, MaxContainers: cfg.MaxContainers}}
 	for _, op := range table.All() {
 		compiled, err := compileOperation(c, op, cfg.Skip)
 		if err != nil {
@@ -119,23 +175,24 @@ func (v *Validator) Middleware() echo.MiddlewareFunc {
 			if !acceptsJSON(req.Header.Get(echo.HeaderAccept)) {
 				return apierror.ErrNotAcceptable
 			}
-			var details []apierror.Detail
+			out := &collector{max: v.maxDetails}
 			if len(op.params) > 0 {
-				var err error
-				if details, err = v.validateParams(c, op); err != nil {
+				if err := v.validateParams(c, op, out); err != nil {
 					return err
 				}
 			}
 			if op.body != nil {
-				d, err := v.validateBody(c, op.body)
-				if err != nil {
+				if err := v.validateBody(c, op.body, out); err != nil {
 					return err
 				}
-				details = append(details, d...)
 			}
-			if len(details) > 0 {
-				sortDetails(details)
-				return apierror.ErrValidationFailed.WithDetails(details...)
+			if len(out.out) > 0 {
+				sortDetails(out.out)
+				e := apierror.ErrValidationFailed.WithDetails(out.out...)
+				if out.more {
+					e = e.WithMessage("Request validation failed: more than %d violations; the first %d found are listed", len(out.out), len(out.out))
+				}
+				return e
 			}
 			return next(c)
 		}
@@ -144,45 +201,46 @@ func (v *Validator) Middleware() echo.MiddlewareFunc {
 
 // validateBody reads, decodes strictly and validates the body, then leaves the validated
 // value on the request for the generated handler (which binds it instead of decoding again).
-func (v *Validator) validateBody(c echo.Context, b *body) ([]apierror.Detail, error) {
+func (v *Validator) validateBody(c echo.Context, b *body, out *collector) error {
 	req := c.Request()
+	if err := checkContentEncoding(req.Header.Values(echo.HeaderContentEncoding)); err != nil {
+		return err
+	}
 	empty := req.ContentLength == 0 || req.Body == nil || req.Body == http.NoBody
 	if empty && req.Header.Get(echo.HeaderContentType) == "" {
 		if b.required {
-			return nil, apierror.ErrMalformedJSON.WithMessage("Request body is required")
+			return apierror.ErrMalformedJSON.WithMessage("Request body is required")
 		}
-		return nil, nil
+		return nil
 	}
 	if err := checkContentType(req.Header.Get(echo.HeaderContentType)); err != nil {
-		return nil, err
+		return err
 	}
 	raw, err := readBody(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		if b.required {
-			return nil, apierror.ErrMalformedJSON.WithMessage("Request body is required")
+			return apierror.ErrMalformedJSON.WithMessage("Request body is required")
 		}
 		req.Body = http.NoBody
-		return nil, nil
+		return nil
 	}
-	value, err := strictjson.Decode(raw, v.maxDepth)
+	value, err := strictjson.DecodeLimits(raw, v.numbers)
 	if err != nil {
-		return nil, apierror.ErrMalformedJSON.WithMessage("Request body is not well-formed JSON: %s", malformed(err)).Wrap(err)
+		return apierror.ErrMalformedJSON.WithMessage("Request body is not well-formed JSON: %s", malformed(err)).Wrap(err)
 	}
-	if err := b.schema.validate(value); err != nil {
-		ve, ok := errors.AsType[*jsonschema.ValidationError](err)
-		if !ok {
-			return nil, apierror.ErrInternal.Wrap(err)
-		}
-		return v.violations("body", value, ve), nil
+	n := len(out.out)
+	b.schema.explain(&walk{v: v, c: out, prefix: "body"}, value)
+	if len(out.out) > n || out.full() {
+		return nil
 	}
 	if mayHoldFractionalNumbers(raw) {
 		value = canonicalNumbers(value)
 	}
 	req.Body = &validatedBody{Reader: bytes.NewReader(raw), value: value}
-	return nil, nil
+	return nil
 }
 
 // mayHoldFractionalNumbers is a cheap filter for canonicalNumbers: a digit followed by '.',
@@ -262,7 +320,9 @@ func readBody(req *http.Request) ([]byte, error) {
 	if size < 0 || size > 1<<20 {
 		size = 512
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	// ReadFrom wants bytes.MinRead free bytes before each read: with less, it would grow
+	// (copy) a buffer already the size of the body just to read the end of input.
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	if _, err := buf.ReadFrom(req.Body); err != nil {
 		if he, ok := errors.AsType[*echo.HTTPError](err); ok && he.Code == http.StatusRequestEntityTooLarge {
 			return nil, apierror.ErrPayloadTooLarge.Wrap(err)
@@ -273,22 +333,35 @@ func readBody(req *http.Request) ([]byte, error) {
 }
 
 // checkContentType accepts application/json (the one request media type the contract's
-// operations declare) in UTF-8.
+// operations declare) in UTF-8. A Content-Type that is not a well-formed media type
+// (RFC 9110 section 8.3, e.g. "application/json; ;;; =\"") is refused like any other.
 func checkContentType(ct string) error {
 	if ct == "application/json" || strings.EqualFold(ct, "application/json; charset=utf-8") {
 		return nil
 	}
-	mediaType, params, _ := strings.Cut(ct, ";")
-	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+	mediaType, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return apierror.ErrUnsupportedMediaType.WithMessage("Content-Type is not a well-formed media type").Wrap(err)
+	}
 	if mediaType != "application/json" {
 		return apierror.ErrUnsupportedMediaType.WithMessage("Content-Type must be application/json")
 	}
-	for p := range strings.SplitSeq(params, ";") {
-		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if strings.EqualFold(strings.TrimSpace(k), "charset") {
-			val = strings.Trim(strings.TrimSpace(val), `"`)
-			if !strings.EqualFold(val, "utf-8") && !strings.EqualFold(val, "utf8") {
-				return apierror.ErrUnsupportedMediaType.WithMessage("Only the UTF-8 charset is accepted")
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return apierror.ErrUnsupportedMediaType.WithMessage("Only the UTF-8 charset is accepted")
+	}
+	return nil
+}
+
+// checkContentEncoding refuses a body in any content coding but identity: the gateway
+// decodes none, and would otherwise read compressed bytes as JSON or pass them on. The 415
+// names the one coding accepted in Accept-Encoding (RFC 9110 section 12.5.3).
+func checkContentEncoding(values []string) error {
+	for _, v := range values {
+		for coding := range strings.SplitSeq(v, ",") {
+			if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
+				return apierror.ErrUnsupportedMediaType.
+					WithMessage("Content-Encoding is not supported: send the body without a content coding").
+					WithHeader("Accept-Encoding", "identity")
 			}
 		}
 	}
