@@ -111,8 +111,13 @@ type Server struct {
 	WriteTimeout time.Duration `yaml:"writeTimeout"`
 	// IdleTimeout bounds how long a keep-alive connection waits for the next request. Default 120s.
 	IdleTimeout time.Duration `yaml:"idleTimeout"`
-	// ShutdownGrace is how long in-flight requests may take to finish after SIGTERM. Default 15s.
+	// ShutdownGrace is how long in-flight requests may take to finish after SIGTERM (after
+	// DrainDelay); connections still open then are closed. Default 15s.
 	ShutdownGrace time.Duration `yaml:"shutdownGrace"`
+	// DrainDelay is how long the listener keeps serving after SIGTERM with /readyz already
+	// answering 503, so that load balancers take the replica out of rotation before it stops
+	// accepting connections. Default 5s (the demo: 1s).
+	DrainDelay time.Duration `yaml:"drainDelay"`
 	// MaxHeaderBytes caps the request line plus headers, in bytes. Default 65536.
 	MaxHeaderBytes int `yaml:"maxHeaderBytes"`
 	// BodyLimit caps a request body, in bytes. Default 1048576 (1 MiB).
@@ -209,6 +214,7 @@ func (c *Config) SetDefaults() {
 	def(&s.WriteTimeout, 30*time.Second)
 	def(&s.IdleTimeout, 120*time.Second)
 	def(&s.ShutdownGrace, 15*time.Second)
+	def(&s.DrainDelay, 5*time.Second)
 	if s.MaxHeaderBytes == 0 {
 		s.MaxHeaderBytes = 64 << 10
 	}
@@ -274,6 +280,7 @@ func (c *Config) Validate() error {
 	positive("server.writeTimeout", s.WriteTimeout)
 	positive("server.idleTimeout", s.IdleTimeout)
 	positive("server.shutdownGrace", s.ShutdownGrace)
+	positive("server.drainDelay", s.DrainDelay)
 	if s.MaxHeaderBytes < 4096 || s.MaxHeaderBytes > 1<<20 {
 		bad("server.maxHeaderBytes", "must be between 4096 and 1048576, got %d", s.MaxHeaderBytes)
 	}

@@ -261,13 +261,28 @@ func (s *Server) HTTPServer() *http.Server {
 }
 
 // Serve answers requests on ln until ctx is done, then shuts down gracefully: /readyz turns
-// 503, the listener closes, and in-flight requests get the configured grace period to finish.
+// 503 while the listener keeps serving for the drain delay, then the listener closes and
+// in-flight requests get the grace period to finish; connections still open after it are
+// closed. The cleanup (admin listener, upstream connections, stores, trace flush) runs
+// whatever the outcome. Serve returns nil after a graceful shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := s.HTTPServer()
-	errc := make(chan error, 1)
+	var adminSrv *http.Server
+	if s.admin != nil {
+		adminLn, err := net.Listen("tcp", s.cfg.Admin.Addr)
+		if err != nil {
+			_ = ln.Close()
+			s.cleanup(nil)
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		adminSrv = s.adminServer()
+		go func() { _ = adminSrv.Serve(adminLn) }()
+		s.logger.Info("admin listening", "addr", adminLn.Addr().String(), "pprof", s.cfg.Admin.Pprof)
+	}
 	if s.reloader != nil {
 		go s.reloader.Watch(ctx)
 	}
+	errc := make(chan error, 1)
 	go func() {
 		if srv.TLSConfig != nil {
 			errc <- srv.ServeTLS(ln, "", "")
@@ -276,44 +291,80 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		errc <- srv.Serve(ln)
 	}()
 	s.logger.Info("gateway listening", "addr", ln.Addr().String())
-	var adminSrv *http.Server
-	if s.admin != nil {
-		adminLn, err := net.Listen("tcp", s.cfg.Admin.Addr)
-		if err != nil {
-			_ = srv.Close()
-			return fmt.Errorf("admin listener: %w", err)
-		}
-		adminSrv = &http.Server{Handler: s.admin, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = adminSrv.Serve(adminLn) }()
-		s.logger.Info("admin listening", "addr", adminLn.Addr().String(), "pprof", s.cfg.Admin.Pprof)
-	}
+	var err error
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc: // the listener failed
 	case <-ctx.Done():
+		err = s.shutdown(srv, errc)
 	}
+	s.cleanup(adminSrv)
+	return err
+}
+
+// shutdown drains and stops the public server: readiness fails first, the listener keeps
+// serving for the drain delay, then Shutdown waits up to the grace period for in-flight
+// requests and Close cuts whatever is left (a client uploading at 2 B/s).
+func (s *Server) shutdown(srv *http.Server, errc <-chan error) error {
+	c := s.cfg.Server
 	s.ops.Drain()
-	s.logger.Info("shutting down", "grace", s.cfg.Server.ShutdownGrace.String())
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownGrace)
+	s.logger.Info("draining", "delay", c.DrainDelay.String(), "grace", c.ShutdownGrace.String())
+	time.Sleep(c.DrainDelay) // nothing to wait for but the load balancers' next probe
+	s.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
 	defer cancel()
+	var errs []error
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
+		s.logger.Warn("grace period over: closing the connections still open", "error", err.Error())
+		_ = srv.Close()
+		errs = append(errs, fmt.Errorf("graceful shutdown: %w", err))
 	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// cleanupTimeout bounds the admin listener's shutdown and the trace flush, which run after
+// the public server has stopped (whether or not its grace period sufficed).
+const cleanupTimeout = 5 * time.Second
+
+// cleanup releases everything the gateway holds once the public server has stopped.
+func (s *Server) cleanup(adminSrv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
 	if adminSrv != nil {
-		_ = adminSrv.Shutdown(sctx)
+		if err := adminSrv.Shutdown(ctx); err != nil {
+			_ = adminSrv.Close()
+		}
 	}
 	s.clients.CloseIdleConnections()
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
 	for _, c := range s.closers {
 		_ = c.Close()
 	}
-	if err := s.tracing.Shutdown(sctx); err != nil {
+	if err := s.tracing.Shutdown(ctx); err != nil {
 		s.logger.Warn("flushing traces", "error", err.Error())
 	}
 	s.logger.Info("stopped")
-	return nil
+}
+
+// adminWriteTimeout bounds writing an admin response: long enough for a CPU profile of up
+// to a minute and a half (/debug/pprof/profile?seconds=90; net/http/pprof refuses a longer
+// one).
+const adminWriteTimeout = 100 * time.Second
+
+// adminServer returns the operator listener's server: the public listener's header, read and
+// idle timeouts and header cap, and a write timeout that lets a CPU profile finish.
+func (s *Server) adminServer() *http.Server {
+	c := s.cfg.Server
+	return &http.Server{
+		Handler:           s.admin,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      adminWriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // Run listens on the configured address and serves until ctx is done.

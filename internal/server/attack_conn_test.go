@@ -1,0 +1,313 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/contractgate/contractgate/internal/config"
+	"github.com/contractgate/contractgate/internal/server"
+	"github.com/contractgate/contractgate/internal/testenv"
+	"github.com/contractgate/contractgate/internal/tracing"
+)
+
+// This file holds the attack regressions about connections and the listener's life:
+// descriptor exhaustion by idle keep-alive connections, HEAD on GET routes, shutdown (drain
+// delay, slow uploads, cleanup) and the admin listener's timeouts.
+
+// served is a gateway running under Serve on its own loopback listener.
+type served struct {
+	addr   string // host:port of the public listener
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// serve runs the gateway assembled from cfg under Serve until the test ends (or stop).
+func serve(t *testing.T, cfg *config.Config, opts ...server.Option) *served {
+	t.Helper()
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(opts) == 0 {
+		opts = []server.Option{server.WithTracing(tracing.Disabled())}
+	}
+	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-s.done:
+		case <-time.After(30 * time.Second):
+			t.Error("Serve did not return")
+		}
+	})
+	return s
+}
+
+// stop cancels Serve's context (SIGTERM) and returns what Serve returns, failing the test if
+// that takes longer than within.
+func (s *served) stop(t *testing.T, within time.Duration) error {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.done <- err // for the cleanup
+		return err
+	case <-time.After(within):
+		t.Fatalf("Serve did not return within %s of the shutdown signal", within)
+		return nil
+	}
+}
+
+// gatewayConfig copies env's configuration (upstreams pointing at env's demo services).
+func gatewayConfig(env *testenv.Env, mutate ...func(*config.Config)) *config.Config {
+	cfg := *env.Config
+	cfg.Upstreams = map[string]config.Upstream{}
+	for k, v := range env.Config.Upstreams {
+		cfg.Upstreams[k] = v
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	return &cfg
+}
+
+// noKeepAlive is a client that opens a new connection per request.
+var noKeepAlive = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+// TestAttackShutdownDrainDelay: after the shutdown signal /readyz answers 503 while the
+// listener still accepts new connections, for the drain delay; only then does it close.
+// Before, /readyz turned 503 in the instant the listener closed, so no probe ever saw it.
+func TestAttackShutdownDrainDelay(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	s := serve(t, gatewayConfig(env, func(c *config.Config) {
+		c.Server.DrainDelay = 2 * time.Second
+		c.Server.ShutdownGrace = time.Second
+	}))
+	base := "http://" + s.addr
+	if res, err := noKeepAlive.Get(base + "/readyz"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz before shutdown: %v %v", res, err)
+	}
+	signalled := time.Now()
+	s.cancel()
+	// A load balancer's probe: new connections, until it sees the replica draining.
+	for {
+		res, err := noKeepAlive.Get(base + "/readyz")
+		if err != nil {
+			t.Fatalf("/readyz %s after the signal: %v (the listener closed before readiness failed)", time.Since(signalled), err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Since(signalled) > time.Second {
+			t.Fatalf("/readyz still %d %s after the signal", res.StatusCode, time.Since(signalled))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Draining, not gone: a new client is still served.
+	res, err := noKeepAlive.Get(base + "/healthz")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz while draining: %v %v", res, err)
+	}
+	res.Body.Close()
+	if err := s.stop(t, 10*time.Second); err != nil {
+		t.Fatalf("Serve returned %v", err)
+	}
+	if d := time.Since(signalled); d < 2*time.Second {
+		t.Errorf("Serve returned %s after the signal, before the drain delay (2s)", d)
+	}
+	if _, err := net.DialTimeout("tcp", s.addr, time.Second); err == nil {
+		t.Fatal("the listener still accepts connections after Serve returned")
+	}
+}
+
+// TestAttackShutdownSlowUpload: a client uploading a body at 2 B/s holds shutdown for the
+// whole grace period; then its connection is cut and the cleanup still runs: the admin
+// listener closes, upstream keep-alive connections are closed, traces are flushed and the
+// tracer provider shut down. Before, Serve returned on Shutdown's error and skipped all that.
+func TestAttackShutdownSlowUpload(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	// The catalog upstream behind a proxy that reports when the gateway closes a connection.
+	target, _ := url.Parse(env.Catalog.URL)
+	upstreamClosed := make(chan struct{}, 16)
+	proxy := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	proxy.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			upstreamClosed <- struct{}{}
+		}
+	}
+	proxy.Start()
+	t.Cleanup(proxy.Close)
+
+	tp := sdktrace.NewTracerProvider()
+	cfg := gatewayConfig(env, func(c *config.Config) {
+		c.Server.DrainDelay = time.Millisecond
+		c.Server.ShutdownGrace = 300 * time.Millisecond
+		c.Admin.Addr = freeAddr(t)
+		c.Upstreams["catalog"] = config.Upstream{BaseURL: proxy.URL}
+	})
+	s := serve(t, cfg, server.WithTracing(tracing.New(tp)))
+	base := "http://" + s.addr
+	waitFor(t, "http://"+cfg.Admin.Addr+"/healthz")
+
+	// One upstream call, so that the gateway keeps an idle connection to the catalog.
+	res, err := noKeepAlive.Get(base + "/v1/products")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/products: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	// The slow upload: headers, then one byte every 500 ms.
+	conn, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/orders HTTP/1.1\r\nHost: gw\r\nX-API-Key: %s\r\nIdempotency-Key: slow-1\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", testenv.AliceKey)
+	uploading := make(chan struct{})
+	defer close(uploading)
+	go func() {
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-uploading:
+				return
+			case <-tick.C:
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+
+	waitInFlight(t, "http://"+cfg.Admin.Addr+"/metrics", 1)
+
+	err = s.stop(t, 5*time.Second) // grace 300 ms, cleanup bounded by 5 s
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Serve returned %v, want the grace period's deadline", err)
+	}
+	// The slow client's connection was cut.
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Error("the slow upload's connection is still open after Serve returned")
+		}
+	}
+	// The cleanup ran.
+	if _, err := net.DialTimeout("tcp", cfg.Admin.Addr, time.Second); err == nil {
+		t.Error("the admin listener still accepts connections after Serve returned")
+	}
+	if _, span := tp.Tracer("t").Start(context.Background(), "probe"); span.IsRecording() {
+		t.Error("the tracer provider was not shut down")
+	}
+	select {
+	case <-upstreamClosed:
+	case <-time.After(2 * time.Second):
+		t.Error("the gateway's keep-alive connection to the upstream was not closed")
+	}
+}
+
+// waitInFlight polls the admin listener's metrics until n public requests are in flight.
+func waitInFlight(t *testing.T, metricsURL string, n int) {
+	t.Helper()
+	want := fmt.Sprintf("\ncontractgate_requests_in_flight %d\n", n)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := noKeepAlive.Get(metricsURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(b), want) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("never %d requests in flight", n)
+}
+
+// TestAttackAdminTimeouts: the admin listener closes a keep-alive connection after the idle
+// timeout and a connection whose headers do not arrive in time. Before, it had no idle, read
+// or write timeout (a connection could stay open for ever) and a fixed 5 s header timeout.
+func TestAttackAdminTimeouts(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	cfg := gatewayConfig(env, func(c *config.Config) {
+		c.Admin.Addr = freeAddr(t)
+		c.Server.IdleTimeout = 300 * time.Millisecond
+		c.Server.ReadHeaderTimeout = 300 * time.Millisecond
+		c.Server.DrainDelay = time.Millisecond
+	})
+	serve(t, cfg)
+	waitFor(t, "http://"+cfg.Admin.Addr+"/healthz")
+
+	t.Run("idle keep-alive", func(t *testing.T) {
+		conn, err := net.Dial("tcp", cfg.Admin.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+		fmt.Fprint(conn, "GET /healthz HTTP/1.1\r\nHost: admin\r\n\r\n")
+		br := bufio.NewReader(conn)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || res.Close {
+			t.Fatalf("GET /healthz: %d, close %v", res.StatusCode, res.Close)
+		}
+		start := time.Now()
+		if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+			t.Fatalf("idle connection: %v after %s, want EOF after the idle timeout (300ms)", err, time.Since(start))
+		}
+	})
+	t.Run("slow headers", func(t *testing.T) {
+		conn, err := net.Dial("tcp", cfg.Admin.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+		fmt.Fprint(conn, "GET /healthz HTTP/1.1\r\nHost: admin\r\n")
+		b, err := io.ReadAll(conn)
+		if err != nil {
+			t.Fatalf("slow headers: %v (%q), want the connection closed after the header timeout (300ms)", err, b)
+		}
+		if len(b) > 0 && !strings.HasPrefix(string(b), "HTTP/1.1 4") {
+			t.Fatalf("slow headers answered %q", b)
+		}
+	})
+}
