@@ -311,3 +311,113 @@ func TestAttackAdminTimeouts(t *testing.T) {
 		}
 	})
 }
+
+// rawExchange sends one request (Connection: close) on a new connection and returns the
+// response's head and whatever bytes followed it.
+func rawExchange(t *testing.T, addr, method, path string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n", method, path)
+	for i := 0; i+1 < len(headers); i += 2 {
+		fmt.Fprintf(&b, "%s: %s\r\n", headers[i], headers[i+1])
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	all, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, rest, ok := strings.Cut(string(all), "\r\n\r\n")
+	if !ok {
+		t.Fatalf("%s %s: no response head in %q", method, path, all)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(strings.NewReader(head+"\r\n\r\n")), &http.Request{Method: method})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, []byte(rest)
+}
+
+// TestAttackHeadLikeGet: HEAD answers wherever GET does, with GET's status and headers and no
+// body, through the same chain (auth, validation, rate limit, cache), errors included; the
+// 405 answer's Allow names HEAD beside GET. Before, HEAD on every GET route answered 405.
+func TestAttackHeadLikeGet(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	addr := strings.TrimPrefix(env.URL, "http://")
+	alice := []string{"X-API-Key", testenv.AliceKey}
+	tests := []struct {
+		desc, path string
+		headers    []string
+		status     int
+	}{
+		{"liveness", "/healthz", nil, 200},
+		{"readiness", "/readyz", nil, 200},
+		{"contract as JSON", "/openapi.json", nil, 200},
+		{"contract as YAML", "/openapi.yaml", nil, 200},
+		{"docs page", "/docs", nil, 200},
+		{"metrics", "/metrics", nil, 200},
+		{"public list", "/v1/products", nil, 200},
+		{"cached item", "/v1/products/prd_0001", nil, 200},
+		{"secured list", "/v1/orders", alice, 200},
+		{"secured without credentials", "/v1/orders", nil, 401},
+		{"invalid query", "/v1/products?pageSize=abc", nil, 422},
+		{"unknown resource", "/v1/products/prd_9999", nil, 404},
+		{"unknown route", "/v1/nothing-here", nil, 404},
+		{"action (POST only)", "/v1/orders/0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90/cancel", alice, 405},
+	}
+	// Content-Length is compared for presence: the envelope's meta (duration, timestamp)
+	// makes two answers differ by a byte or two.
+	compared := []string{"Content-Type", "Allow", "WWW-Authenticate", "RateLimit-Policy", "ETag", "Cache-Control", "Vary"}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			get, getBody := rawExchange(t, addr, http.MethodGet, tt.path, tt.headers...)
+			head, headBody := rawExchange(t, addr, http.MethodHead, tt.path, tt.headers...)
+			if head.StatusCode != tt.status || get.StatusCode != tt.status {
+				t.Fatalf("HEAD %d, GET %d, want %d", head.StatusCode, get.StatusCode, tt.status)
+			}
+			if len(headBody) != 0 {
+				t.Errorf("HEAD sent a body: %.80q", headBody)
+			}
+			if len(getBody) == 0 {
+				t.Error("GET sent no body")
+			}
+			for _, h := range compared {
+				if g, hd := get.Header.Get(h), head.Header.Get(h); g != hd {
+					t.Errorf("%s: GET %q, HEAD %q", h, g, hd)
+				}
+			}
+			if (get.ContentLength < 0) != (head.ContentLength < 0) {
+				t.Errorf("Content-Length: GET %d, HEAD %d", get.ContentLength, head.ContentLength)
+			}
+			if head.Header.Get("X-Request-Id") == "" {
+				t.Error("HEAD answer without X-Request-Id")
+			}
+		})
+	}
+
+	t.Run("Allow names HEAD", func(t *testing.T) {
+		t.Parallel()
+		res := env.Do(t, http.MethodDelete, "/v1/products", "")
+		if allow := res.Header.Get("Allow"); res.Status != 405 || !strings.Contains(allow, "GET") || !strings.Contains(allow, "HEAD") {
+			t.Fatalf("DELETE /v1/products: %d, Allow %q, want 405 naming GET and HEAD", res.Status, allow)
+		}
+	})
+	t.Run("counted under the GET operation", func(t *testing.T) {
+		t.Parallel()
+		rawExchange(t, addr, http.MethodHead, "/v1/products/prd_0002")
+		_, body := rawExchange(t, addr, http.MethodGet, "/metrics")
+		if !strings.Contains(string(body), `contractgate_requests_total{method="HEAD",operation="getProduct",status="2xx"}`) {
+			t.Fatal("no HEAD request counted under getProduct")
+		}
+	})
+}

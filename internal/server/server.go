@@ -187,21 +187,23 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		claimReplay,        // last before the handler: a request rejected above claims no key
 	)
 
+	// Every GET route answers HEAD too (RFC 9110), through the same chain.
+	r := routes.WithHead(e)
 	ops_ := ops.New(api.OpenAPIYAML, specJSON, clients.States)
-	ops_.Register(e)
+	ops_.Register(r)
 	apiDocs, err := docs.New(docs.Config{SpecURL: "/openapi.json"})
 	if err != nil {
 		return nil, err
 	}
 	apiDocs.Register(e)
 	if !cfg.Admin.MetricsOnAdminOnly {
-		e.GET("/metrics", echo.WrapHandler(m.Handler()))
+		r.GET("/metrics", echo.WrapHandler(m.Handler()))
 	}
 	var admin *echo.Echo
 	if cfg.Admin.Addr != "" {
 		admin = adminEcho(cfg.Admin, ops_, m, logger)
 	}
-	gateway.RegisterHandlers(e, gateway.NewStrictHandler(storefront.New(clients), nil))
+	gateway.RegisterHandlers(r, gateway.NewStrictHandler(storefront.New(clients), nil))
 	return &Server{
 		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
 		ops: ops_, metrics: m, admin: admin, clients: clients, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, limits, idemStore},
@@ -222,8 +224,9 @@ func adminEcho(cfg config.Admin, o *ops.Ops, m *metrics.Metrics, logger *slog.Lo
 	a.HideBanner, a.HidePort = true, true
 	a.HTTPErrorHandler = apierror.Handler(logger)
 	a.Use(middleware.Recover())
-	o.RegisterHealth(a)
-	a.GET("/metrics", echo.WrapHandler(m.Handler()))
+	r := routes.WithHead(a)
+	o.RegisterHealth(r)
+	r.GET("/metrics", echo.WrapHandler(m.Handler()))
 	if cfg.Pprof {
 		a.Any("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprof.Index)))
 		a.Any("/debug/pprof/cmdline", echo.WrapHandler(http.HandlerFunc(pprof.Cmdline)))
