@@ -20,6 +20,7 @@ import (
 
 	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/configerr"
+	"github.com/contractgate/contractgate/internal/connlimit"
 	"github.com/contractgate/contractgate/internal/httpcache"
 	"github.com/contractgate/contractgate/internal/idempotency"
 	"github.com/contractgate/contractgate/internal/ratelimit"
@@ -127,6 +128,9 @@ type Server struct {
 	// TLS serves HTTPS when certFile and keyFile are set; the pair is reloaded on SIGHUP and
 	// when the files change.
 	TLS tlsconfig.ServerConfig `yaml:"tls"`
+	// Connections caps the listener's connections: max (default from RLIMIT_NOFILE),
+	// maxPerClient (default 256), idleTimeoutUnderPressure (default 5s).
+	Connections connlimit.Config `yaml:"connections"`
 }
 
 // Log configures the process logger.
@@ -252,6 +256,7 @@ func (c *Config) SetDefaults() {
 	}
 	c.Auth.SetDefaults()
 	c.Server.TLS.SetDefaults()
+	c.Server.Connections.SetDefaults()
 	c.RateLimit.SetDefaults()
 	c.Idempotency.SetDefaults()
 	c.Cache.SetDefaults()
@@ -354,6 +359,7 @@ func (c *Config) Validate() error {
 		prefix string
 		err    error
 	}{
+		{"server.connections.", c.Server.Connections.Validate()},
 		{"rateLimit.", c.RateLimit.Validate()},
 		{"idempotency.", c.Idempotency.Validate()},
 		{"cache.", c.Cache.Validate()},

@@ -421,3 +421,193 @@ func TestAttackHeadLikeGet(t *testing.T) {
 		}
 	})
 }
+
+// client is one client address (127.0.0.x; all of 127/8 is loopback).
+type client string
+
+// dial opens a connection from the client's address.
+func (c client) dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(string(c))}, Timeout: 2 * time.Second}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// keepAlive opens a connection from the client, answers one request on it and leaves it
+// idle (keep-alive).
+func (c client) keepAlive(t *testing.T, addr string) *idleConn {
+	t.Helper()
+	ic := &idleConn{Conn: c.dial(t, addr)}
+	ic.br = bufio.NewReader(ic.Conn)
+	if status, err := ic.get("/healthz"); err != nil || status != http.StatusOK {
+		t.Fatalf("%s: GET /healthz: %d %v", c, status, err)
+	}
+	return ic
+}
+
+// get answers GET /healthz... on a plain connection of c (a new one), timing it.
+func (c client) get(t *testing.T, addr, path string) (int, time.Duration, error) {
+	t.Helper()
+	start := time.Now()
+	ic := &idleConn{Conn: c.dial(t, addr)}
+	ic.br = bufio.NewReader(ic.Conn)
+	status, err := ic.get(path)
+	return status, time.Since(start), err
+}
+
+type idleConn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+// get sends GET path on the connection and reads the answer (2 s bound).
+func (c *idleConn) get(path string) (int, error) {
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: gw\r\n\r\n", path); err != nil {
+		return 0, err
+	}
+	res, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	_, err = io.Copy(io.Discard, res.Body)
+	return res.StatusCode, err
+}
+
+// closedByServer reports whether the server closed the connection (EOF or reset within 2 s,
+// nothing answered).
+func closedByServer(c net.Conn, br *bufio.Reader) bool {
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if br == nil {
+		br = bufio.NewReader(c)
+	}
+	_, err := br.ReadByte()
+	var ne net.Error
+	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// metricValue returns the sample line's value of name{labels} in a /metrics scrape ("" if absent).
+func metricValue(t *testing.T, metricsURL, series string) string {
+	t.Helper()
+	res, err := noKeepAlive.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestAttackConnPerClientCap: one address holding its cap of idle keep-alive connections
+// gets its next connection closed at once, unanswered, while another address is served at
+// once and the first address's open connections keep working. Before, one address could
+// hold connections until the process ran out of descriptors (accept4: too many open files)
+// and every other client timed out.
+func TestAttackConnPerClientCap(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	cfg := gatewayConfig(env, func(c *config.Config) {
+		c.Server.Connections.Max = 16
+		c.Server.Connections.MaxPerClient = 3
+		c.Server.DrainDelay = time.Millisecond
+		c.Admin.Addr = freeAddr(t)
+	})
+	s := serve(t, cfg)
+	metrics := "http://" + cfg.Admin.Addr + "/metrics"
+	waitFor(t, metrics)
+
+	const attacker, other = client("127.0.0.2"), client("127.0.0.3")
+	var held []*idleConn
+	for range 3 {
+		held = append(held, attacker.keepAlive(t, s.addr))
+	}
+	over := attacker.dial(t, s.addr)
+	fmt.Fprint(over, "GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+	if !closedByServer(over, nil) {
+		t.Fatal("the attacker's 4th connection was not closed (cap 3 per address)")
+	}
+	status, took, err := other.get(t, s.addr, "/healthz")
+	if err != nil || status != http.StatusOK || took > time.Second {
+		t.Fatalf("another address: %d %v after %s, want 200 at once", status, err, took)
+	}
+	t.Logf("another address served in %s while the attacker held its cap", took)
+	if status, err := held[0].get("/healthz"); err != nil || status != http.StatusOK {
+		t.Fatalf("the attacker's held connection: %d %v, want it still served", status, err)
+	}
+	if v := metricValue(t, metrics, `contractgate_connections_refused_total{reason="client_limit"}`); v != "1" {
+		t.Errorf("connections_refused_total{reason=client_limit} = %q, want 1", v)
+	}
+	if v := metricValue(t, metrics, "contractgate_connections_open"); v != "4" {
+		t.Errorf("connections_open = %q, want 4 (the attacker's 3, the other address's 1)", v)
+	}
+}
+
+// TestAttackConnOverallCap: with the listener full of idle keep-alive connections, a new
+// client is served at once (the longest idle connection makes room); full of connections
+// that are not idle (slow request heads), a new one is closed at once instead of waiting in
+// the kernel's backlog.
+func TestAttackConnOverallCap(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	cfg := gatewayConfig(env, func(c *config.Config) {
+		c.Server.Connections.Max = 4
+		c.Server.Connections.MaxPerClient = 2
+		c.Server.Connections.IdleTimeoutUnderPressure = time.Hour // only the cap closes idle ones here
+		c.Server.ReadHeaderTimeout = 30 * time.Second             // the slow heads stay for the test
+		c.Server.DrainDelay = time.Millisecond
+		c.Admin.Addr = freeAddr(t)
+	})
+	s := serve(t, cfg)
+	metrics := "http://" + cfg.Admin.Addr + "/metrics"
+	waitFor(t, metrics)
+
+	a1 := client("127.0.0.2").keepAlive(t, s.addr)
+	a2 := client("127.0.0.2").keepAlive(t, s.addr)
+	b1 := client("127.0.0.3").keepAlive(t, s.addr)
+	b2 := client("127.0.0.3").keepAlive(t, s.addr)
+
+	// Full of idle connections: a new client is served; the longest idle one was closed.
+	status, took, err := client("127.0.0.4").get(t, s.addr, "/healthz")
+	if err != nil || status != http.StatusOK || took > time.Second {
+		t.Fatalf("new client at the cap: %d %v after %s, want 200 at once", status, err, took)
+	}
+	if !closedByServer(a1, a1.br) {
+		t.Fatal("the longest idle connection was not closed to make room")
+	}
+	if status, err := b2.get("/healthz"); err != nil || status != http.StatusOK {
+		t.Fatalf("a younger idle connection: %d %v, want it still served", status, err)
+	}
+
+	// Full of slow request heads (not idle): they take the idle ones' places, then a new
+	// connection is closed at once.
+	for _, c := range []client{"127.0.0.5", "127.0.0.5", "127.0.0.6", "127.0.0.6"} {
+		fmt.Fprint(c.dial(t, s.addr), "GET /healthz HTTP/1.1\r\n")
+	}
+	late := client("127.0.0.7").dial(t, s.addr)
+	fmt.Fprint(late, "GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+	if !closedByServer(late, nil) {
+		t.Fatal("a connection over the cap with nothing idle was not closed")
+	}
+	for _, ic := range []*idleConn{a2, b1, b2} {
+		if !closedByServer(ic, ic.br) {
+			t.Error("an idle connection was not closed to make room for the slow heads")
+		}
+	}
+	if v := metricValue(t, metrics, `contractgate_connections_refused_total{reason="limit"}`); v != "1" {
+		t.Errorf("connections_refused_total{reason=limit} = %q, want 1", v)
+	}
+	// a1 for the new client, then a2, b1, the new client's and b2 for the slow heads.
+	if v := metricValue(t, metrics, `contractgate_idle_connections_closed_total{reason="limit"}`); v != "5" {
+		t.Errorf("idle_connections_closed_total{reason=limit} = %q, want 5", v)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/contractgate/contractgate/internal/apierror"
 	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/config"
+	"github.com/contractgate/contractgate/internal/connlimit"
 	"github.com/contractgate/contractgate/internal/correlation"
 	"github.com/contractgate/contractgate/internal/docs"
 	"github.com/contractgate/contractgate/internal/edge"
@@ -60,6 +61,8 @@ type Server struct {
 	admin *echo.Echo
 	// clients are the upstream clients (their idle connections are closed at shutdown).
 	clients *upstream.Clients
+	// conns caps the public listener's connections.
+	conns *connlimit.Limiter
 }
 
 // Option changes how New assembles the gateway.
@@ -94,6 +97,15 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		return nil, fmt.Errorf("encoding the contract as JSON: %w", err)
 	}
 	m := metrics.New()
+	var refused, idleClosed func(reason string)
+	conns, err := connlimit.New(cfg.Server.Connections, connlimit.Hooks{
+		OnRefuse:    func(r connlimit.Reason) { refused(string(r)) },
+		OnIdleClose: func(r connlimit.Reason) { idleClosed(string(r)) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	refused, idleClosed = m.Connections(conns.Open)
 	clients, err := upstream.New(cfg.Upstreams,
 		upstream.WithLogger(logger),
 		upstream.WithHooks(resilience.Hooks{
@@ -206,7 +218,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	gateway.RegisterHandlers(r, gateway.NewStrictHandler(storefront.New(clients), nil))
 	return &Server{
 		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
-		ops: ops_, metrics: m, admin: admin, clients: clients, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, limits, idemStore},
+		ops: ops_, metrics: m, admin: admin, clients: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, limits, idemStore},
 	}, nil
 }
 
@@ -247,7 +259,8 @@ var exposedHeaders = []string{
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // HTTPServer returns a configured *http.Server for the gateway: timeouts and header limit
-// from configuration.
+// from configuration, and the ConnState hook of the connection caps (which apply to the
+// listeners Serve wraps).
 func (s *Server) HTTPServer() *http.Server {
 	c := s.cfg.Server
 	return &http.Server{
@@ -260,6 +273,7 @@ func (s *Server) HTTPServer() *http.Server {
 		MaxHeaderBytes:    c.MaxHeaderBytes,
 		TLSConfig:         s.tls,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		ConnState:         s.conns.ConnState, // idle keep-alive connections, for the connection caps
 	}
 }
 
@@ -270,6 +284,7 @@ func (s *Server) HTTPServer() *http.Server {
 // whatever the outcome. Serve returns nil after a graceful shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := s.HTTPServer()
+	ln = s.conns.Listener(ln) // server.connections: caps overall and per client address
 	var adminSrv *http.Server
 	if s.admin != nil {
 		adminLn, err := net.Listen("tcp", s.cfg.Admin.Addr)
