@@ -99,7 +99,8 @@ func gatewayConfig(env *testenv.Env, mutate ...func(*config.Config)) *config.Con
 var noKeepAlive = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
 // TestAttackShutdownDrainDelay: after the shutdown signal /readyz answers 503 while the
-// listener still accepts new connections, for the drain delay; only then does it close.
+// listener still accepts new connections (answered with Connection: close), for the drain
+// delay; only then does it close.
 // Before, /readyz turned 503 in the instant the listener closed, so no probe ever saw it.
 func TestAttackShutdownDrainDelay(t *testing.T) {
 	t.Parallel()
@@ -129,10 +130,17 @@ func TestAttackShutdownDrainDelay(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	// Draining, not gone: a new client is still served.
-	res, err := noKeepAlive.Get(base + "/healthz")
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("/healthz while draining: %v %v", res, err)
+	// Draining, not gone: a new client is still served, told not to keep the connection.
+	conn, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatalf("connecting while draining: %v", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	fmt.Fprint(conn, "GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || res.StatusCode != http.StatusOK || !res.Close {
+		t.Fatalf("/healthz while draining: %v %v, want 200 with Connection: close", res, err)
 	}
 	res.Body.Close()
 	if err := s.stop(t, 10*time.Second); err != nil {

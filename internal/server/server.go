@@ -320,11 +320,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // shutdown drains and stops the public server: readiness fails first, the listener keeps
-// serving for the drain delay, then Shutdown waits up to the grace period for in-flight
+// serving (without keep-alive) for the drain delay, then Shutdown waits up to the grace period for in-flight
 // requests and Close cuts whatever is left (a client uploading at 2 B/s).
 func (s *Server) shutdown(srv *http.Server, errc <-chan error) error {
 	c := s.cfg.Server
 	s.ops.Drain()
+	// Answers carry Connection: close from now on (idle keep-alive connections are closed),
+	// so that clients reconnect, through the load balancer, elsewhere before the listener
+	// closes, rather than reuse a connection the server is about to close.
+	srv.SetKeepAlivesEnabled(false)
 	s.logger.Info("draining", "delay", c.DrainDelay.String(), "grace", c.ShutdownGrace.String())
 	time.Sleep(c.DrainDelay) // nothing to wait for but the load balancers' next probe
 	s.logger.Info("shutting down")
