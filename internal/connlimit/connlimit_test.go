@@ -135,12 +135,10 @@ func TestOverallCapClosesTheOldestIdle(t *testing.T) {
 func TestPressureClosesLongIdle(t *testing.T) {
 	t.Parallel()
 	l, clk := testLimiter(Config{Max: 8, MaxPerClient: -1, IdleTimeoutUnderPressure: 5 * time.Second}, Hooks{})
-	var fakes []*fakeConn
 	var conns []*conn
 	for range 5 {
-		f := from("127.0.0.2:1")
-		c, _, _ := l.admit(f)
-		fakes, conns = append(fakes, f), append(conns, c)
+		c, _, _ := l.admit(from("127.0.0.2:1"))
+		conns = append(conns, c)
 	}
 	l.ConnState(conns[0], http.StateIdle)
 	l.ConnState(conns[1], http.StateIdle)
