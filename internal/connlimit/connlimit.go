@@ -163,6 +163,13 @@ func (l *Limiter) Open() int {
 	return l.open
 }
 
+// Idle returns the number of idle keep-alive connections.
+func (l *Limiter) Idle() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.idle.Len()
+}
+
 // Listener wraps ln: its connections count against the limits.
 func (l *Limiter) Listener(ln net.Listener) net.Listener { return &listener{Listener: ln, l: l} }
 

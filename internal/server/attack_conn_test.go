@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -516,6 +517,22 @@ func metricValue(t *testing.T, metricsURL, series string) string {
 	return ""
 }
 
+// waitIdle polls the admin listener's metrics until the public listener has n idle
+// keep-alive connections: a client reads its answer a moment before the server marks the
+// connection idle.
+func waitIdle(t *testing.T, metricsURL string, n int) {
+	t.Helper()
+	want := strconv.Itoa(n)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if metricValue(t, metricsURL, "contractgate_connections_idle") == want {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("never %d idle connections", n)
+}
+
 // TestAttackConnPerClientCap: one address holding its cap of idle keep-alive connections
 // gets its next connection closed at once, unanswered, while another address is served at
 // once and the first address's open connections keep working. Before, one address could
@@ -583,6 +600,7 @@ func TestAttackConnOverallCap(t *testing.T) {
 	a2 := client("127.0.0.2").keepAlive(t, s.addr)
 	b1 := client("127.0.0.3").keepAlive(t, s.addr)
 	b2 := client("127.0.0.3").keepAlive(t, s.addr)
+	waitIdle(t, metrics, 4)
 
 	// Full of idle connections: a new client is served; the longest idle one was closed.
 	status, took, err := client("127.0.0.4").get(t, s.addr, "/healthz")
@@ -595,6 +613,7 @@ func TestAttackConnOverallCap(t *testing.T) {
 	if status, err := b2.get("/healthz"); err != nil || status != http.StatusOK {
 		t.Fatalf("a younger idle connection: %d %v, want it still served", status, err)
 	}
+	waitIdle(t, metrics, 4) // a2, b1, the new client's, b2
 
 	// Full of slow request heads (not idle): they take the idle ones' places, then a new
 	// connection is closed at once.
@@ -617,5 +636,41 @@ func TestAttackConnOverallCap(t *testing.T) {
 	// a1 for the new client, then a2, b1, the new client's and b2 for the slow heads.
 	if v := metricValue(t, metrics, `contractgate_idle_connections_closed_total{reason="limit"}`); v != "5" {
 		t.Errorf("idle_connections_closed_total{reason=limit} = %q, want 5", v)
+	}
+}
+
+// TestAttackConnIdleUnderPressure: once open connections reach three quarters of the cap,
+// keep-alive connections idle longer than idleTimeoutUnderPressure (here 1 ns: all of them)
+// are closed as the next connection arrives, well before the cap and the idle timeout.
+func TestAttackConnIdleUnderPressure(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	cfg := gatewayConfig(env, func(c *config.Config) {
+		c.Server.Connections.Max = 8 // high-water mark 6
+		c.Server.Connections.MaxPerClient = -1
+		c.Server.Connections.IdleTimeoutUnderPressure = time.Nanosecond
+		c.Server.DrainDelay = time.Millisecond
+		c.Admin.Addr = freeAddr(t)
+	})
+	s := serve(t, cfg)
+	metrics := "http://" + cfg.Admin.Addr + "/metrics"
+	waitFor(t, metrics)
+
+	var idle []*idleConn
+	for range 6 {
+		idle = append(idle, client("127.0.0.2").keepAlive(t, s.addr))
+	}
+	waitIdle(t, metrics, 6)
+	status, _, err := client("127.0.0.3").get(t, s.addr, "/healthz")
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("new client under pressure: %d %v", status, err)
+	}
+	for i, ic := range idle {
+		if !closedByServer(ic, ic.br) {
+			t.Errorf("idle connection %d was not closed under pressure", i)
+		}
+	}
+	if v := metricValue(t, metrics, `contractgate_idle_connections_closed_total{reason="pressure"}`); v != "6" {
+		t.Errorf("idle_connections_closed_total{reason=pressure} = %q, want 6", v)
 	}
 }

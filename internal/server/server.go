@@ -105,7 +105,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	refused, idleClosed = m.Connections(conns.Open)
+	refused, idleClosed = m.Connections(conns.Open, conns.Idle)
 	clients, err := upstream.New(cfg.Upstreams,
 		upstream.WithLogger(logger),
 		upstream.WithHooks(resilience.Hooks{
