@@ -281,7 +281,8 @@ func (s *Server) HTTPServer() *http.Server {
 // 503 while the listener keeps serving for the drain delay, then the listener closes and
 // in-flight requests get the grace period to finish; connections still open after it are
 // closed. The cleanup (admin listener, upstream connections, stores, trace flush) runs
-// whatever the outcome. Serve returns nil after a graceful shutdown.
+// whatever the outcome. Serve returns nil after a graceful shutdown, an error wrapping
+// context.DeadlineExceeded when the grace period did not suffice.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := s.HTTPServer()
 	ln = s.conns.Listener(ln) // server.connections: caps overall and per client address
@@ -320,8 +321,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // shutdown drains and stops the public server: readiness fails first, the listener keeps
-// serving (without keep-alive) for the drain delay, then Shutdown waits up to the grace period for in-flight
-// requests and Close cuts whatever is left (a client uploading at 2 B/s).
+// serving (without keep-alive) for the drain delay, then Shutdown waits up to the grace
+// period for in-flight requests and Close cuts whatever is left (a client uploading at 2 B/s).
 func (s *Server) shutdown(srv *http.Server, errc <-chan error) error {
 	c := s.cfg.Server
 	s.ops.Drain()
