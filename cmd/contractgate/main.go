@@ -60,6 +60,7 @@ func run(args []string) error {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		context.AfterFunc(ctx, stop) // draining: a second signal stops the process at once
 		return srv.Run(ctx)
 	}
 	return fmt.Errorf("unknown command %q (serve, token)", cmd)

@@ -99,10 +99,8 @@ func write(c echo.Context, e *Error) error {
 	h.Add(echo.HeaderVary, echo.HeaderAccept)
 	ctx := c.Request().Context()
 	meta := envelope.Meta(ctx)
-	if c.Request().Method == http.MethodHead {
-		c.Response().WriteHeader(e.Status)
-		return nil
-	}
+	// HEAD is rendered like GET: net/http sends the same status and headers (Content-Type,
+	// Content-Length) and drops the body.
 	if prefersProblem(c.Request().Header.Get(echo.HeaderAccept)) {
 		return c.JSON(e.Status, problem(c, e, meta))
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/configerr"
+	"github.com/contractgate/contractgate/internal/connlimit"
 	"github.com/contractgate/contractgate/internal/httpcache"
 	"github.com/contractgate/contractgate/internal/idempotency"
 	"github.com/contractgate/contractgate/internal/ratelimit"
@@ -115,8 +116,13 @@ type Server struct {
 	WriteTimeout time.Duration `yaml:"writeTimeout"`
 	// IdleTimeout bounds how long a keep-alive connection waits for the next request. Default 120s.
 	IdleTimeout time.Duration `yaml:"idleTimeout"`
-	// ShutdownGrace is how long in-flight requests may take to finish after SIGTERM. Default 15s.
+	// ShutdownGrace is how long in-flight requests may take to finish after SIGTERM (after
+	// DrainDelay); connections still open then are closed. Default 15s.
 	ShutdownGrace time.Duration `yaml:"shutdownGrace"`
+	// DrainDelay is how long the listener keeps serving after SIGTERM with /readyz already
+	// answering 503, so that load balancers take the replica out of rotation before it stops
+	// accepting connections. Default 5s (the demo: 1s).
+	DrainDelay time.Duration `yaml:"drainDelay"`
 	// MaxHeaderBytes caps the request line plus headers, in bytes. Default 65536.
 	MaxHeaderBytes int `yaml:"maxHeaderBytes"`
 	// BodyLimit caps a request body, in bytes. Default 1048576 (1 MiB).
@@ -126,6 +132,9 @@ type Server struct {
 	// TLS serves HTTPS when certFile and keyFile are set; the pair is reloaded on SIGHUP and
 	// when the files change.
 	TLS tlsconfig.ServerConfig `yaml:"tls"`
+	// Connections caps the listener's connections: max (default from RLIMIT_NOFILE),
+	// maxPerClient (default 256), idleTimeoutUnderPressure (default 5s).
+	Connections connlimit.Config `yaml:"connections"`
 }
 
 // Log configures the process logger.
@@ -213,6 +222,7 @@ func (c *Config) SetDefaults() {
 	def(&s.WriteTimeout, 30*time.Second)
 	def(&s.IdleTimeout, 120*time.Second)
 	def(&s.ShutdownGrace, 15*time.Second)
+	def(&s.DrainDelay, 5*time.Second)
 	if s.MaxHeaderBytes == 0 {
 		s.MaxHeaderBytes = 64 << 10
 	}
@@ -250,6 +260,7 @@ func (c *Config) SetDefaults() {
 	}
 	c.Auth.SetDefaults()
 	c.Server.TLS.SetDefaults()
+	c.Server.Connections.SetDefaults()
 	c.RateLimit.SetDefaults()
 	c.Idempotency.SetDefaults()
 	c.Cache.SetDefaults()
@@ -279,6 +290,7 @@ func (c *Config) Validate() error {
 	positive("server.writeTimeout", s.WriteTimeout)
 	positive("server.idleTimeout", s.IdleTimeout)
 	positive("server.shutdownGrace", s.ShutdownGrace)
+	positive("server.drainDelay", s.DrainDelay)
 	if s.MaxHeaderBytes < 4096 || s.MaxHeaderBytes > 1<<20 {
 		bad("server.maxHeaderBytes", "must be between 4096 and 1048576, got %d", s.MaxHeaderBytes)
 	}
@@ -352,6 +364,7 @@ func (c *Config) Validate() error {
 		prefix string
 		err    error
 	}{
+		{"server.connections.", c.Server.Connections.Validate()},
 		{"rateLimit.", c.RateLimit.Validate()},
 		{"idempotency.", c.Idempotency.Validate()},
 		{"cache.", c.Cache.Validate()},

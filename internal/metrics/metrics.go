@@ -281,3 +281,19 @@ func (m *Metrics) Idempotency(operation, outcome string) {
 // AuthFailure records a request refused authentication. reason must come from a fixed set
 // (auth.Reasons), never from the request.
 func (m *Metrics) AuthFailure(reason string) { m.authFailures.with(reason).Inc() }
+
+// Connections registers the listener's connection metrics: connections_open and
+// connections_idle (read from open and idle at scrape time), connections_refused_total and idle_connections_closed_total by reason
+// (limit, client_limit, pressure). It returns the two recorders. Call it once.
+func (m *Metrics) Connections(open, idle func() int) (refused, idleClosed func(reason string)) {
+	refusedVec := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "connections_refused_total",
+		Help: "New connections closed at once, by reason (limit: the listener is full with nothing idle; client_limit: the client address holds its cap)."}, []string{"reason"})
+	idleVec := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "idle_connections_closed_total",
+		Help: "Idle keep-alive connections closed to make room, by reason (limit: the listener was full; pressure: idle too long above the high-water mark)."}, []string{"reason"})
+	openGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "connections_open",
+		Help: "Open client connections of the public listener."}, func() float64 { return float64(open()) })
+	idleGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "connections_idle",
+		Help: "Idle keep-alive client connections of the public listener."}, func() float64 { return float64(idle()) })
+	m.reg.MustRegister(refusedVec, idleVec, openGauge, idleGauge)
+	return func(r string) { refusedVec.WithLabelValues(r).Inc() }, func(r string) { idleVec.WithLabelValues(r).Inc() }
+}

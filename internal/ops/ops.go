@@ -23,8 +23,14 @@ func New(specYAML, specJSON []byte, states func() map[string]string) *Ops {
 	return &Ops{specYAML: specYAML, specJSON: specJSON, states: states}
 }
 
+// Router is where the endpoints are registered: an *echo.Echo, or a router that adds HEAD
+// to every GET route (routes.WithHead).
+type Router interface {
+	GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route
+}
+
 // Register adds GET /healthz, /readyz, /openapi.json and /openapi.yaml to e.
-func (o *Ops) Register(e *echo.Echo) {
+func (o *Ops) Register(e Router) {
 	o.RegisterHealth(e)
 	e.GET("/openapi.json", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, o.specJSON)
@@ -35,7 +41,7 @@ func (o *Ops) Register(e *echo.Echo) {
 }
 
 // RegisterHealth adds GET /healthz and /readyz to e (also used on the admin listener).
-func (o *Ops) RegisterHealth(e *echo.Echo) {
+func (o *Ops) RegisterHealth(e Router) {
 	e.GET("/healthz", o.healthz)
 	e.GET("/readyz", o.readyz)
 }

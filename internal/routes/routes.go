@@ -82,13 +82,48 @@ func New(doc *openapi3.T) (*Table, error) {
 }
 
 // Lookup returns the operation Echo matched for c, or nil (ops endpoints, unknown routes).
+// A HEAD request on a route the contract declares only GET for is the GET operation.
 func (t *Table) Lookup(c echo.Context) *Operation {
-	return t.ops[key{c.Request().Method, c.Path()}]
+	return t.Find(c.Request().Method, c.Path())
 }
 
-// Find returns the operation for a method and Echo route template, or nil.
+// Find returns the operation for a method and Echo route template, or nil. HEAD finds the
+// GET operation unless the contract declares a HEAD operation of its own (RFC 9110 section
+// 9.3.2: HEAD is GET without the body, so it runs the GET operation's policies: auth, rate
+// limit, validation, cache).
 func (t *Table) Find(method, route string) *Operation {
-	return t.ops[key{method, route}]
+	if op := t.ops[key{method, route}]; op != nil || method != http.MethodHead {
+		return op
+	}
+	return t.ops[key{http.MethodGet, route}]
+}
+
+// HeadRouter registers every GET route for HEAD as well, with the same handler and
+// middleware: RFC 9110 requires HEAD wherever GET is served. net/http sends the GET answer's
+// status and headers (Content-Length included) without the body. A route registered with
+// HEAD explicitly keeps its own handler. Use it only while registering routes.
+type HeadRouter struct {
+	*echo.Echo
+}
+
+// WithHead returns a router that registers HEAD along with every GET route on e.
+func WithHead(e *echo.Echo) *HeadRouter { return &HeadRouter{Echo: e} }
+
+// GET registers path for GET and, unless HEAD is already registered for it, for HEAD.
+func (r *HeadRouter) GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	if !r.has(http.MethodHead, path) {
+		r.Echo.HEAD(path, h, m...)
+	}
+	return r.Echo.GET(path, h, m...)
+}
+
+func (r *HeadRouter) has(method, path string) bool {
+	for _, rt := range r.Echo.Routes() {
+		if rt.Method == method && rt.Path == path {
+			return true
+		}
+	}
+	return false
 }
 
 // Doc returns the contract the table was built from (for its security schemes).

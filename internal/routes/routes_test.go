@@ -2,7 +2,11 @@ package routes
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/contractgate/contractgate/api"
 )
@@ -82,5 +86,73 @@ func TestSecurityAndExtensions(t *testing.T) {
 	rl, ok := tbl.Find(http.MethodGet, "/v1/me/dashboard").Extensions["x-ratelimit"].(map[string]any)
 	if !ok || rl["window"] != "1m" {
 		t.Errorf("getDashboard x-ratelimit %#v", tbl.Find(http.MethodGet, "/v1/me/dashboard").Extensions)
+	}
+}
+
+func TestHeadFindsTheGetOperation(t *testing.T) {
+	t.Parallel()
+	doc, err := api.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := New(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		desc, method, route, want string
+	}{
+		{"HEAD on a GET route", http.MethodHead, "/v1/products/:productId", "getProduct"},
+		{"HEAD on a route with GET and POST", http.MethodHead, "/v1/orders", "listOrders"},
+		{"HEAD on a POST-only route", http.MethodHead, "/v1/orders/:orderId/cancel", ""},
+		{"HEAD on an unknown route", http.MethodHead, "/v1/nothing", ""},
+		{"no fallback for other methods", http.MethodOptions, "/v1/products", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			got := ""
+			if op := tbl.Find(tt.method, tt.route); op != nil {
+				got = op.ID
+			}
+			if got != tt.want {
+				t.Fatalf("Find(%s %s) = %q, want %q", tt.method, tt.route, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHeadRouter(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	r := WithHead(e)
+	body := func(s string) echo.HandlerFunc {
+		return func(c echo.Context) error { return c.String(http.StatusOK, s) }
+	}
+	r.GET("/a", body("a"))
+	r.HEAD("/b", body("own head")) // an explicit HEAD route keeps its handler
+	r.GET("/b", body("b"))
+	r.POST("/c", body("c"))
+	tests := []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{http.MethodHead, "/a", http.StatusOK, "a"}, // the recorder keeps what net/http would drop
+		{http.MethodGet, "/a", http.StatusOK, "a"},
+		{http.MethodHead, "/b", http.StatusOK, "own head"},
+		{http.MethodHead, "/c", http.StatusMethodNotAllowed, ""},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+		if rec.Code != tt.status || (tt.body != "" && rec.Body.String() != tt.body) {
+			t.Errorf("%s %s: %d %q, want %d %q", tt.method, tt.path, rec.Code, rec.Body, tt.status, tt.body)
+		}
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodDelete, "/a", nil))
+	if allow := rec.Header().Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "HEAD") {
+		t.Errorf("DELETE /a: Allow %q, want GET and HEAD", allow)
 	}
 }

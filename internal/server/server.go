@@ -23,6 +23,7 @@ import (
 	"github.com/contractgate/contractgate/internal/apierror"
 	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/config"
+	"github.com/contractgate/contractgate/internal/connlimit"
 	"github.com/contractgate/contractgate/internal/correlation"
 	"github.com/contractgate/contractgate/internal/docs"
 	"github.com/contractgate/contractgate/internal/edge"
@@ -60,6 +61,8 @@ type Server struct {
 	admin *echo.Echo
 	// clients are the upstream clients (their idle connections are closed at shutdown).
 	clients *upstream.Clients
+	// conns caps the public listener's connections.
+	conns *connlimit.Limiter
 }
 
 // Option changes how New assembles the gateway.
@@ -94,6 +97,15 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		return nil, fmt.Errorf("encoding the contract as JSON: %w", err)
 	}
 	m := metrics.New()
+	var refused, idleClosed func(reason string)
+	conns, err := connlimit.New(cfg.Server.Connections, connlimit.Hooks{
+		OnRefuse:    func(r connlimit.Reason) { refused(string(r)) },
+		OnIdleClose: func(r connlimit.Reason) { idleClosed(string(r)) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	refused, idleClosed = m.Connections(conns.Open, conns.Idle)
 	clients, err := upstream.New(cfg.Upstreams,
 		upstream.WithLogger(logger),
 		upstream.WithHooks(resilience.Hooks{
@@ -200,24 +212,26 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		claimReplay,        // last before the handler: a request rejected above claims no key
 	)
 
+	// Every GET route answers HEAD too (RFC 9110), through the same chain.
+	r := routes.WithHead(e)
 	ops_ := ops.New(api.OpenAPIYAML, specJSON, clients.States)
-	ops_.Register(e)
+	ops_.Register(r)
 	apiDocs, err := docs.New(docs.Config{SpecURL: "/openapi.json"})
 	if err != nil {
 		return nil, err
 	}
 	apiDocs.Register(e)
 	if !cfg.Admin.MetricsOnAdminOnly {
-		e.GET("/metrics", echo.WrapHandler(m.Handler()))
+		r.GET("/metrics", echo.WrapHandler(m.Handler()))
 	}
 	var admin *echo.Echo
 	if cfg.Admin.Addr != "" {
 		admin = adminEcho(cfg.Admin, ops_, m, logger)
 	}
-	gateway.RegisterHandlers(e, gateway.NewStrictHandler(storefront.New(clients), nil))
+	gateway.RegisterHandlers(r, gateway.NewStrictHandler(storefront.New(clients), nil))
 	return &Server{
 		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
-		ops: ops_, metrics: m, admin: admin, clients: clients, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, authGuard, limits, idemStore},
+		ops: ops_, metrics: m, admin: admin, clients: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, authGuard, limits, idemStore},
 	}, nil
 }
 
@@ -235,8 +249,9 @@ func adminEcho(cfg config.Admin, o *ops.Ops, m *metrics.Metrics, logger *slog.Lo
 	a.HideBanner, a.HidePort = true, true
 	a.HTTPErrorHandler = apierror.Handler(logger)
 	a.Use(middleware.Recover())
-	o.RegisterHealth(a)
-	a.GET("/metrics", echo.WrapHandler(m.Handler()))
+	r := routes.WithHead(a)
+	o.RegisterHealth(r)
+	r.GET("/metrics", echo.WrapHandler(m.Handler()))
 	if cfg.Pprof {
 		a.Any("/debug/pprof/*", echo.WrapHandler(http.HandlerFunc(pprof.Index)))
 		a.Any("/debug/pprof/cmdline", echo.WrapHandler(http.HandlerFunc(pprof.Cmdline)))
@@ -257,7 +272,8 @@ var exposedHeaders = []string{
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // HTTPServer returns a configured *http.Server for the gateway: timeouts and header limit
-// from configuration.
+// from configuration, and the ConnState hook of the connection caps (which apply to the
+// listeners Serve wraps).
 func (s *Server) HTTPServer() *http.Server {
 	c := s.cfg.Server
 	return &http.Server{
@@ -270,17 +286,35 @@ func (s *Server) HTTPServer() *http.Server {
 		MaxHeaderBytes:    c.MaxHeaderBytes,
 		TLSConfig:         s.tls,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		ConnState:         s.conns.ConnState, // idle keep-alive connections, for the connection caps
 	}
 }
 
 // Serve answers requests on ln until ctx is done, then shuts down gracefully: /readyz turns
-// 503, the listener closes, and in-flight requests get the configured grace period to finish.
+// 503 while the listener keeps serving for the drain delay, then the listener closes and
+// in-flight requests get the grace period to finish; connections still open after it are
+// closed. The cleanup (admin listener, upstream connections, stores, trace flush) runs
+// whatever the outcome. Serve returns nil after a graceful shutdown, an error wrapping
+// context.DeadlineExceeded when the grace period did not suffice.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := s.HTTPServer()
-	errc := make(chan error, 1)
+	ln = s.conns.Listener(ln) // server.connections: caps overall and per client address
+	var adminSrv *http.Server
+	if s.admin != nil {
+		adminLn, err := net.Listen("tcp", s.cfg.Admin.Addr)
+		if err != nil {
+			_ = ln.Close()
+			s.cleanup(nil)
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		adminSrv = s.adminServer()
+		go func() { _ = adminSrv.Serve(adminLn) }()
+		s.logger.Info("admin listening", "addr", adminLn.Addr().String(), "pprof", s.cfg.Admin.Pprof)
+	}
 	if s.reloader != nil {
 		go s.reloader.Watch(ctx)
 	}
+	errc := make(chan error, 1)
 	go func() {
 		if srv.TLSConfig != nil {
 			errc <- srv.ServeTLS(ln, "", "")
@@ -289,44 +323,84 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		errc <- srv.Serve(ln)
 	}()
 	s.logger.Info("gateway listening", "addr", ln.Addr().String())
-	var adminSrv *http.Server
-	if s.admin != nil {
-		adminLn, err := net.Listen("tcp", s.cfg.Admin.Addr)
-		if err != nil {
-			_ = srv.Close()
-			return fmt.Errorf("admin listener: %w", err)
-		}
-		adminSrv = &http.Server{Handler: s.admin, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = adminSrv.Serve(adminLn) }()
-		s.logger.Info("admin listening", "addr", adminLn.Addr().String(), "pprof", s.cfg.Admin.Pprof)
-	}
+	var err error
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc: // the listener failed
 	case <-ctx.Done():
+		err = s.shutdown(srv, errc)
 	}
+	s.cleanup(adminSrv)
+	return err
+}
+
+// shutdown drains and stops the public server: readiness fails first, the listener keeps
+// serving (without keep-alive) for the drain delay, then Shutdown waits up to the grace
+// period for in-flight requests and Close cuts whatever is left (a client uploading at 2 B/s).
+func (s *Server) shutdown(srv *http.Server, errc <-chan error) error {
+	c := s.cfg.Server
 	s.ops.Drain()
-	s.logger.Info("shutting down", "grace", s.cfg.Server.ShutdownGrace.String())
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownGrace)
+	// Answers carry Connection: close from now on (idle keep-alive connections are closed),
+	// so that clients reconnect, through the load balancer, elsewhere before the listener
+	// closes, rather than reuse a connection the server is about to close.
+	srv.SetKeepAlivesEnabled(false)
+	s.logger.Info("draining", "delay", c.DrainDelay.String(), "grace", c.ShutdownGrace.String())
+	time.Sleep(c.DrainDelay) // nothing to wait for but the load balancers' next probe
+	s.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
 	defer cancel()
+	var errs []error
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
+		s.logger.Warn("grace period over: closing the connections still open", "error", err.Error())
+		_ = srv.Close()
+		errs = append(errs, fmt.Errorf("graceful shutdown: %w", err))
 	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// cleanupTimeout bounds the admin listener's shutdown and the trace flush, which run after
+// the public server has stopped (whether or not its grace period sufficed).
+const cleanupTimeout = 5 * time.Second
+
+// cleanup releases everything the gateway holds once the public server has stopped.
+func (s *Server) cleanup(adminSrv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
 	if adminSrv != nil {
-		_ = adminSrv.Shutdown(sctx)
+		if err := adminSrv.Shutdown(ctx); err != nil {
+			_ = adminSrv.Close()
+		}
 	}
 	s.clients.CloseIdleConnections()
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
 	for _, c := range s.closers {
 		_ = c.Close()
 	}
-	if err := s.tracing.Shutdown(sctx); err != nil {
+	if err := s.tracing.Shutdown(ctx); err != nil {
 		s.logger.Warn("flushing traces", "error", err.Error())
 	}
 	s.logger.Info("stopped")
-	return nil
+}
+
+// adminWriteTimeout bounds writing an admin response: long enough for a CPU profile of up
+// to a minute and a half (/debug/pprof/profile?seconds=90; net/http/pprof refuses a longer
+// one).
+const adminWriteTimeout = 100 * time.Second
+
+// adminServer returns the operator listener's server: the public listener's header, read and
+// idle timeouts and header cap, and a write timeout that lets a CPU profile finish.
+func (s *Server) adminServer() *http.Server {
+	c := s.cfg.Server
+	return &http.Server{
+		Handler:           s.admin,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      adminWriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // Run listens on the configured address and serves until ctx is done.
