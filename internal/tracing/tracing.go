@@ -83,7 +83,7 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*Tracing, error) 
 		limits.AttributeValueLengthLimit = DefaultAttributeValueLengthLimit
 	}
 	return New(sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res),
-		sdktrace.WithSpanLimits(limits))), nil
+		sdktrace.WithRawSpanLimits(limits))), nil
 }
 
 // DefaultAttributeValueLengthLimit caps every span attribute value (bytes), unless
