@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -233,6 +234,9 @@ func (f *Faults) Middleware() echo.MiddlewareFunc {
 			}
 			switch {
 			case rule.Hang:
+				// Read the body first: net/http notices that the client went away (and
+				// cancels ctx) only once the request body has been read to its end.
+				_, _ = io.Copy(io.Discard, c.Request().Body)
 				select {
 				case <-ctx.Done():
 					return nil
