@@ -264,6 +264,10 @@ func (c *Config) SetDefaults() {
 	c.RateLimit.SetDefaults()
 	c.Idempotency.SetDefaults()
 	c.Cache.SetDefaults()
+	if c.Validation.MaxBodyBytesInFlight == 0 {
+		// Room for two of the largest bodies at least.
+		c.Validation.MaxBodyBytesInFlight = max(validation.DefaultMaxBodyBytesInFlight, 2*c.Server.BodyLimit)
+	}
 	c.Validation.SetDefaults()
 }
 
@@ -296,6 +300,9 @@ func (c *Config) Validate() error {
 	}
 	if s.BodyLimit < 1 || s.BodyLimit > 64<<20 {
 		bad("server.bodyLimit", "must be between 1 and 67108864 bytes, got %d", s.BodyLimit)
+	}
+	if v := c.Validation.MaxBodyBytesInFlight; v < s.BodyLimit {
+		bad("validation.maxBodyBytesInFlight", "must be at least server.bodyLimit (%d bytes), got %d", s.BodyLimit, v)
 	}
 	if s.MaxURILength < 256 || s.MaxURILength > 64<<10 {
 		bad("server.maxURILength", "must be between 256 and 65536, got %d", s.MaxURILength)

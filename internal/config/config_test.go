@@ -71,6 +71,8 @@ upstreams:
 		{desc: "negative detail cap", yaml: base + "validation: {maxDetails: -1}\n", wantKey: "validation.maxDetails:"},
 		{desc: "number length too small", yaml: base + "validation: {maxNumberLength: 5}\n", wantKey: "validation.maxNumberLength:"},
 		{desc: "exponent below float64's", yaml: base + "validation: {maxNumberExponent: 10}\n", wantKey: "validation.maxNumberExponent:"},
+		{desc: "body budget under the body limit", yaml: base + "server: {bodyLimit: 2097152}\nvalidation: {maxBodyBytesInFlight: 1048576}\n", wantKey: "validation.maxBodyBytesInFlight:"},
+		{desc: "negative body wait", yaml: base + "validation: {bodyWait: -1s}\n", wantKey: "validation.bodyWait:"},
 		{desc: "negative drain delay", yaml: base + "server: {drainDelay: -1s}\n", wantKey: "server.drainDelay:"},
 		{desc: "per-client cap over the cap", yaml: base + "server: {connections: {max: 10, maxPerClient: 11}}\n", wantKey: "server.connections.maxPerClient:"},
 		{desc: "connection cap over the descriptor limit", yaml: base + "server: {connections: {max: 2000000000}}\n", wantKey: "server.connections.max:"},

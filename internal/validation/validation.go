@@ -6,6 +6,7 @@ package validation
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,9 +17,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/contractgate/contractgate/internal/apierror"
 	"github.com/contractgate/contractgate/internal/configerr"
@@ -45,6 +48,17 @@ type Config struct {
 	// decoded: more answer 400 MALFORMED_JSON. A Go map costs some 300 bytes even for one
 	// member, so this bounds what a body of tiny objects costs. Default 10000.
 	MaxContainers int `yaml:"maxContainers"`
+	// MaxBodyBytesInFlight caps the bytes of large request bodies (over SmallBody each)
+	// decoded and handled at once, across all requests. Decoding may cost up to about ten
+	// times a body's size, so this bounds the memory that hostile bodies sent in parallel can
+	// take (one client with 64 connections sending 1 MiB bodies took 1 GiB without it). A
+	// large body that finds no room waits up to BodyWait, then answers 503
+	// UPSTREAM_OVERLOADED with Retry-After; smaller bodies never wait. At least the largest
+	// body the server accepts (server.bodyLimit). Default 8388608 (8 MiB), or twice
+	// server.bodyLimit when that is more.
+	MaxBodyBytesInFlight int64 `yaml:"maxBodyBytesInFlight"`
+	// BodyWait is how long a large body waits for room under MaxBodyBytesInFlight. Default 2s.
+	BodyWait time.Duration `yaml:"bodyWait"`
 	// Skip names request headers the validator leaves to another middleware (for example
 	// Idempotency-Key, which has its own 400 errors). Canonical form. Set by the server.
 	Skip []string `yaml:"-"`
@@ -67,7 +81,22 @@ func (c *Config) SetDefaults() {
 	if c.MaxContainers == 0 {
 		c.MaxContainers = 10_000
 	}
+	if c.MaxBodyBytesInFlight == 0 {
+		c.MaxBodyBytesInFlight = DefaultMaxBodyBytesInFlight
+	}
+	if c.BodyWait == 0 {
+		c.BodyWait = DefaultBodyWait
+	}
 }
+
+// Defaults of the body budget (Config.MaxBodyBytesInFlight, Config.BodyWait).
+const (
+	DefaultMaxBodyBytesInFlight = 8 << 20
+	DefaultBodyWait             = 2 * time.Second
+	// SmallBody is the size up to which a body is not counted in MaxBodyBytesInFlight and
+	// never waits: its decoding costs at most some hundreds of KiB.
+	SmallBody = 64 << 10
+)
 
 // Validate reports every problem, each a *configerr.FieldError with a key path relative to
 // the validation configuration.
@@ -83,6 +112,12 @@ func (c *Config) Validate() error {
 	bad("maxNumberLength", c.MaxNumberLength, 20, 100000)
 	bad("maxNumberExponent", c.MaxNumberExponent, 308, 100000)
 	bad("maxContainers", c.MaxContainers, 1, 10_000_000)
+	if c.MaxBodyBytesInFlight < SmallBody {
+		errs = append(errs, &configerr.FieldError{Path: "maxBodyBytesInFlight", Problem: fmt.Sprintf("must be at least %d bytes, got %d", SmallBody, c.MaxBodyBytesInFlight)})
+	}
+	if c.BodyWait < 0 {
+		errs = append(errs, &configerr.FieldError{Path: "bodyWait", Problem: fmt.Sprintf("must not be negative, got %s", c.BodyWait)})
+	}
 	return errors.Join(errs...)
 }
 
@@ -94,6 +129,9 @@ type Validator struct {
 	ops        map[*routes.Operation]*operation
 	maxDetails int
 	numbers    strictjson.Limits
+	// bodies is the budget of large bodies in flight (Config.MaxBodyBytesInFlight).
+	bodies   *semaphore.Weighted
+	bodyWait time.Duration
 }
 
 type operation struct {
@@ -123,7 +161,8 @@ func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
 		return nil, err
 	}
 	v := &Validator{table: table, ops: map[*routes.Operation]*operation{}, formatless: fl,
-		maxDetails: cfg.MaxDetails, numbers: strictjson.Limits{MaxDepth: cfg.MaxDepth, MaxNumberLength: cfg.MaxNumberLength, MaxNumberExponent: cfg.MaxNumberExponent, MaxContainers: cfg.MaxContainers}}
+		maxDetails: cfg.MaxDetails, numbers: strictjson.Limits{MaxDepth: cfg.MaxDepth, MaxNumberLength: cfg.MaxNumberLength, MaxNumberExponent: cfg.MaxNumberExponent, MaxContainers: cfg.MaxContainers},
+		bodies: semaphore.NewWeighted(cfg.MaxBodyBytesInFlight), bodyWait: cfg.BodyWait}
 	for _, op := range table.All() {
 		compiled, err := compileOperation(c, op, cfg.Skip)
 		if err != nil {
@@ -182,7 +221,9 @@ func (v *Validator) Middleware() echo.MiddlewareFunc {
 				}
 			}
 			if op.body != nil {
-				if err := v.validateBody(c, op.body, out); err != nil {
+				release, err := v.validateBody(c, op.body, out)
+				defer release() // the decoded body lives until the handler returns
+				if err != nil {
 					return err
 				}
 			}
@@ -201,47 +242,75 @@ func (v *Validator) Middleware() echo.MiddlewareFunc {
 
 // validateBody reads, decodes strictly and validates the body, then leaves the validated
 // value on the request for the generated handler (which binds it instead of decoding again).
-func (v *Validator) validateBody(c echo.Context, b *body, out *collector) error {
+// The caller must call release once the handler is done with the body, error or not.
+func (v *Validator) validateBody(c echo.Context, b *body, out *collector) (release func(), err error) {
+	release = func() {}
 	req := c.Request()
 	if err := checkContentEncoding(req.Header.Values(echo.HeaderContentEncoding)); err != nil {
-		return err
+		return release, err
 	}
 	empty := req.ContentLength == 0 || req.Body == nil || req.Body == http.NoBody
 	if empty && req.Header.Get(echo.HeaderContentType) == "" {
 		if b.required {
-			return apierror.ErrMalformedJSON.WithMessage("Request body is required")
+			return release, apierror.ErrMalformedJSON.WithMessage("Request body is required")
 		}
-		return nil
+		return release, nil
 	}
 	if err := checkContentType(req.Header.Get(echo.HeaderContentType)); err != nil {
-		return err
+		return release, err
 	}
 	raw, err := readBody(req)
 	if err != nil {
-		return err
+		return release, err
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		if b.required {
-			return apierror.ErrMalformedJSON.WithMessage("Request body is required")
+			return release, apierror.ErrMalformedJSON.WithMessage("Request body is required")
 		}
 		req.Body = http.NoBody
-		return nil
+		return release, nil
+	}
+	if release, err = v.reserve(req, int64(len(raw))); err != nil {
+		return release, err
 	}
 	value, err := strictjson.DecodeLimits(raw, v.numbers)
 	if err != nil {
-		return apierror.ErrMalformedJSON.WithMessage("Request body is not well-formed JSON: %s", malformed(err)).Wrap(err)
+		return release, apierror.ErrMalformedJSON.WithMessage("Request body is not well-formed JSON: %s", malformed(err)).Wrap(err)
 	}
 	n := len(out.out)
 	b.schema.explain(&walk{v: v, c: out, prefix: "body"}, value)
 	if len(out.out) > n || out.full() {
-		return nil
+		return release, nil
 	}
 	if mayHoldFractionalNumbers(raw) {
 		value = canonicalNumbers(value)
 	}
 	req.Body = &validatedBody{Reader: bytes.NewReader(raw), value: value}
-	return nil
+	return release, nil
 }
+
+// reserve takes size bytes of the budget of large bodies in flight, waiting up to bodyWait
+// for room (the bytes are read already: a slow upload holds no budget). Small bodies take
+// nothing. The returned release gives the bytes back; call it exactly once.
+func (v *Validator) reserve(req *http.Request, size int64) (release func(), err error) {
+	if size <= SmallBody {
+		return func() {}, nil
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), v.bodyWait)
+	defer cancel()
+	if err := v.bodies.Acquire(ctx, size); err != nil {
+		if req.Context().Err() != nil {
+			return func() {}, req.Context().Err() // the client went away
+		}
+		return func() {}, errBodiesBusy.Wrap(err)
+	}
+	return func() { v.bodies.Release(size) }, nil
+}
+
+// errBodiesBusy answers a large body that found no room in the budget of bodies in flight.
+var errBodiesBusy = apierror.ErrUpstreamOverloaded.
+	WithMessage("The gateway is busy decoding other large request bodies; retry later").
+	WithHeader("Retry-After", "1")
 
 // mayHoldFractionalNumbers is a cheap filter for canonicalNumbers: a digit followed by '.',
 // 'e' or 'E' somewhere in the body (numbers such as 1.0 or 1e2; text may match too).
