@@ -47,10 +47,12 @@ type Config struct {
 	MaxBytes int64 `yaml:"maxBytes"`
 	// MaxEntriesPerCaller is the quota of records one caller (an authenticated subject; all
 	// anonymous callers share one quota) may hold in the in-memory store, so that no caller's
-	// traffic can fill the store and deny the others. Over it, the caller's new claims are
-	// refused with 429 RATE_LIMIT_EXCEEDED and Retry-After (when its oldest record expires);
-	// its own stored records stay and are replayed. Size MaxEntries and MaxBytes for the
-	// callers active within one TTL times these quotas. Ignored with Redis. Default 1000.
+	// traffic can fill the store and deny the others. Over it, an authenticated caller's
+	// oldest stored records make room for its new claims (never another caller's); when only
+	// its in-flight claims remain, and for the anonymous scope, which evicts nothing, new
+	// claims are refused with 429 RATE_LIMIT_EXCEEDED and Retry-After. Size MaxEntries and
+	// MaxBytes for the callers active within one TTL times these quotas. Ignored with Redis.
+	// Default 1000.
 	MaxEntriesPerCaller int `yaml:"maxEntriesPerCaller"`
 	// MaxBytesPerCaller is one caller's quota of MaxBytes, refused as MaxEntriesPerCaller.
 	// Ignored with Redis. Default 1048576 (1 MiB).

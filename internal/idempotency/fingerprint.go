@@ -175,6 +175,9 @@ func recordKey(subject string, authenticated bool, operationID, key string) stri
 // callerScope names the caller whose quota a record counts against: the same caller fields
 // recordKey hashes (an authenticated subject, or the one anonymous scope), hashed, so that a
 // long subject costs the store no more than a short one.
+// anonymousScope is the one scope every unauthenticated caller shares.
+var anonymousScope = callerScope("", false)
+
 func callerScope(subject string, authenticated bool) string {
 	var b []byte
 	if authenticated {

@@ -13,36 +13,31 @@ import (
 	"github.com/contractgate/contractgate/internal/redistest"
 )
 
-// TestCallerQuotaRefusesNewKeysOnly: a caller over its quota gets 429 with Retry-After for
-// new keys, while its stored records are still replayed and other callers are unaffected.
-func TestCallerQuotaRefusesNewKeysOnly(t *testing.T) {
+// TestCallerQuotaEvictsOnlyOwnRecords: a caller over its quota makes room among its own
+// oldest stored records (a retry of its oldest key runs again), never among another
+// caller's; the others' records are still replayed.
+func TestCallerQuotaEvictsOnlyOwnRecords(t *testing.T) {
 	t.Parallel()
 	a := newApp()
 	r := startReplica(t, idempotency.Config{MaxEntriesPerCaller: 3}, a)
 	mallory := map[string]string{headerSubject: "mallory"}
-	for i := range 3 {
+	alice := map[string]string{headerSubject: "alice"}
+	if res := do(t, r.URL, call{body: order, key: "a0", header: alice}); res.Status != http.StatusCreated {
+		t.Fatalf("alice: %d %s", res.Status, res.Body)
+	}
+	for i := range 10 {
 		if res := do(t, r.URL, call{body: order, key: "k" + strconv.Itoa(i), header: mallory}); res.Status != http.StatusCreated {
 			t.Fatalf("k%d: %d %s", i, res.Status, res.Body)
 		}
 	}
-	res := do(t, r.URL, call{body: order, key: "k3", header: mallory})
-	if code := errorCode(t, res, http.StatusTooManyRequests); code != "RATE_LIMIT_EXCEEDED" {
-		t.Fatalf("over the quota: %s", res.Body)
+	if res := do(t, r.URL, call{body: order, key: "k9", header: mallory}); !replayed(res) {
+		t.Fatalf("mallory's newest record was not replayed: %s", res.Body)
 	}
-	if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || ra < 24*3600-60 {
-		t.Fatalf("Retry-After %q, want about the TTL (24h)", res.Header.Get("Retry-After"))
+	if res := do(t, r.URL, call{body: order, key: "a0", header: alice}); !replayed(res) {
+		t.Fatalf("alice's record was lost to mallory's traffic: %s", res.Body)
 	}
-	if res := do(t, r.URL, call{body: order, key: "k0", header: mallory}); !replayed(res) {
-		t.Fatalf("a stored record was not replayed: %s", res.Body)
-	}
-	if res := do(t, r.URL, call{body: order, key: "k3", header: map[string]string{headerSubject: "alice"}}); res.Status != http.StatusCreated {
-		t.Fatalf("alice refused because of mallory: %d %s", res.Status, res.Body)
-	}
-	if got := a.calls.Load(); got != 4 {
-		t.Fatalf("handler ran %d times, want 4", got)
-	}
-	if r.outcomes.get(idempotency.OutcomeFull) != 1 {
-		t.Errorf("outcomes %v", r.outcomes.n)
+	if got := a.calls.Load(); got != 11 {
+		t.Fatalf("handler ran %d times, want 11", got)
 	}
 }
 

@@ -152,7 +152,17 @@ func (s *memoryStore) claim(_ context.Context, scope, key string, r *record, lea
 	}
 	size := sizeOf(key, r)
 	sc := s.scopes[scope]
-	if sc != nil && (sc.entries >= s.perEntries || sc.bytes+size > s.perBytes) {
+	if sc != nil && s.overQuota(sc, size) && scope != anonymousScope {
+		// An authenticated caller over its quota makes room among its own stored records,
+		// oldest first: its traffic costs no other caller a record, and a busy caller is not
+		// refused for a whole TTL. The anonymous scope, shared by every anonymous caller,
+		// evicts nothing (one anonymous client must not drop another's records).
+		for f := sc.stored.Front(); f != nil && s.overQuota(sc, size); f = sc.stored.Front() {
+			s.removeLocked(f.Value.(*memEntry))
+		}
+		sc = s.scopes[scope] // nil once its last record went
+	}
+	if sc != nil && s.overQuota(sc, size) {
 		return nil, &fullError{caller: true, retryAfter: nextExpiry(now, &sc.inflight, &sc.stored)}
 	}
 	if len(s.entries) >= s.max || s.bytes+size > s.maxBytes {
@@ -218,6 +228,11 @@ func (s *memoryStore) sweepLocked(now time.Time) {
 			s.removeLocked(e)
 		}
 	}
+}
+
+// overQuota reports whether one more record of size bytes would pass sc's quota.
+func (s *memoryStore) overQuota(sc *memScope, size int64) bool {
+	return sc.entries >= s.perEntries || sc.bytes+size > s.perBytes
 }
 
 // nextExpiry returns how long until the first entry of either list expires (both are in

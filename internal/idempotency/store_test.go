@@ -52,8 +52,10 @@ func TestMemoryStoreNeverEvictsALiveRecord(t *testing.T) {
 	}{
 		{"entries bound", func(c *Config) { c.MaxEntries, c.MaxEntriesPerCaller = 3, 3 }, 3, 10, false},
 		{"bytes bound", func(c *Config) { c.MaxBytes, c.MaxBytesPerCaller = 1<<20, 1<<20 }, 4, 8 << 10, false},
-		{"caller's entries", func(c *Config) { c.MaxEntriesPerCaller = 5 }, 1, 10, true},
-		{"caller's bytes", func(c *Config) { c.MaxBytesPerCaller = 64 << 10 }, 1, 4 << 10, true},
+		// Authenticated callers evict their own oldest records (TestMemoryStoreQuotaIsPerCaller);
+		// the shared anonymous scope is refused.
+		{"anonymous scope's entries", func(c *Config) { c.MaxEntriesPerCaller = 5 }, 1, 10, true},
+		{"anonymous scope's bytes", func(c *Config) { c.MaxBytesPerCaller = 64 << 10 }, 1, 4 << 10, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -63,6 +65,9 @@ func TestMemoryStoreNeverEvictsALiveRecord(t *testing.T) {
 			var full *fullError
 			for i := 0; i < 10_000 && full == nil; i++ {
 				key, scope := fmt.Sprint("k", i), fmt.Sprint("caller", i%tt.scopes)
+				if tt.wantCaller {
+					scope = anonymousScope
+				}
 				if err := claimAndStore(t, s, scope, key, tt.size); err != nil {
 					var ok bool
 					if full, ok = errors.AsType[*fullError](err); !ok {
@@ -100,11 +105,20 @@ func TestMemoryStoreQuotaIsPerCaller(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := claimAndStore(t, s, "mallory", "m2", 10); err == nil {
-		t.Fatal("mallory's third record was admitted")
-	}
 	if err := claimAndStore(t, s, "alice", "a0", 10); err != nil {
-		t.Fatalf("alice refused because of mallory: %v", err)
+		t.Fatal(err)
+	}
+	// Over her quota, mallory's oldest stored record makes room; alice's stays.
+	if err := claimAndStore(t, s, "mallory", "m2", 10); err != nil {
+		t.Fatalf("mallory's third record: %v", err)
+	}
+	s.mu.Lock()
+	_, m0 := s.entries["m0"]
+	_, m1 := s.entries["m1"]
+	_, a0 := s.entries["a0"]
+	s.mu.Unlock()
+	if m0 || !m1 || !a0 {
+		t.Fatalf("after mallory's third record: m0 %v (want evicted), m1 %v, a0 %v", m0, m1, a0)
 	}
 	// Expired records free the quota.
 	s.mu.Lock()
@@ -114,8 +128,47 @@ func TestMemoryStoreQuotaIsPerCaller(t *testing.T) {
 	if n != 0 || s.bytes != 0 {
 		t.Fatalf("%d scopes and %d bytes left after every record expired", n, s.bytes)
 	}
-	if err := claimAndStore(t, s, "mallory", "m3", 10); err != nil {
-		t.Fatal(err)
+}
+
+func TestMemoryStoreQuotaRefusesWhatItCannotEvict(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		desc  string
+		scope string
+		fill  func(t *testing.T, s *memoryStore, scope string)
+	}{
+		{"in-flight claims are never evicted", "mallory", func(t *testing.T, s *memoryStore, scope string) {
+			for i := range 2 {
+				if _, err := s.claim(ctx, scope, fmt.Sprint("f", i), &record{token: newToken()}, time.Minute); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{"the shared anonymous scope evicts nothing", anonymousScope, func(t *testing.T, s *memoryStore, scope string) {
+			for i := range 2 {
+				if err := claimAndStore(t, s, scope, fmt.Sprint("s", i), 10); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			s := memStore(t, func(c *Config) { c.MaxEntriesPerCaller = 2 })
+			tc.fill(t, s, tc.scope)
+			_, err := s.claim(ctx, tc.scope, "new", &record{token: newToken()}, time.Minute)
+			if full, ok := errors.AsType[*fullError](err); !ok || !full.caller {
+				t.Fatalf("claim over the quota: %v, want the caller's quota full", err)
+			}
+			s.mu.Lock()
+			n := len(s.entries)
+			s.mu.Unlock()
+			if n != 2 {
+				t.Fatalf("%d records left, want the 2 held", n)
+			}
+		})
 	}
 }
 
