@@ -48,16 +48,16 @@ type Config struct {
 	// decoded: more answer 400 MALFORMED_JSON. A Go map costs some 300 bytes even for one
 	// member, so this bounds what a body of tiny objects costs. Default 10000.
 	MaxContainers int `yaml:"maxContainers"`
-	// MaxBodyBytesInFlight caps the bytes of large request bodies (over SmallBody each)
-	// decoded and handled at once, across all requests. Decoding may cost up to about ten
-	// times a body's size, so this bounds the memory that hostile bodies sent in parallel can
-	// take (one client with 64 connections sending 1 MiB bodies took 1 GiB without it). A
-	// large body that finds no room waits up to BodyWait, then answers 503
-	// UPSTREAM_OVERLOADED with Retry-After; smaller bodies never wait. At least the largest
-	// body the server accepts (server.bodyLimit). Default 8388608 (8 MiB), or twice
-	// server.bodyLimit when that is more.
+	// MaxBodyBytesInFlight caps what the request bodies being decoded and validated at once
+	// may cost, across all requests: each body is charged its size plus an estimate of what
+	// its objects and arrays cost decoded (BytesPerContainer each), so that hostile bodies
+	// sent in parallel cannot multiply their memory (one client with 64 connections sending
+	// 1 MiB bodies took 1 GiB without it). A body that finds no room waits up to BodyWait,
+	// then answers 503 UPSTREAM_OVERLOADED with Retry-After. The charge is returned once the
+	// body is validated. At least the largest body the server accepts (server.bodyLimit).
+	// Default 8388608 (8 MiB), or twice server.bodyLimit when that is more.
 	MaxBodyBytesInFlight int64 `yaml:"maxBodyBytesInFlight"`
-	// BodyWait is how long a large body waits for room under MaxBodyBytesInFlight. Default 2s.
+	// BodyWait is how long a body waits for room under MaxBodyBytesInFlight. Default 2s.
 	BodyWait time.Duration `yaml:"bodyWait"`
 	// Skip names request headers the validator leaves to another middleware (for example
 	// Idempotency-Key, which has its own 400 errors). Canonical form. Set by the server.
@@ -93,9 +93,9 @@ func (c *Config) SetDefaults() {
 const (
 	DefaultMaxBodyBytesInFlight = 8 << 20
 	DefaultBodyWait             = 2 * time.Second
-	// SmallBody is the size up to which a body is not counted in MaxBodyBytesInFlight and
-	// never waits: its decoding costs at most some hundreds of KiB.
-	SmallBody = 64 << 10
+	// BytesPerContainer estimates what one decoded object or array costs (a Go map of a
+	// few members, or a slice, and their headers) in the body budget's charge.
+	BytesPerContainer = 320
 )
 
 // Validate reports every problem, each a *configerr.FieldError with a key path relative to
@@ -112,8 +112,8 @@ func (c *Config) Validate() error {
 	bad("maxNumberLength", c.MaxNumberLength, 20, 100000)
 	bad("maxNumberExponent", c.MaxNumberExponent, 308, 100000)
 	bad("maxContainers", c.MaxContainers, 1, 10_000_000)
-	if c.MaxBodyBytesInFlight < SmallBody {
-		errs = append(errs, &configerr.FieldError{Path: "maxBodyBytesInFlight", Problem: fmt.Sprintf("must be at least %d bytes, got %d", SmallBody, c.MaxBodyBytesInFlight)})
+	if c.MaxBodyBytesInFlight < 64<<10 {
+		errs = append(errs, &configerr.FieldError{Path: "maxBodyBytesInFlight", Problem: fmt.Sprintf("must be at least 65536 bytes, got %d", c.MaxBodyBytesInFlight)})
 	}
 	if c.BodyWait < 0 {
 		errs = append(errs, &configerr.FieldError{Path: "bodyWait", Problem: fmt.Sprintf("must not be negative, got %s", c.BodyWait)})
@@ -129,9 +129,10 @@ type Validator struct {
 	ops        map[*routes.Operation]*operation
 	maxDetails int
 	numbers    strictjson.Limits
-	// bodies is the budget of large bodies in flight (Config.MaxBodyBytesInFlight).
-	bodies   *semaphore.Weighted
-	bodyWait time.Duration
+	// bodies is the budget of bodies being decoded (Config.MaxBodyBytesInFlight).
+	bodies    *semaphore.Weighted
+	maxBodies int64
+	bodyWait  time.Duration
 }
 
 type operation struct {
@@ -162,7 +163,7 @@ func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
 	}
 	v := &Validator{table: table, ops: map[*routes.Operation]*operation{}, formatless: fl,
 		maxDetails: cfg.MaxDetails, numbers: strictjson.Limits{MaxDepth: cfg.MaxDepth, MaxNumberLength: cfg.MaxNumberLength, MaxNumberExponent: cfg.MaxNumberExponent, MaxContainers: cfg.MaxContainers},
-		bodies: semaphore.NewWeighted(cfg.MaxBodyBytesInFlight), bodyWait: cfg.BodyWait}
+		bodies: semaphore.NewWeighted(cfg.MaxBodyBytesInFlight), maxBodies: cfg.MaxBodyBytesInFlight, bodyWait: cfg.BodyWait}
 	for _, op := range table.All() {
 		compiled, err := compileOperation(c, op, cfg.Skip)
 		if err != nil {
@@ -221,9 +222,7 @@ func (v *Validator) Middleware() echo.MiddlewareFunc {
 				}
 			}
 			if op.body != nil {
-				release, err := v.validateBody(c, op.body, out)
-				defer release() // the decoded body lives until the handler returns
-				if err != nil {
+				if err := v.validateBody(c, op.body, out); err != nil {
 					return err
 				}
 			}
@@ -242,74 +241,74 @@ func (v *Validator) Middleware() echo.MiddlewareFunc {
 
 // validateBody reads, decodes strictly and validates the body, then leaves the validated
 // value on the request for the generated handler (which binds it instead of decoding again).
-// The caller must call release once the handler is done with the body, error or not.
-func (v *Validator) validateBody(c echo.Context, b *body, out *collector) (release func(), err error) {
-	release = func() {}
+func (v *Validator) validateBody(c echo.Context, b *body, out *collector) error {
 	req := c.Request()
 	if err := checkContentEncoding(req.Header.Values(echo.HeaderContentEncoding)); err != nil {
-		return release, err
+		return err
 	}
 	empty := req.ContentLength == 0 || req.Body == nil || req.Body == http.NoBody
 	if empty && req.Header.Get(echo.HeaderContentType) == "" {
 		if b.required {
-			return release, apierror.ErrMalformedJSON.WithMessage("Request body is required")
+			return apierror.ErrMalformedJSON.WithMessage("Request body is required")
 		}
-		return release, nil
+		return nil
 	}
 	if err := checkContentType(req.Header.Get(echo.HeaderContentType)); err != nil {
-		return release, err
+		return err
 	}
 	raw, err := readBody(req)
 	if err != nil {
-		return release, err
+		return err
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		if b.required {
-			return release, apierror.ErrMalformedJSON.WithMessage("Request body is required")
+			return apierror.ErrMalformedJSON.WithMessage("Request body is required")
 		}
 		req.Body = http.NoBody
-		return release, nil
+		return nil
 	}
-	if release, err = v.reserve(req, int64(len(raw))); err != nil {
-		return release, err
+	release, err := v.reserve(req.Context(), raw)
+	if err != nil {
+		return err
 	}
+	defer release() // decoding and validating are what cost; the handler only reads the value
 	value, err := strictjson.DecodeLimits(raw, v.numbers)
 	if err != nil {
-		return release, apierror.ErrMalformedJSON.WithMessage("Request body is not well-formed JSON: %s", malformed(err)).Wrap(err)
+		return apierror.ErrMalformedJSON.WithMessage("Request body is not well-formed JSON: %s", malformed(err)).Wrap(err)
 	}
 	n := len(out.out)
 	b.schema.explain(&walk{v: v, c: out, prefix: "body"}, value)
 	if len(out.out) > n || out.full() {
-		return release, nil
+		return nil
 	}
 	if mayHoldFractionalNumbers(raw) {
 		value = canonicalNumbers(value)
 	}
 	req.Body = &validatedBody{Reader: bytes.NewReader(raw), value: value}
-	return release, nil
+	return nil
 }
 
-// reserve takes size bytes of the budget of large bodies in flight, waiting up to bodyWait
-// for room (the bytes are read already: a slow upload holds no budget). Small bodies take
-// nothing. The returned release gives the bytes back; call it exactly once.
-func (v *Validator) reserve(req *http.Request, size int64) (release func(), err error) {
-	if size <= SmallBody {
-		return func() {}, nil
-	}
-	ctx, cancel := context.WithTimeout(req.Context(), v.bodyWait)
-	defer cancel()
-	if err := v.bodies.Acquire(ctx, size); err != nil {
-		if req.Context().Err() != nil {
-			return func() {}, req.Context().Err() // the client went away
+// reserve charges the budget of bodies being decoded for raw (read already: a slow upload
+// holds no budget), waiting up to bodyWait for room. The returned release gives the charge
+// back; call it exactly once.
+func (v *Validator) reserve(ctx context.Context, raw []byte) (release func(), err error) {
+	charge := min(int64(len(raw))+BytesPerContainer*int64(bytes.Count(raw, []byte("{"))+bytes.Count(raw, []byte("["))), v.maxBodies)
+	if !v.bodies.TryAcquire(charge) {
+		wctx, cancel := context.WithTimeout(ctx, v.bodyWait)
+		defer cancel()
+		if err := v.bodies.Acquire(wctx, charge); err != nil {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil, ctx.Err() // the client went away
+			}
+			return nil, errBodiesBusy.Wrap(err)
 		}
-		return func() {}, errBodiesBusy.Wrap(err)
 	}
-	return func() { v.bodies.Release(size) }, nil
+	return func() { v.bodies.Release(charge) }, nil
 }
 
 // errBodiesBusy answers a large body that found no room in the budget of bodies in flight.
 var errBodiesBusy = apierror.ErrUpstreamOverloaded.
-	WithMessage("The gateway is busy decoding other large request bodies; retry later").
+	WithMessage("The gateway is busy decoding other request bodies; retry later").
 	WithHeader("Retry-After", "1")
 
 // mayHoldFractionalNumbers is a cheap filter for canonicalNumbers: a digit followed by '.',
