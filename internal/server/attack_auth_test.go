@@ -60,24 +60,6 @@ func send(t *testing.T, env *testenv.Env, client *http.Client, method, path stri
 	return &testenv.Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
-// metricValue reads one sample of the gateway's /metrics, 0 when absent.
-func metricValue(t *testing.T, env *testenv.Env, series string) float64 {
-	t.Helper()
-	res := send(t, env, nil, http.MethodGet, "/metrics")
-	if res.Status != http.StatusOK {
-		t.Fatalf("/metrics: %d", res.Status)
-	}
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindSubmatch(res.Body)
-	if m == nil {
-		return 0
-	}
-	v, err := strconv.ParseFloat(string(m[1]), 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 // slowRefill keeps the default budget of failed authentications (20, all at once) but
 // refills it over an hour instead of a minute (one failure per 3 minutes instead of per 3
 // seconds), so that a slow run cannot see a failure allowed again and flake.
@@ -133,10 +115,10 @@ func TestAttackAuthFailuresLimitedPerAddress(t *testing.T) {
 		t.Fatalf("RateLimit %q", rl)
 	}
 	// Only the failures within the budget were verified (and counted as unknown keys).
-	if n := metricValue(t, env, `contractgate_auth_failures_total{reason="unknown_key"}`); n != float64(budget) {
+	if n := value(scrape(t, env), "contractgate_auth_failures_total", map[string]string{"reason": "unknown_key"}); n != float64(budget) {
 		t.Fatalf("auth failures counted as unknown_key: %v, want %d", n, budget)
 	}
-	if n := metricValue(t, env, `contractgate_ratelimit_decisions_total{decision="limited",policy="auth-failures"}`); n != float64(100-budget) {
+	if n := value(scrape(t, env), "contractgate_ratelimit_decisions_total", map[string]string{"decision": "limited", "policy": "auth-failures"}); n != float64(100-budget) {
 		t.Fatalf("auth-failures decisions limited: %v, want %d", n, 100-budget)
 	}
 
@@ -176,7 +158,7 @@ func TestAttackAuthFailuresTokens(t *testing.T) {
 	if n429 != 20 {
 		t.Fatalf("%d x 429 of 40 forged tokens, want 20", n429)
 	}
-	if n := metricValue(t, env, `contractgate_auth_failures_total{reason="invalid_signature"}`); n != 20 {
+	if n := value(scrape(t, env), "contractgate_auth_failures_total", map[string]string{"reason": "invalid_signature"}); n != 20 {
 		t.Fatalf("invalid_signature failures %v, want 20", n)
 	}
 }
@@ -278,7 +260,7 @@ func TestAttackAmbiguousCredentials(t *testing.T) {
 			}
 		})
 	}
-	if n := metricValue(t, env, `contractgate_auth_failures_total{reason="ambiguous"}`); n != 1 {
+	if n := value(scrape(t, env), "contractgate_auth_failures_total", map[string]string{"reason": "ambiguous"}); n != 1 {
 		t.Fatalf("ambiguous failures %v, want 1", n)
 	}
 }

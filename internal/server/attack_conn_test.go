@@ -500,7 +500,8 @@ func closedByServer(c net.Conn, br *bufio.Reader) bool {
 	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
 }
 
-// metricValue returns the sample line's value of name{labels} in a /metrics scrape ("" if absent).
+// scrapeSeries returns the value of one series (name{labels}, as printed) in a /metrics scrape
+// over a connection of its own, so that the scrape does not change the connection counts ("" if absent).
 func scrapeSeries(t *testing.T, metricsURL, series string) string {
 	t.Helper()
 	res, err := noKeepAlive.Get(metricsURL)

@@ -288,7 +288,7 @@ func TestAttackNumberLiterals(t *testing.T) {
 			start := time.Now()
 			res := rawDo(t, env, tc)
 			checkResponse(t, tc, res)
-			if d := time.Since(start); d > 2*time.Second {
+			if d := time.Since(start); d > 5*time.Second { // linear: milliseconds, even under -race on a busy machine
 				t.Errorf("took %v", d)
 			}
 		})
@@ -332,7 +332,7 @@ func TestAttackUpstreamNumbers(t *testing.T) {
 			if err := json.Unmarshal(res.Body, &body); err != nil || body.Error.Code != "UPSTREAM_CONTRACT_VIOLATION" {
 				t.Errorf("answer %s, want UPSTREAM_CONTRACT_VIOLATION", clipBody(res.Body))
 			}
-			if d := time.Since(start); d > 2*time.Second {
+			if d := time.Since(start); d > 5*time.Second { // linear: milliseconds, even under -race on a busy machine
 				t.Errorf("took %v", d)
 			}
 		})
