@@ -125,6 +125,12 @@ type ListOrdersParams struct {
 	Limit  *int32       `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// CreateOrderParams defines parameters for CreateOrder.
+type CreateOrderParams struct {
+	// IdempotencyKey A caller-chosen key, unique per order to create.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateOrderJSONRequestBody defines body for CreateOrder for application/json ContentType.
 type CreateOrderJSONRequestBody = NewOrder
 
@@ -209,17 +215,21 @@ type ClientInterface interface {
 
 	// CreateOrderWithBody Create an order
 	//
+	// With an Idempotency-Key, a repeat of the key answers the order the key created first (201, the same order) instead of creating another, so that a caller that lost the answer (a timeout, a dropped connection) can retry safely.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /orders (the `CreateOrder` operationId).
-	CreateOrderWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateOrderWithBody(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateOrder Create an order
+	//
+	// With an Idempotency-Key, a repeat of the key answers the order the key created first (201, the same order) instead of creating another, so that a caller that lost the answer (a timeout, a dropped connection) can retry safely.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /orders (the `CreateOrder` operationId).
-	CreateOrder(ctx context.Context, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateOrder(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOrder Get an order
 	//
@@ -249,11 +259,13 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 
 // CreateOrderWithBody Create an order
 //
+// With an Idempotency-Key, a repeat of the key answers the order the key created first (201, the same order) instead of creating another, so that a caller that lost the answer (a timeout, a dropped connection) can retry safely.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /orders (the `CreateOrder` operationId).
-func (c *Client) CreateOrderWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateOrderRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOrderRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -266,11 +278,13 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, contentType string, bo
 
 // CreateOrder Create an order
 //
+// With an Idempotency-Key, a repeat of the key answers the order the key created first (201, the same order) instead of creating another, so that a caller that lost the answer (a timeout, a dropped connection) can retry safely.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /orders (the `CreateOrder` operationId).
-func (c *Client) CreateOrder(ctx context.Context, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateOrderRequest(c.Server, body)
+func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOrderRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -398,18 +412,18 @@ func NewListOrdersRequest(server string, params *ListOrdersParams) (*http.Reques
 }
 
 // NewCreateOrderRequest calls the generic CreateOrder builder with application/json body
-func NewCreateOrderRequest(server string, body CreateOrderJSONRequestBody) (*http.Request, error) {
+func NewCreateOrderRequest(server string, params *CreateOrderParams, body CreateOrderJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateOrderRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateOrderRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateOrderRequestWithBody constructs an http.Request for the CreateOrder method, with any body, and a specified content type
-func NewCreateOrderRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateOrderRequestWithBody(server string, params *CreateOrderParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -433,6 +447,21 @@ func NewCreateOrderRequestWithBody(server string, contentType string, body io.Re
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -558,17 +587,21 @@ type ClientWithResponsesInterface interface {
 
 	// CreateOrderWithBodyWithResponse Create an order
 	//
+	// With an Idempotency-Key, a repeat of the key answers the order the key created first (201, the same order) instead of creating another, so that a caller that lost the answer (a timeout, a dropped connection) can retry safely.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /orders (the `CreateOrder` operationId).
-	CreateOrderWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error)
+	CreateOrderWithBodyWithResponse(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error)
 
 	// CreateOrderWithResponse Create an order
+	//
+	// With an Idempotency-Key, a repeat of the key answers the order the key created first (201, the same order) instead of creating another, so that a caller that lost the answer (a timeout, a dropped connection) can retry safely.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /orders (the `CreateOrder` operationId).
-	CreateOrderWithResponse(ctx context.Context, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error)
+	CreateOrderWithResponse(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error)
 
 	// GetOrderWithResponse Get an order
 	//
@@ -827,11 +860,13 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 
 // CreateOrderWithBodyWithResponse Create an order
 //
+// With an Idempotency-Key, a repeat of the key answers the order the key created first (201, the same order) instead of creating another, so that a caller that lost the answer (a timeout, a dropped connection) can retry safely.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /orders (the `CreateOrder` operationId).
-func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error) {
-	rsp, err := c.CreateOrderWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error) {
+	rsp, err := c.CreateOrderWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -840,11 +875,13 @@ func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Contex
 
 // CreateOrderWithResponse Create an order
 //
+// With an Idempotency-Key, a repeat of the key answers the order the key created first (201, the same order) instead of creating another, so that a caller that lost the answer (a timeout, a dropped connection) can retry safely.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /orders (the `CreateOrder` operationId).
-func (c *ClientWithResponses) CreateOrderWithResponse(ctx context.Context, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error) {
-	rsp, err := c.CreateOrder(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateOrderWithResponse(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error) {
+	rsp, err := c.CreateOrder(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -1051,7 +1088,7 @@ type ServerInterface interface {
 	ListOrders(ctx echo.Context, params ListOrdersParams) error
 	// CreateOrder Create an order
 	// (POST /orders)
-	CreateOrder(ctx echo.Context) error
+	CreateOrder(ctx echo.Context, params CreateOrderParams) error
 	// GetOrder Get an order
 	// (GET /orders/{orderId})
 	GetOrder(ctx echo.Context, orderId OrderId) error
@@ -1108,8 +1145,28 @@ func (w *ServerInterfaceWrapper) ListOrders(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateOrder(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOrderParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateOrder(ctx)
+	err = w.Handler.CreateOrder(ctx, params)
 	return err
 }
 
@@ -1252,7 +1309,8 @@ func (response ListOrders500JSONResponse) VisitListOrdersResponse(w http.Respons
 }
 
 type CreateOrderRequestObject struct {
-	Body *CreateOrderJSONRequestBody
+	Params CreateOrderParams
+	Body   *CreateOrderJSONRequestBody
 }
 
 type CreateOrderResponseObject interface {
@@ -1469,8 +1527,10 @@ func (sh *strictHandler) ListOrders(ctx echo.Context, params ListOrdersParams) e
 }
 
 // CreateOrder operation middleware
-func (sh *strictHandler) CreateOrder(ctx echo.Context) error {
+func (sh *strictHandler) CreateOrder(ctx echo.Context, params CreateOrderParams) error {
 	var request CreateOrderRequestObject
+
+	request.Params = params
 
 	var body CreateOrderJSONRequestBody
 	var err error
@@ -1569,27 +1629,31 @@ func (sh *strictHandler) CancelOrder(ctx echo.Context, orderId OrderId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fhfb9u2F/0qBH8Ffhsgy5LstrH2sq4rigxdEyDdS+OsZaRrm4VEMuSVUy/Qdx9I/XUsp85SBH3IkxXx",
-	"z708PPecq9zQROZKChBoaHxDFdMsBwTt/jrRKejj1D5yQWOqGK6oRwXLgcZU1qMe1XBVcA0pjVEX4FGT",
-	"rCBndtlC6pwhjWlRcDsTN8ouNai5WNKyLO1io6Qw4CK+0Vpq+5BIgSDQPjKlMp4w5FKMvxgp7LsuwjMN",
-	"CxrT/427g4yrUTOudnNRUjCJ5spuQmP6ShCwYz61Y/X0rfhKSwUaeZVWIlOwv7fS92gOxrDl0FjZh+W8",
-	"2qGbf9FCIS+/QIJ2r/dw7QAfCF9oDSLZDKaQcVHN4gi5+RYkLsI7LsBlz8VxtShs82Fas40dFBJ75zpv",
-	"InpUFFlGL0qPKrbJQeCfgCvpSAKiyN1hmbaXzcVa8qR/2C7rwjTMuhu3el5zTK/DYgjCffhpYAjpK9yi",
-	"ZMoQRshzoAP53Qk5Tw/g9oNu5jtcxk46BhkWh6VxVk21iUhk2etGHtojc4Evpt2ZuUBYgnYXq9L7Yn0o",
-	"FxzKLSHq43TM6KXauz+vd/v97PbSx13BDoUqzRtAVWmZFgkeD2N+VTCBHDe3wZtE1JUfz23FhINACo6n",
-	"miewH/12g2B3g1vYdWnW+t3LbSfWXmxOa63bxqal9+E8H+K4u7+HnrNKodls70HO2lpoNEuBSKuSSqRY",
-	"cJ2DI9mKK+WeEiYSyDJIB+TMJsHFQtr9to3mwwpICrkkziwNKZRBDSyPmxcKNLGU9slpxrggf5ydvPeI",
-	"kATEGjKpwJ8LZ0qGMA3k883cWcmcxmROfd+fU4/MG1vpvS0/+8QGN6DXPAGCujBoCEdDEpZlNvRPuAKy",
-	"ZAjXbPPzXKAkK7YGwgpcgUDruJASO8fm9wvhSKTINsSg1GDI9UoSeS3sA0N/LizmHDMLy0l1tDo09ega",
-	"tKnwCP3AD+wtSAWCKU5jOvFDP6Ceay7cjYwraOzjEpyMWLI5/7dVRt9xg1UIt6prWM7rNuWqAL3p+pRW",
-	"Mfa3KYohgrZr/z5/NfrIRv8Eo9knP/51dHETemF0VD4baF684XitMB3WpGwJ7r495WJhALf2TGHBigxd",
-	"UeyXlsGKGY6R8ZzvCRENxmBfa/kKgrvFrLy41eZFQXBAkwdfWa4y6CnL+ZaX0yiIpqMwHIWzD2EQB5N4",
-	"+vJjX/tj+tfZ77TyaxqEs8l0AsEoWVwejV7C0fPRZZS+GE2To0XAwssoCSatm9hINSxv7G9GEpYrLpYk",
-	"L6xG9FSfKp1+CoIg7EtqHO0KeDidzSwSlZdb495x7aZzaqy6p0p9I45ms6Mtp92HROOslGW2Em30WmXD",
-	"8l78dMI/1EgTxZZA5KLWM9/W9rS63aFNWxY0vblHn99jtk26yHOmN7UOEObU6f+mju8RAddgkCy4Nk7u",
-	"lTQDGvLasaiyokoYwOBvMt18t2+Ptpsvty3KSk+5Uw7h/crhqQgeUAT3Iv4Q6a2vOro9JtsrxhImqtBu",
-	"tHbK8U39KV7u9cy3gA3ZbznmUCbdlHHzL4CHS/gTZ38kzk4fg7NvAb9B2HHVVrsebFio3fgTdx+Tu92n",
-	"zo/E3jar/8zjaTB7FKV2ifaJb4dBrxvaFjqjMV0hqng8DqOX9pvID+NZGES0vCj/DQAA//8=",
+	"7Fjfb9s4Ev5XCF6Ba3GyLDlOE+tertcritz12gLpYoHG2ZaRxha7EsmQoyTewP/7YijJlm25TTZF0Ic+",
+	"WRKp+fHxm29GvuWpLo1WoNDx5JYbYUUJCNbfvbMZ2JOMLqXiCTcCcx5wJUrgCdfNasAtXFbSQsYTtBUE",
+	"3KU5lIJem2lbCuQJrypJO3Fh6FWHVqo5Xy6X9LIzWjnwHl9Zqy1dpFohKKRLYUwhU4FSq+EXpxU9W3t4",
+	"YmHGE/634TqRYb3qhrU17yUDl1ppyAhP+AvFgNZCTmvN9g3/xmoDFmUdVqozoN+t8ANegnNi3re27MJy",
+	"VltY7z9fQaEvvkCKZOstXHvAe9xX1oJKF70hFFLVuyRC6b4FiffwRirw0Ut1Ur8Ur+IR1ooFLSqNnbzO",
+	"Wo8BV1VR8PNlwI1YlKDw/4C59iQBVZU+WWHpsKW60jLtJruOunIts76OW7OvTTNYY9EH4T78LAiE7AVu",
+	"UDITCAOUJfCe+L4KuczuwO0Hncx3OIydcBwKrO4Wxmm9lQLRKIqXrTysUpYKn4/XOUuFMAfrD9Zk98X6",
+	"rlzwKK8I0aSzZkYn1M75BZ3T70a3lz7+CHYoVGteD6rG6qxK8aQf88tKKJS42AbvYMR9+cmSKibuBVJJ",
+	"fG9lCvvRXxmIdg1sYbcOs9HvTmw7vvZi877Ruk1sVvS+O8/7OO7P76F51iG0xvYmcrqqhVazDKisLqlU",
+	"q5m0JXiS5dIYf5UKlUJRQNYjZxSEVDNN9jYbzYccWAalZr5ZOlYZhxZEmbQPDFhGlA7Z+0JIxf57+u5t",
+	"wJRmoK6g0AbCqfJNyTFhgX2+nfpWMuUJm/IwDKc8YNO2rXSeLj+HjJw7sFcyBYa2cuiYRMdSURTk+inm",
+	"wOYC4Vosnk0VapaLK2CiwhwUUseFjNEeiu+fTCLTqlgwh9qCY9e5Zvpa0YXAcKoIc4kFwfKuTq1xzQN+",
+	"BdbVeMRhFEZ0CtqAEkbyhB+EcRjxwA8X/kSGNTR0OQcvI0Q23/+pyvgb6bB24d9aDyxnzZhyWYFdrOeU",
+	"lWLsH1OMQARL7/529mLwUQz+iAaTT2Hyr8H5bRzEo+Plk57hJej3txKmuw0pG4K7z6aezRzghs0MZqIq",
+	"0BfFfmnprZh+H4Us5R4Xo14f4qaRryj6upgtz7fGvFEU3WHIgxtRmgI6ynK20cv5KBqNB3E8iCcf4iiJ",
+	"DpLx0ceu9if8l9P/8Lpf8yieHIwPIBqks4vjwREcHw4uRtnzwTg9nkUivhil0cGqm5CnBpZX9FuwVJRG",
+	"qjkrK9KIjupzY7NPURTFXUlNRrsCHo8nE0Ki7uXUuHe6djs5ta26o0rdRjyaTI43Ou0+JNrOykVBlUje",
+	"G5WNl/fipxf+vkGaGTEHpmeNnoVU2+P6dPuMrljQzuYBP7zHbgq6KkthF40OMOHV6e+u8R8wBdfgkM2k",
+	"dV7ujXa4q8u/SsyZUOwkg9JoJLYM/geLgAlmwYBASom073dYMKHcNQka3Xs3q5WGjLU39nQUxYFfc6Js",
+	"tj5jUjkEkZFBv51IJJTGHGzAnGaYC0qjVuX6rtAOvZ3aM3sqGM1OukIKMLOaehJLtVKQUkLPWCoUs4B2",
+	"wZyYQbEIebClmi99qHXz3ZHN7UOtgxmkuXagKNOAVUpeVuD7VYOBbtIP/ajPE56DqK03lbMF7oa0lOLm",
+	"Dag55jwZHR56+Wjv42BDj6fTm1E8mE5vjuD8H30yfF4rOzj8t84W3+3jcfU5ttycMah3LHf0LL6fnv1U",
+	"sQeo2L2Uq0+1PrSF/JhyVRcgiY5u4graUWd42/yXstw79LwG3FO7fZGstwzb/3Ae3oN/cvZH4uz4MTj7",
+	"GvAbhB3W30V+iG467Vbf8es/ufuY3F1/q/5I7F1F9Zd5PI4mj6LUPtAu8WkZ7FVL28oWNO4gmmQ4jEdH",
+	"9FEbxskkjkZ8eb78MwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

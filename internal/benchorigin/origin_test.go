@@ -60,7 +60,7 @@ func TestAnswersKeepTheContracts(t *testing.T) {
 	if err := upstream.Check(upstream.Catalog, rec, err, http.StatusOK); err != nil {
 		t.Fatalf("GET /recommendations: %v", err)
 	}
-	created, err := clients.Orders.CreateOrderWithResponse(ctx, ordersapi.NewOrder{
+	created, err := clients.Orders.CreateOrderWithResponse(ctx, nil, ordersapi.NewOrder{
 		UserId: userID, Currency: "USD",
 		Lines: []ordersapi.OrderLine{{ProductId: "prd_0001", Name: "mug", Quantity: 1, UnitPriceCents: 1599}},
 	})

@@ -63,7 +63,7 @@ paths:
 // Test request headers the harness understands.
 const (
 	headerSubject = "X-Test-Subject" // the caller's identity subject; absent: anonymous
-	headerOutcome = "X-Test-Outcome" // conflict, bulky, fail, panic, block, slow, until-cancelled; absent: 201
+	headerOutcome = "X-Test-Outcome" // conflict, bulky, fail, panic, block, slow; absent: 201
 	headerReject  = "X-Test-Reject"  // rejected (422) by a stand-in validator, before the claim
 )
 
@@ -121,9 +121,6 @@ func (a *app) handle(c echo.Context) error {
 		time.Sleep(50 * time.Millisecond)
 	case "panic":
 		panic("handler bug")
-	case "until-cancelled":
-		<-c.Request().Context().Done()
-		return c.Request().Context().Err()
 	}
 	ctx := c.Request().Context()
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/orders/"+strings.Repeat("x", int(n)))

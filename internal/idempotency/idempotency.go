@@ -159,6 +159,13 @@ func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Opera
 		}
 	}()
 
+	// A claimed request runs to its end even when its client goes away: cut off midway, the
+	// upstream may have acted with nobody knowing, and the retry the key exists for would
+	// run it again. Its upstream calls stay bounded by their own timeouts (under the lease).
+	req := c.Request()
+	c.SetRequest(req.WithContext(context.WithoutCancel(req.Context())))
+	defer c.SetRequest(req)
+
 	if err := next(c); err != nil {
 		// The stored response must be the final one, errors included, and only the one error
 		// handler (apierror.Handler) renders errors. So render the error here, through that

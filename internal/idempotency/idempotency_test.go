@@ -169,7 +169,10 @@ func TestPanicReleasesTheKey(t *testing.T) {
 	})
 }
 
-func TestClientGoneReleasesTheKey(t *testing.T) {
+// TestClientGoneRunsToTheEnd: a claimed request whose client goes away still runs to its
+// end (cut off midway, the upstream may have acted unseen), and its answer is stored: the
+// client's retry is replayed, the handler ran once.
+func TestClientGoneRunsToTheEnd(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, cfg idempotency.Config) {
 		a := newApp()
@@ -177,7 +180,7 @@ func TestClientGoneReleasesTheKey(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		gone := make(chan error, 1)
 		go func() {
-			_, err := sendContext(ctx, r.URL, call{body: order, key: "k-gone", header: map[string]string{headerOutcome: "until-cancelled"}})
+			_, err := sendContext(ctx, r.URL, call{body: order, key: "k-gone", header: map[string]string{headerOutcome: "block"}})
 			gone <- err
 		}()
 		waitFor(t, func() bool { return a.calls.Load() == 1 })
@@ -185,12 +188,14 @@ func TestClientGoneReleasesTheKey(t *testing.T) {
 		if err := <-gone; err == nil {
 			t.Fatal("the cancelled request got an answer")
 		}
-		// The handler saw the client go (499, logged, never sent): nothing is stored, so the
-		// client's retry runs.
-		waitFor(t, func() bool { return r.outcomes.get(idempotency.OutcomeReleased) == 1 })
+		a.unblock() // the handler was not cut off: it finishes now
+		waitFor(t, func() bool { return r.outcomes.get(idempotency.OutcomeStored) == 1 })
 		res := do(t, r.URL, call{body: order, key: "k-gone"})
-		if replayed(res) || dataN(t, res) != 2 {
+		if !replayed(res) || dataN(t, res) != 1 {
 			t.Fatalf("retry after the client went away: %s", res.Body)
+		}
+		if got := a.calls.Load(); got != 1 {
+			t.Fatalf("handler ran %d times, want 1", got)
 		}
 	})
 }

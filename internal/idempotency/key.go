@@ -4,6 +4,8 @@
 package idempotency
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -50,6 +52,20 @@ func ParseKey(v string) (string, error) {
 		}
 	}
 	return v, nil
+}
+
+// UpstreamKey returns the Idempotency-Key to forward to an upstream that deduplicates on its
+// own, for the header value v of a request by subject: derived from both, so that two
+// callers' keys never meet upstream and a caller's raw key never leaves the gateway. Equal
+// inputs give equal keys, so a retry after a lost answer (a timeout, a dropped connection)
+// reaches the upstream with the key of the first attempt.
+func UpstreamKey(subject, v string) (string, error) {
+	k, err := ParseKey(v)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(callerScope(subject, true) + k)) // the scope has a fixed length
+	return "cg1-" + hex.EncodeToString(sum[:20]), nil
 }
 
 // RequireKey returns a middleware that enforces the header on every operation of table whose

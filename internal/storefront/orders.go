@@ -9,6 +9,7 @@ import (
 	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/apierror"
 	"github.com/contractgate/contractgate/internal/envelope"
+	"github.com/contractgate/contractgate/internal/idempotency"
 	"github.com/contractgate/contractgate/internal/upstream"
 
 	catalogapi "github.com/contractgate/contractgate/gen/catalog"
@@ -131,7 +132,13 @@ func (h *Handlers) CreateOrder(ctx context.Context, req gateway.CreateOrderReque
 		return nil, apierror.ErrValidationFailed.Wrap(err)
 	}
 	pm := ordersapi.NewOrderPaymentMethod(method)
-	created, err := h.up.Orders.CreateOrderWithResponse(ctx, ordersapi.NewOrder{
+	// The orders service deduplicates by key: a retry after an answer lost to a timeout
+	// creates no second order (the gateway's own record only covers answers it saw).
+	key, err := idempotency.UpstreamKey(who.Subject, string(req.Params.IdempotencyKey))
+	if err != nil {
+		return nil, apierror.ErrIdempotencyKeyInvalid.Wrap(err)
+	}
+	created, err := h.up.Orders.CreateOrderWithResponse(ctx, &ordersapi.CreateOrderParams{IdempotencyKey: &key}, ordersapi.NewOrder{
 		UserId:        who.Subject,
 		Lines:         lines,
 		Currency:      "USD",

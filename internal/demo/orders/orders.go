@@ -33,14 +33,21 @@ type Service struct {
 	mu     sync.Mutex
 	orders map[uuid.UUID]ordersapi.Order
 	now    func() time.Time
+	// keys maps an Idempotency-Key to the order it created; keyOrder holds the keys oldest
+	// first, so that at most maxKeys are remembered.
+	keys     map[string]uuid.UUID
+	keyOrder []string
 }
+
+// maxKeys bounds the Idempotency-Keys the demo remembers (the oldest are forgotten).
+const maxKeys = 100_000
 
 var _ ordersapi.StrictServerInterface = (*Service)(nil)
 
 // New returns the orders service holding the five seeded orders: three of alice's
 // (pending, confirmed, shipped) and two of bob's (pending, shipped).
 func New() *Service {
-	s := &Service{orders: make(map[uuid.UUID]ordersapi.Order), now: time.Now}
+	s := &Service{orders: make(map[uuid.UUID]ordersapi.Order), now: time.Now, keys: map[string]uuid.UUID{}}
 	for _, o := range seed() {
 		o.TotalCents = total(o.Lines)
 		s.orders[o.Id] = o
@@ -136,9 +143,27 @@ func (s *Service) CreateOrder(_ context.Context, req ordersapi.CreateOrderReques
 		o.PaymentMethod = &pm
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := req.Params.IdempotencyKey; k != nil {
+		if first, ok := s.keys[*k]; ok {
+			if prev, ok := s.orders[first]; ok {
+				return ordersapi.CreateOrder201JSONResponse(clone(prev)), nil
+			}
+		}
+		s.rememberLocked(*k, id)
+	}
 	s.orders[id] = o
-	s.mu.Unlock()
 	return ordersapi.CreateOrder201JSONResponse(clone(o)), nil
+}
+
+// rememberLocked records that key created order id, forgetting the oldest key past maxKeys.
+func (s *Service) rememberLocked(key string, id uuid.UUID) {
+	if len(s.keyOrder) >= maxKeys {
+		delete(s.keys, s.keyOrder[0])
+		s.keyOrder = s.keyOrder[1:]
+	}
+	s.keys[key] = id
+	s.keyOrder = append(s.keyOrder, key)
 }
 
 // GetOrder returns one order, or 404 NOT_FOUND.

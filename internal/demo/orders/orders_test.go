@@ -137,7 +137,7 @@ func TestCreateOrder(t *testing.T) {
 	t.Parallel()
 	c, svc, _ := newServer(t)
 	before := time.Now().UTC()
-	resp, err := c.CreateOrderWithResponse(t.Context(), ordersapi.NewOrder{
+	resp, err := c.CreateOrderWithResponse(t.Context(), nil, ordersapi.NewOrder{
 		UserId: "alice", Currency: "USD", Note: ptr("Please gift wrap."), PaymentMethod: ptr(ordersapi.Card),
 		Lines: []ordersapi.OrderLine{
 			{ProductId: "prd_0001", Name: "Enamel camping mug", Quantity: 2, UnitPriceCents: 1499},
@@ -190,7 +190,7 @@ func TestCreateOrderRejectsInvalidOrders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			resp, err := c.CreateOrderWithResponse(t.Context(), tt.order)
+			resp, err := c.CreateOrderWithResponse(t.Context(), nil, tt.order)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -295,7 +295,7 @@ func TestConcurrentCreates(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			resp, err := c.CreateOrderWithResponse(t.Context(), ordersapi.NewOrder{
+			resp, err := c.CreateOrderWithResponse(t.Context(), nil, ordersapi.NewOrder{
 				UserId: "bob", Currency: "USD",
 				Lines: []ordersapi.OrderLine{{ProductId: "prd_0003", Name: "Mechanical pencil set", Quantity: int32(i%3 + 1), UnitPriceCents: 1299}},
 			})
@@ -314,5 +314,35 @@ func TestConcurrentCreates(t *testing.T) {
 	}
 	if !slices.IsSortedFunc(list.JSON200.Items, func(a, b ordersapi.Order) int { return b.CreatedAt.Compare(a.CreatedAt) }) {
 		t.Error("orders are not newest first")
+	}
+}
+
+func TestCreateOrderIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	c, svc, _ := newServer(t)
+	newOrder := ordersapi.NewOrder{UserId: "alice", Currency: "USD",
+		Lines: []ordersapi.OrderLine{{ProductId: "prd_0001", Name: "mug", Quantity: 1, UnitPriceCents: 1499}}}
+	before := svc.Count()
+	create := func(key *string) uuid.UUID {
+		t.Helper()
+		resp, err := c.CreateOrderWithResponse(t.Context(), &ordersapi.CreateOrderParams{IdempotencyKey: key}, newOrder)
+		if err != nil || resp.JSON201 == nil {
+			t.Fatalf("create: %v %s", err, resp.Body)
+		}
+		return resp.JSON201.Id
+	}
+	k1, k2 := "key-1", "key-2"
+	first := create(&k1)
+	if again := create(&k1); again != first {
+		t.Fatalf("a repeat of the key created order %s, want the first, %s", again, first)
+	}
+	if other := create(&k2); other == first {
+		t.Fatal("another key answered the first key's order")
+	}
+	if none := create(nil); none == first {
+		t.Fatal("no key answered a keyed order")
+	}
+	if got := svc.Count() - before; got != 3 {
+		t.Fatalf("%d orders created, want 3", got)
 	}
 }
