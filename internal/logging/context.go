@@ -72,3 +72,13 @@ func (h *contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (h *contextHandler) WithGroup(name string) slog.Handler {
 	return &contextHandler{next: h.next.WithGroup(name)}
 }
+
+// Correlated returns l when its handler is a context handler already, else a logger over
+// NewContextHandler(l.Handler()). Constructors that take a logger call it once, so that their
+// lines carry the request's ids whatever handler the caller built l on.
+func Correlated(l *slog.Logger) *slog.Logger {
+	if _, ok := l.Handler().(*contextHandler); ok {
+		return l
+	}
+	return slog.New(&contextHandler{next: l.Handler()})
+}

@@ -114,6 +114,13 @@ func TestNewContextHandlerWrapsOnce(t *testing.T) {
 	if NewContextHandler(h) != h {
 		t.Fatal("wrapping a context handler again wrapped it twice")
 	}
+	l := slog.New(h)
+	if Correlated(l) != l {
+		t.Fatal("Correlated wrapped a correlated logger again")
+	}
+	if _, ok := Correlated(slog.New(slog.DiscardHandler)).Handler().(*contextHandler); !ok {
+		t.Fatal("Correlated did not wrap a bare logger")
+	}
 }
 
 // TestContextHandlerNoRequestDoesNotAllocate: without a request context the wrapper adds no
