@@ -64,13 +64,12 @@ func Handler(logger *slog.Logger) echo.HTTPErrorHandler {
 		req := c.Request()
 		ctx := req.Context()
 		if c.Response().Committed {
-			logger.WarnContext(ctx, "error after the response was committed",
-				"requestId", correlation.RequestID(ctx), "error", err.Error())
+			logger.WarnContext(ctx, "error after the response was committed", "error", err.Error())
 			return
 		}
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			// The client went away: nobody reads an answer. Record it, write nothing useful.
-			logger.DebugContext(ctx, "client closed request", "requestId", correlation.RequestID(ctx))
+			logger.DebugContext(ctx, "client closed request")
 			c.Response().WriteHeader(StatusClientClosedRequest)
 			return
 		}
@@ -79,14 +78,14 @@ func Handler(logger *slog.Logger) echo.HTTPErrorHandler {
 			info.ErrorCode = string(e.Code)
 		}
 		if e.Status >= 500 {
-			logger.ErrorContext(ctx, "request failed", "requestId", correlation.RequestID(ctx),
+			logger.ErrorContext(ctx, "request failed",
 				"method", routes.Method(req.Method), "route", c.Path(), "status", e.Status, "code", string(e.Code), "error", err.Error())
 		} else {
-			logger.DebugContext(ctx, "request rejected", "requestId", correlation.RequestID(ctx),
+			logger.DebugContext(ctx, "request rejected",
 				"status", e.Status, "code", string(e.Code), "error", err.Error())
 		}
 		if werr := write(c, e); werr != nil {
-			logger.DebugContext(ctx, "writing error response", "requestId", correlation.RequestID(ctx), "error", werr.Error())
+			logger.DebugContext(ctx, "writing error response", "error", werr.Error())
 		}
 	}
 }

@@ -203,11 +203,11 @@ func (m *middleware) finish(ctx context.Context, op *routes.Operation, scope, rk
 	case errors.Is(err, errClaimLost):
 		m.observe(op, OutcomeLeaseExpired)
 		m.logger.WarnContext(ctx, "idempotency claim expired while the handler ran; raise idempotency.lease",
-			"requestId", correlation.RequestID(ctx), "operation", op.ID, "lease", m.cfg.Lease.String())
+			"operation", op.ID, "lease", m.cfg.Lease.String())
 	default:
 		m.observe(op, OutcomeStoreError)
 		m.logger.ErrorContext(ctx, "idempotency record not saved; a retry may run the operation again",
-			"requestId", correlation.RequestID(ctx), "operation", op.ID, "error", err.Error())
+			"operation", op.ID, "error", err.Error())
 	}
 }
 

@@ -106,7 +106,7 @@ func (m *middleware) replay(c echo.Context, r *record) {
 		return
 	}
 	if _, err := c.Response().Write(body); err != nil {
-		m.logger.DebugContext(ctx, "writing a replayed response", "requestId", correlation.RequestID(ctx), "error", err.Error())
+		m.logger.DebugContext(ctx, "writing a replayed response", "error", err.Error())
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/contractgate/contractgate/internal/correlation"
 	"github.com/contractgate/contractgate/internal/identity"
+	"github.com/contractgate/contractgate/internal/logging"
 	"github.com/contractgate/contractgate/internal/metrics"
 	"github.com/contractgate/contractgate/internal/routes"
 )
@@ -26,7 +27,9 @@ type Config struct {
 	Table *routes.Table
 	// Metrics receives the RED metrics. Required.
 	Metrics *metrics.Metrics
-	// Logger receives the access log, one line per request at info level. Required.
+	// Logger receives the access log, one line per request at info level. Required. Its handler
+	// is wrapped in logging.Correlated, which adds the
+	// requestId, traceId and spanId keys of the line.
 	Logger *slog.Logger
 }
 
@@ -44,7 +47,7 @@ func New(cfg Config) (echo.MiddlewareFunc, error) {
 	if cfg.Metrics == nil || cfg.Logger == nil || cfg.Table == nil {
 		return nil, errors.New("observe: Table, Metrics and Logger are required")
 	}
-	m, log := cfg.Metrics, cfg.Logger
+	m, log := cfg.Metrics, logging.Correlated(cfg.Logger)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			done := m.RequestStarted()
@@ -76,11 +79,8 @@ func New(cfg Config) (echo.MiddlewareFunc, error) {
 			}
 			attrs := make([]slog.Attr, 0, 16)
 			if info != nil {
-				attrs = append(attrs,
-					slog.String("requestId", info.RequestID),
-					slog.String("traceId", info.TraceID),
-					slog.String("spanId", info.SpanID),
-					slog.Int("upstreamAttempts", int(info.UpstreamAttempts.Load())))
+				// requestId, traceId and spanId: added by the logger's context handler.
+				attrs = append(attrs, slog.Int("upstreamAttempts", int(info.UpstreamAttempts.Load())))
 			}
 			attrs = append(attrs,
 				slog.String("operation", op),

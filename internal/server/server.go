@@ -29,6 +29,7 @@ import (
 	"github.com/contractgate/contractgate/internal/edge"
 	"github.com/contractgate/contractgate/internal/httpcache"
 	"github.com/contractgate/contractgate/internal/idempotency"
+	"github.com/contractgate/contractgate/internal/logging"
 	"github.com/contractgate/contractgate/internal/metrics"
 	"github.com/contractgate/contractgate/internal/observe"
 	"github.com/contractgate/contractgate/internal/ops"
@@ -77,6 +78,9 @@ func WithTracing(t *tracing.Tracing) Option { return func(o *options) { o.tracin
 
 // New assembles the gateway from a validated configuration.
 func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, error) {
+	// Every line logged with a request's context carries its requestId, traceId and spanId,
+	// whatever handler the caller built the logger on.
+	logger = logging.Correlated(logger)
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -414,8 +418,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 func logPanic(logger *slog.Logger) middleware.LogErrorFunc {
 	return func(c echo.Context, err error, stack []byte) error {
-		logger.ErrorContext(c.Request().Context(), "panic recovered",
-			"requestId", correlation.RequestID(c.Request().Context()), "error", err.Error(), "stack", string(stack))
+		logger.ErrorContext(c.Request().Context(), "panic recovered", "error", err.Error(), "stack", string(stack))
 		return err
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	catalogdemo "github.com/contractgate/contractgate/internal/demo/catalog"
 	ordersdemo "github.com/contractgate/contractgate/internal/demo/orders"
 	usersdemo "github.com/contractgate/contractgate/internal/demo/users"
+	"github.com/contractgate/contractgate/internal/logging"
 	"github.com/contractgate/contractgate/internal/server"
 	"github.com/contractgate/contractgate/internal/tracing"
 )
@@ -114,7 +114,7 @@ func Launch(opts []server.Option, mutate ...func(*config.Config)) (env *Env, sto
 		return fail(err)
 	}
 	env.Config = cfg
-	logger := slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := logging.New(config.Log{Level: "debug", Format: "json"}, env.logs) // as main builds it
 	if opts == nil {
 		opts = []server.Option{server.WithTracing(tracing.Disabled())} // tests ignore OTEL_* of the host
 	}
