@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
 	"github.com/contractgate/contractgate/api"
@@ -19,6 +20,7 @@ import (
 	"github.com/contractgate/contractgate/internal/correlation"
 	"github.com/contractgate/contractgate/internal/envelope"
 	"github.com/contractgate/contractgate/internal/httpcache"
+	"github.com/contractgate/contractgate/internal/identity"
 	"github.com/contractgate/contractgate/internal/routes"
 )
 
@@ -150,5 +152,47 @@ func BenchmarkFloodDistinctKeys(b *testing.B) {
 	b.ReportMetric(float64(c.Bytes()), "bytes-held")
 	if c.Bytes() > cfg.MaxBytes {
 		b.Fatalf("holds %d bytes, over %d", c.Bytes(), cfg.MaxBytes)
+	}
+}
+
+// TestPrivateAnswersStayPerCaller: a secured x-cache operation keys by the caller, also
+// with the normalised key: bob never gets alice's stored answer, and a subject cannot forge
+// another key's separators.
+func TestPrivateAnswersStayPerCaller(t *testing.T) {
+	t.Parallel()
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(noStoreSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := routes.New(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := httpcache.New(httpcache.Config{}, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ctx echo.Context) error { // a stand-in for auth: the subject is X-Key
+			r := ctx.Request()
+			ctx.SetRequest(r.WithContext(identity.NewContext(r.Context(), identity.Identity{Subject: r.Header.Get("X-Key")})))
+			return next(ctx)
+		}
+	}, c.Middleware())
+	e.GET("/cached", func(ctx echo.Context) error {
+		return ctx.JSON(http.StatusOK, map[string]any{"success": true, "data": ctx.Request().Header.Get("X-Key"), "meta": map[string]any{}})
+	})
+	for _, who := range []string{"alice", "bob", "alice#subject=bob", "alice", "bob"} {
+		req := httptest.NewRequest(http.MethodGet, "/cached", nil)
+		req.Header.Set("X-Key", who)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if !strings.Contains(rec.Body.String(), `"data":"`+who+`"`) {
+			t.Fatalf("%s got %s", who, rec.Body)
+		}
+	}
+	if c.Len() != 3 {
+		t.Fatalf("%d entries for 3 callers", c.Len())
 	}
 }
