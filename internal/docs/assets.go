@@ -125,8 +125,23 @@ func (d *Docs) serveAsset(w http.ResponseWriter, r *http.Request, name string) b
 		}
 	}
 	h.Set("ETag", etag)
-	http.ServeContent(w, r, "", zeroTime, bytes.NewReader(body))
+	http.ServeContent(w, singleRange(r), "", zeroTime, bytes.NewReader(body))
 	return true
+}
+
+// singleRange returns r without its Range header when that asks for more than one range:
+// the whole file is then served (200), as RFC 9110 section 14.2 allows. A multipart answer
+// of thousands of tiny ranges costs tens of times the CPU of the whole file, for nothing a
+// browser needs. One range (resuming a download) is still honoured.
+func singleRange(r *http.Request) *http.Request {
+	ranges := r.Header.Values("Range")
+	if len(ranges) == 0 || (len(ranges) == 1 && !strings.Contains(ranges[0], ",")) {
+		return r
+	}
+	r2 := *r
+	r2.Header = r.Header.Clone()
+	r2.Header.Del("Range")
+	return &r2
 }
 
 // acceptsGzip reports whether Accept-Encoding values allow gzip (RFC 9110 section 12.5.3):

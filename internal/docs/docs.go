@@ -139,7 +139,7 @@ func (d *Docs) servePage(w http.ResponseWriter, r *http.Request) {
 	// new binary's assets are picked up at once.
 	h.Set("Cache-Control", "no-cache")
 	h.Set("ETag", d.pageETag)
-	http.ServeContent(w, r, "", zeroTime, bytes.NewReader(d.page))
+	http.ServeContent(w, singleRange(r), "", zeroTime, bytes.NewReader(d.page))
 }
 
 func setSecurityHeaders(h http.Header) {

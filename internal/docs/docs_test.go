@@ -220,7 +220,7 @@ func TestNotFoundAndMethods(t *testing.T) {
 	}
 }
 
-func mustNew(t *testing.T, cfg docs.Config) *docs.Docs {
+func mustNew(t testing.TB, cfg docs.Config) *docs.Docs {
 	t.Helper()
 	d, err := docs.New(cfg)
 	if err != nil {

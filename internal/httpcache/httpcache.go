@@ -7,12 +7,14 @@ package httpcache
 
 import (
 	"bytes"
+	"container/list"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -40,10 +42,19 @@ const Extension = "x-cache"
 type Config struct {
 	// Disabled turns caching off (ETag and 304 included). Default false.
 	Disabled bool `yaml:"disabled"`
-	// MaxEntries bounds the store; the oldest entry is evicted when full. Default 10000.
+	// MaxEntries bounds the number of stored answers; the least recently used is evicted
+	// when full. Default 10000.
 	MaxEntries int `yaml:"maxEntries"`
-	// MaxBodyBytes: larger answers are not stored. Default 262144 (256 KiB).
+	// MaxBodyBytes: larger answers are not stored. Default 262144 (256 KiB). At most
+	// MaxBytes.
 	MaxBodyBytes int `yaml:"maxBodyBytes"`
+	// MaxBytes bounds the bytes the stored answers hold in total (data, key and a fixed
+	// overhead per entry); the least recently used are evicted to stay within it. Default
+	// 33554432 (32 MiB).
+	MaxBytes int64 `yaml:"maxBytes"`
+	// OnBytes, when set, is told the bytes held after every change (for a gauge). It is
+	// called with the cache's lock held: it must be quick and must not call the cache.
+	OnBytes func(bytes int64) `yaml:"-"`
 }
 
 // SetDefaults fills unset fields.
@@ -53,6 +64,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 256 << 10
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 32 << 20
 	}
 }
 
@@ -65,6 +79,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1 {
 		errs = append(errs, &configerr.FieldError{Path: "maxBodyBytes", Problem: fmt.Sprintf("must be at least 1, got %d", c.MaxBodyBytes)})
+	}
+	if c.MaxBytes < 1 {
+		errs = append(errs, &configerr.FieldError{Path: "maxBytes", Problem: fmt.Sprintf("must be at least 1, got %d", c.MaxBytes)})
+	} else if int64(c.MaxBodyBytes) > c.MaxBytes {
+		errs = append(errs, &configerr.FieldError{Path: "maxBodyBytes",
+			Problem: fmt.Sprintf("must be at most maxBytes (%d), got %d", c.MaxBytes, c.MaxBodyBytes)})
 	}
 	return errors.Join(errs...)
 }
@@ -81,7 +101,13 @@ type entry struct {
 	pagination *gateway.Pagination
 	etag       string
 	stored     time.Time
+	key        string
+	size       int64 // what the entry is charged against MaxBytes
 }
+
+// entryOverhead is charged per entry on top of its data and key: the entry, its list
+// element, its map slot, the ETag and the pagination, roughly.
+const entryOverhead = 256
 
 // Cache is the middleware's state. Safe for concurrent use.
 type Cache struct {
@@ -94,8 +120,9 @@ type Cache struct {
 	now     func() time.Time
 
 	mu      sync.Mutex
-	entries map[string]*entry
-	order   []string // insertion order, for eviction
+	entries map[string]*list.Element // of *entry
+	lru     *list.List               // most recently used first
+	bytes   int64                    // sum of the entries' sizes
 }
 
 // New reads every operation's x-cache from the table. A malformed extension is an error
@@ -106,7 +133,7 @@ func New(cfg Config, table *routes.Table) (*Cache, error) {
 		return nil, fmt.Errorf("httpcache: %w", err)
 	}
 	c := &Cache{cfg: cfg, table: table, policies: map[*routes.Operation]policy{}, secured: map[*routes.Operation]string{},
-		now: time.Now, entries: map[string]*entry{}}
+		now: time.Now, entries: map[string]*list.Element{}, lru: list.New()}
 	var schemes openapi3.SecuritySchemes
 	if doc := table.Doc(); doc != nil && doc.Components != nil {
 		schemes = doc.Components.SecuritySchemes
@@ -289,28 +316,43 @@ func staleWorthy(err error) bool {
 	return false
 }
 
-// key identifies an answer: operation, path, the declared query parameters (undeclared ones
-// cannot change the answer, and must not flood the store) and, for secured operations, the
-// caller.
+// key identifies an answer: operation, its decoded path parameters (so that
+// /v1/products/prd%5F0001 and /v1/products/prd_0001 share an entry), the declared query
+// parameters, decoded and in name order (undeclared ones cannot change the answer, and must
+// not flood the store) and, for secured operations, the caller. Every part is escaped, so
+// that no value can forge a separator.
 func (c *Cache) key(ctx echo.Context, op *routes.Operation, p policy) string {
 	q := ctx.QueryParams()
-	names := p.query
 	var b strings.Builder
-	b.WriteString(op.ID)
-	b.WriteByte('\n')
-	b.WriteString(ctx.Request().URL.EscapedPath())
-	for _, k := range names {
+	b.WriteString(url.QueryEscape(op.ID))
+	names, values := ctx.ParamNames(), ctx.ParamValues()
+	for i, name := range names {
+		if i >= len(values) {
+			break
+		}
+		b.WriteString("/")
+		b.WriteString(url.QueryEscape(name))
+		v, err := url.PathUnescape(values[i])
+		if err != nil { // the validator refuses it before; "!" keeps it apart from any decoded value
+			v = values[i]
+			b.WriteByte('!')
+		}
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	}
+	b.WriteByte('?')
+	for _, k := range p.query {
 		for _, v := range q[k] {
-			b.WriteByte('\n')
-			b.WriteString(k)
+			b.WriteString(url.QueryEscape(k))
 			b.WriteByte('=')
-			b.WriteString(v)
+			b.WriteString(url.QueryEscape(v))
+			b.WriteByte('&')
 		}
 	}
 	if p.private {
 		id, _ := identity.FromContext(ctx.Request().Context())
-		b.WriteString("\nsubject=")
-		b.WriteString(id.Subject)
+		b.WriteString("#subject=")
+		b.WriteString(url.QueryEscape(id.Subject))
 	}
 	return b.String()
 }
@@ -318,7 +360,26 @@ func (c *Cache) key(ctx echo.Context, op *routes.Operation, p policy) string {
 func (c *Cache) get(key string) *entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.entries[key]
+	el := c.entries[key]
+	if el == nil {
+		return nil
+	}
+	c.lru.MoveToFront(el)
+	return el.Value.(*entry)
+}
+
+// Bytes returns what the stored answers are charged in total (at most MaxBytes).
+func (c *Cache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
+// Len returns the number of stored answers (at most MaxEntries).
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
 }
 
 // store keeps a successful envelope's data and pagination; nil when the answer is not
@@ -343,26 +404,32 @@ func (c *Cache) store(key string, rec *recorder, now time.Time) *entry {
 	}
 	e := &entry{data: env.Data, pagination: env.Meta.Pagination, stored: now,
 		etag: `"` + base64.RawURLEncoding.EncodeToString(sum.Sum(nil)[:16]) + `"`}
+	e.key = key
+	e.size = int64(len(e.data)+len(key)) + entryOverhead
+	if e.size > c.cfg.MaxBytes {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.entries[key]; !ok {
-		c.order = append(c.order, key)
+	if old := c.entries[key]; old != nil {
+		c.remove(old)
 	}
-	c.entries[key] = e
-	for len(c.entries) > c.cfg.MaxEntries && len(c.order) > 0 {
-		delete(c.entries, c.order[0])
-		c.order = c.order[1:]
+	c.entries[key] = c.lru.PushFront(e)
+	c.bytes += e.size
+	for len(c.entries) > c.cfg.MaxEntries || c.bytes > c.cfg.MaxBytes {
+		c.remove(c.lru.Back())
 	}
-	if len(c.order) > 2*c.cfg.MaxEntries { // drop keys replaced meanwhile
-		kept := c.order[:0]
-		for _, k := range c.order {
-			if _, ok := c.entries[k]; ok {
-				kept = append(kept, k)
-			}
-		}
-		c.order = kept
+	if c.cfg.OnBytes != nil {
+		c.cfg.OnBytes(c.bytes)
 	}
 	return e
+}
+
+// remove drops el from the store. c.mu must be held.
+func (c *Cache) remove(el *list.Element) {
+	e := c.lru.Remove(el).(*entry)
+	delete(c.entries, e.key)
+	c.bytes -= e.size
 }
 
 // answer writes e as this request's envelope (fresh meta), or 304 when If-None-Match has

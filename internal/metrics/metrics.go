@@ -161,6 +161,7 @@ type Metrics struct {
 	rateLimitFallbck prometheus.Counter
 	idempotency      guardedCounter
 	authFailures     guardedCounter
+	cacheBytes       guardedGauge
 }
 
 // New registers the metric set, plus the Go runtime and process collectors, on a fresh
@@ -192,10 +193,13 @@ func New() *Metrics {
 		Help: "Idempotency-Key outcomes, by operation id and outcome (stored, released, replayed, in_flight, reused, lease_expired, full, store_error)."}, "operation", "outcome")
 	m.authFailures = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "auth_failures_total",
 		Help: "Requests refused authentication, by reason (missing, query_credentials, malformed, invalid_signature, expired, invalid_claims, unknown_key, ambiguous, insufficient_scope)."}, "reason")
+	m.cacheBytes = g.gauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "cache_bytes",
+		Help: "Bytes held by the answer cache of x-cache operations (bounded by cache.maxBytes)."})
+	m.cacheBytes.with().Set(0)
 	// The names are constants: registration cannot clash.
 	m.reg.MustRegister(m.requests.vec, m.duration.vec, m.inFlight, m.errors.vec, m.upstreamCalls.vec, m.upstreamAttempts.vec,
 		m.upstreamDuration.vec, m.breakerState.vec, m.rateLimit.vec, m.rateLimitFallbck, m.idempotency.vec, m.authFailures.vec,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.cacheBytes.vec, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -281,6 +285,9 @@ func (m *Metrics) Idempotency(operation, outcome string) {
 // AuthFailure records a request refused authentication. reason must come from a fixed set
 // (auth.Reasons), never from the request.
 func (m *Metrics) AuthFailure(reason string) { m.authFailures.with(reason).Inc() }
+
+// CacheBytes sets the bytes held by the answer cache.
+func (m *Metrics) CacheBytes(bytes int64) { m.cacheBytes.with().Set(float64(bytes)) }
 
 // Connections registers the listener's connection metrics: connections_open and
 // connections_idle (read from open and idle at scrape time), connections_refused_total and idle_connections_closed_total by reason

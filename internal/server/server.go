@@ -171,7 +171,9 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	cache, err := httpcache.New(cfg.Cache, table)
+	cc := cfg.Cache
+	cc.OnBytes = m.CacheBytes
+	cache, err := httpcache.New(cc, table)
 	if err != nil {
 		return nil, err
 	}
