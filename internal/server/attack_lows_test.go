@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -126,5 +127,61 @@ func TestAttackTraceState(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAttackLongFieldNames: the field of a 422 detail names the member, but clipped (128
+// bytes of each name, then "…"; 512 bytes for the whole path) and quoted when the name would
+// make the path ambiguous, so that the answer stays small whatever the body's names. Before,
+// {"<1,000,000 x k>":1} answered a 1,000,447-byte 422.
+func TestAttackLongFieldNames(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	long := strings.Repeat("k", 1_000_000)
+	var many strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&many, `,"%04d%s":1`, i, strings.Repeat("k", 400))
+	}
+	cases := []struct {
+		desc, body, wantField string
+	}{
+		{"one million-byte name", `{"` + long + `":1}`, "body." + strings.Repeat("k", 128) + "…"},
+		{"many long names", orderWith(validItem, validPayment, many.String()[1:]), "body.0000" + strings.Repeat("k", 124) + "…"},
+		{"long name in a oneOf", orderWith(validItem, `{"method":"card","cardToken":"tok_visa_4242","`+long+`":1}`, ""),
+			"body.payment." + strings.Repeat("k", 128) + "…"},
+		{"long name in an item", orderWith(`{"productId":"prd_0001","quantity":1,"`+long+`":1}`, validPayment, ""),
+			"body.items[0]." + strings.Repeat("k", 128) + "…"},
+		{"dotted name quoted", orderWith(validItem, validPayment, `"a.b":1`), `body["a.b"]`},
+		{"bracketed name quoted", orderWith(validItem, validPayment, `"items[0]":1`), `body["items[0]"]`},
+	}
+	for i, tc := range cases {
+		res := env.Do(t, http.MethodPost, "/v1/orders", tc.body, "Idempotency-Key", fmt.Sprintf("long-names-%d", i))
+		if res.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("%s: status %d, want 422: %.300s", tc.desc, res.Status, res.Body)
+		}
+		t.Logf("%s: a %d-byte 422", tc.desc, len(res.Body))
+		if len(res.Body) > 16<<10 {
+			t.Errorf("%s: a 422 of %d bytes, want at most 16 KiB", tc.desc, len(res.Body))
+		}
+		var env struct {
+			Error struct {
+				Details []struct {
+					Field string `json:"field"`
+				} `json:"details"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(res.Body, &env); err != nil {
+			t.Fatalf("%s: %v", tc.desc, err)
+		}
+		found := false
+		for _, d := range env.Error.Details {
+			if len(d.Field) > 512+len("…") {
+				t.Errorf("%s: field of %d bytes", tc.desc, len(d.Field))
+			}
+			found = found || d.Field == tc.wantField
+		}
+		if !found {
+			t.Errorf("%s: no detail with field %q in %.600s", tc.desc, tc.wantField, res.Body)
+		}
 	}
 }
