@@ -11,8 +11,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/golang-jwt/jwt/v5"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/contractgate/contractgate/internal/auth"
 	"github.com/contractgate/contractgate/internal/config"
 	"github.com/contractgate/contractgate/internal/server"
 	"github.com/contractgate/contractgate/internal/testenv"
@@ -183,5 +185,54 @@ func TestAttackLongFieldNames(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no detail with field %q in %.600s", tc.desc, tc.wantField, res.Body)
 		}
+	}
+}
+
+// TestAttackJWTScopeClaims: the scopes of a token come from one claim, strictly: scope (a
+// space-separated string, RFC 8693/9068) when present, else scp (an array of strings or a
+// space-separated string); scope of another type is refused (401, invalid_claims); the two
+// are never combined. Before, scope="orders:read" with scp=["orders:write"] was granted
+// orders:write and created an order, and scope as an array was accepted.
+func TestAttackJWTScopeClaims(t *testing.T) {
+	t.Parallel()
+	env := testenv.Start(t)
+	claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
+		c := validClaims("alice")
+		delete(c, "scope")
+		edit(c)
+		return c
+	}
+	tests := []struct {
+		desc   string
+		claims jwt.MapClaims
+		status int
+	}{
+		{"scope read, scp write: no union", claims(func(c jwt.MapClaims) { c["scope"] = "orders:read"; c["scp"] = []string{"orders:write"} }), 403},
+		{"empty scope, scp write: scope wins", claims(func(c jwt.MapClaims) { c["scope"] = ""; c["scp"] = []string{"orders:write"} }), 403},
+		{"scope as an array", claims(func(c jwt.MapClaims) { c["scope"] = []string{"orders:read", "orders:write"} }), 401},
+		{"scope null", claims(func(c jwt.MapClaims) { c["scope"] = nil; c["scp"] = []string{"orders:write"} }), 401},
+		{"scp neither string nor array", claims(func(c jwt.MapClaims) { c["scp"] = 7 }), 401},
+		{"scp array, no scope", claims(func(c jwt.MapClaims) { c["scp"] = []string{"orders:read", "orders:write"} }), 201},
+		{"scp string (Azure AD), no scope", claims(func(c jwt.MapClaims) { c["scp"] = "orders:read orders:write" }), 201},
+		{"scope string (control)", validClaims("alice"), 201},
+	}
+	for i, tt := range tests { // not parallel: the metric is read after them
+		tok := signed(t, tt.claims, nil, auth.DevHMACSecret)
+		res := env.Do(t, http.MethodPost, "/v1/orders", validOrder,
+			"Authorization", "Bearer "+tok, "Idempotency-Key", fmt.Sprintf("scope-claims-%d", i))
+		body := assertEnvelope(t, res, tt.status, tt.status == 201)
+		switch tt.status {
+		case 401:
+			if code := errorCode(t, body); code != "UNAUTHORIZED" {
+				t.Fatalf("%s: code %q", tt.desc, code)
+			}
+		case 403:
+			if ch := res.Header.Get("WWW-Authenticate"); !strings.Contains(ch, `scope="orders:write"`) {
+				t.Fatalf("%s: WWW-Authenticate %q, want orders:write missing", tt.desc, ch)
+			}
+		}
+	}
+	if n := value(scrape(t, env), "contractgate_auth_failures_total", map[string]string{"reason": "invalid_claims"}); n != 3 {
+		t.Fatalf("invalid_claims failures %v, want 3", n)
 	}
 }
