@@ -37,6 +37,11 @@ const MaxTraceStateLength = 512
 // list must be truncated (W3C Trace Context, "Tracestate Limits").
 const maxTraceStateMember = 128
 
+// maxTraceStateInput is the longest tracestate that can be valid (32 members of a 256-byte
+// key and a 256-byte value, 31 commas) plus some optional whitespace; longer input is
+// dropped without being parsed.
+const maxTraceStateInput = 32*(256+1+256) + 31 + 512
+
 // Info is what the gateway knows about the request's identity in logs and traces.
 type Info struct {
 	// RequestID is the client's sane X-Request-Id, or a generated UUIDv7.
@@ -185,7 +190,7 @@ func TraceStateHeader(h http.Header) string {
 // spec recommends: members longer than 128 characters are removed first, then members from
 // the end, until it fits. The client's traceparent is kept whatever its tracestate.
 func SanitizeTraceState(raw string) string {
-	if raw == "" {
+	if raw == "" || len(raw) > maxTraceStateInput {
 		return ""
 	}
 	ts, err := trace.ParseTraceState(raw)

@@ -181,6 +181,7 @@ func TestSanitizeTraceState(t *testing.T) {
 		{"no equals", "abc", ""},
 		{"duplicate key", "a=1,a=2", ""},
 		{"control character", "a=1\x00", ""},
+		{"longer than any valid list", strings.Repeat("a=1,", 4300), ""},
 		{"32 members kept", strings.Join(many[:32], ","), strings.Join(many[:32], ",")},
 		{"33 members dropped", strings.Join(many, ","), ""},
 		{"oversized: trailing members removed", strings.Join(big, ","), strings.Join(big[:5], ",")},
