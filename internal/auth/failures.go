@@ -26,7 +26,8 @@ const (
 	ReasonInvalidSignature Reason = "invalid_signature"
 	// ReasonExpired: the token is expired, not valid yet, or issued in the future (401).
 	ReasonExpired Reason = "expired"
-	// ReasonInvalidClaims: wrong issuer or audience, exp or sub missing (401).
+	// ReasonInvalidClaims: wrong issuer or audience, exp or sub missing, a scope claim that is
+	// not a string (or an scp of another shape) (401).
 	ReasonInvalidClaims Reason = "invalid_claims"
 	// ReasonUnknownKey: an API key, or a token's kid or key family, the gateway does not
 	// know (401).
@@ -92,7 +93,7 @@ func reasonOf(err error) Reason {
 		return ReasonExpired
 	case is(jwt.ErrTokenSignatureInvalid):
 		return ReasonInvalidSignature
-	case is(ErrMissingSubject, jwt.ErrTokenInvalidClaims, jwt.ErrTokenRequiredClaimMissing,
+	case is(ErrMissingSubject, ErrInvalidScopeClaim, jwt.ErrTokenInvalidClaims, jwt.ErrTokenRequiredClaimMissing,
 		jwt.ErrTokenInvalidAudience, jwt.ErrTokenInvalidIssuer, jwt.ErrTokenInvalidSubject):
 		return ReasonInvalidClaims
 	}

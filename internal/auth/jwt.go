@@ -42,19 +42,34 @@ var (
 	ErrCriticalHeader = errors.New("auth: token has a crit header")
 	// ErrNonNumericDate: exp, nbf or iat is not a JSON number (RFC 7519 2, NumericDate).
 	ErrNonNumericDate = errors.New("auth: exp, nbf and iat must be JSON numbers")
+	// ErrInvalidScopeClaim: scope is present but not a string (RFC 8693 4.2, RFC 9068 2.2.3),
+	// or, without scope, scp is neither a string nor an array of strings.
+	ErrInvalidScopeClaim = errors.New("auth: scope must be a space-separated string, scp a string or an array of strings")
 )
 
-// claims are the claims the gateway reads: the registered ones plus scope (a space-separated
-// string, RFC 8693) and scp (an array, as some issuers send it). The dates are read as
-// strictDate (golang-jwt alone also takes "exp":"9999999999"); they replace the embedded
-// ones, which stay empty, for decoding and for the parser's validation (the Get methods).
+// claims are the claims the gateway reads: the registered ones plus the scopes (see scopes).
+// The dates are read as strictDate (golang-jwt alone also takes "exp":"9999999999"); they
+// replace the embedded ones, which stay empty, for decoding and for the parser's validation
+// (the Get methods).
 type claims struct {
 	jwt.RegisteredClaims
 	Exp   strictDate `json:"exp"`
 	Nbf   strictDate `json:"nbf"`
 	Iat   strictDate `json:"iat"`
-	Scope any        `json:"scope,omitempty"`
-	Scp   any        `json:"scp,omitempty"`
+	Scope rawClaim   `json:"scope"`
+	Scp   rawClaim   `json:"scp"`
+}
+
+// rawClaim is a claim whose presence matters apart from its value ("scope":null is present).
+type rawClaim struct {
+	present bool
+	value   any
+}
+
+// UnmarshalJSON records that the claim is present and decodes its value.
+func (r *rawClaim) UnmarshalJSON(b []byte) error {
+	r.present = true
+	return json.Unmarshal(b, &r.value)
 }
 
 // GetExpirationTime returns exp (nil when absent).
@@ -78,9 +93,16 @@ func (d *strictDate) UnmarshalJSON(b []byte) error {
 	return d.date.UnmarshalJSON(b)
 }
 
-// scopes returns the union of scope and scp, each a space-separated string or an array of
-// strings, in order, without duplicates or invalid entries.
-func (c *claims) scopes() []string {
+// scopes returns the token's scopes, strictly and never from two claims at once:
+//   - scope, when present, is the only source and must be a space-separated string (RFC 8693
+//     4.2, RFC 9068 2.2.3); any other JSON type (array, number, null) is ErrInvalidScopeClaim;
+//   - only without scope, scp is read: an array of strings (Okta and others) or a
+//     space-separated string (as Azure AD issues it); any other type is ErrInvalidScopeClaim.
+//
+// Entries that are not valid scope tokens (empty, spaces or control characters inside an
+// array entry, over 256 bytes, non-ASCII) are dropped, which only ever grants less; the
+// result is in order, without duplicates.
+func (c *claims) scopes() ([]string, error) {
 	var out []string
 	add := func(s string) {
 		for f := range strings.FieldsSeq(s) {
@@ -89,19 +111,34 @@ func (c *claims) scopes() []string {
 			}
 		}
 	}
-	for _, v := range []any{c.Scope, c.Scp} {
-		switch v := v.(type) {
-		case string:
-			add(v)
-		case []any:
-			for _, e := range v {
-				if s, ok := e.(string); ok && !strings.ContainsAny(s, " \t") {
-					add(s)
-				}
+	if c.Scope.present {
+		s, ok := c.Scope.value.(string)
+		if !ok {
+			return nil, ErrInvalidScopeClaim
+		}
+		add(s)
+		return out, nil
+	}
+	if !c.Scp.present {
+		return nil, nil
+	}
+	switch v := c.Scp.value.(type) {
+	case string:
+		add(v)
+	case []any:
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, ErrInvalidScopeClaim
+			}
+			if !strings.ContainsAny(s, " \t\n\r\f\v") {
+				add(s)
 			}
 		}
+	default:
+		return nil, ErrInvalidScopeClaim
 	}
-	return out
+	return out, nil
 }
 
 type hmacKey struct {
@@ -203,7 +240,11 @@ func (v *jwtVerifier) verify(ctx context.Context, raw string) (identity.Identity
 	if !validSubject(c.Subject) {
 		return identity.Identity{}, ErrMissingSubject
 	}
-	id := identity.Identity{Subject: c.Subject, Scopes: c.scopes(), Method: MethodBearer}
+	scopes, err := c.scopes()
+	if err != nil {
+		return identity.Identity{}, err
+	}
+	id := identity.Identity{Subject: c.Subject, Scopes: scopes, Method: MethodBearer}
 	// Only tokens signed with a configured HMAC key are remembered: a key retired from the
 	// JWKS must stop being honoured at the next refresh, not a minute later.
 	if _, hmac := tok.Method.(*jwt.SigningMethodHMAC); hmac && c.Exp.date != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -27,25 +28,39 @@ import (
 func TestClaimScopes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		desc       string
-		scope, scp any
-		want       []string
+		desc    string
+		payload string // the scope-related members of the claims
+		want    []string
+		err     error
 	}{
-		{"none", nil, nil, nil},
-		{"space separated", "orders:read  orders:write", nil, []string{"orders:read", "orders:write"}},
-		{"scp array", nil, []any{"orders:read", "orders:write"}, []string{"orders:read", "orders:write"}},
-		{"scp string", nil, "a b", []string{"a", "b"}},
-		{"scope array", []any{"a"}, nil, []string{"a"}},
-		{"union without duplicates", "a b", []any{"b", "c"}, []string{"a", "b", "c"}},
-		{"array entries with spaces or other types are ignored", nil, []any{"a b", 3, true, "c"}, []string{"c"}},
-		{"number", 42.0, nil, nil},
+		{"none", `{}`, nil, nil},
+		{"space separated", `{"scope":"orders:read  orders:write"}`, []string{"orders:read", "orders:write"}, nil},
+		{"empty scope", `{"scope":""}`, nil, nil},
+		{"scp array", `{"scp":["orders:read","orders:write"]}`, []string{"orders:read", "orders:write"}, nil},
+		{"scp string (Azure AD)", `{"scp":"a b a"}`, []string{"a", "b"}, nil},
+		{"scope wins over scp, never a union", `{"scope":"orders:read","scp":["orders:write"]}`, []string{"orders:read"}, nil},
+		{"empty scope still wins over scp", `{"scope":"","scp":["orders:write"]}`, nil, nil},
+		{"scope array refused", `{"scope":["a"]}`, nil, ErrInvalidScopeClaim},
+		{"scope array refused even with scp", `{"scope":["a"],"scp":["a"]}`, nil, ErrInvalidScopeClaim},
+		{"scope number refused", `{"scope":42}`, nil, ErrInvalidScopeClaim},
+		{"scope null refused", `{"scope":null}`, nil, ErrInvalidScopeClaim},
+		{"scope object refused", `{"scope":{"a":1}}`, nil, ErrInvalidScopeClaim},
+		{"scp number refused", `{"scp":3}`, nil, ErrInvalidScopeClaim},
+		{"scp null refused", `{"scp":null}`, nil, ErrInvalidScopeClaim},
+		{"scp with a non-string entry refused", `{"scp":["a",3]}`, nil, ErrInvalidScopeClaim},
+		{"scp entries with spaces dropped", `{"scp":["a b","c","c"]}`, []string{"c"}, nil},
+		{"invalid tokens dropped", `{"scope":"a \u00e9t\u00e9 b"}`, []string{"a", "b"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
-			c := claims{Scope: tt.scope, Scp: tt.scp}
-			if got := c.scopes(); !slices.Equal(got, tt.want) {
-				t.Fatalf("scopes() = %v, want %v", got, tt.want)
+			var c claims
+			if err := json.Unmarshal([]byte(tt.payload), &c); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.scopes()
+			if !errors.Is(err, tt.err) || !slices.Equal(got, tt.want) {
+				t.Fatalf("scopes() = %v, %v; want %v, %v", got, err, tt.want, tt.err)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,20 @@ const (
 // MaxRequestIDLength is the longest client-supplied request id that is kept.
 const MaxRequestIDLength = 128
 
+// MaxTraceStateLength is the longest tracestate passed on upstream (bytes, members joined by
+// ","). W3C Trace Context asks vendors to propagate at least 512 characters and lets them
+// truncate beyond that; see SanitizeTraceState.
+const MaxTraceStateLength = 512
+
+// maxTraceStateMember is the size above which a tracestate member is dropped first when the
+// list must be truncated (W3C Trace Context, "Tracestate Limits").
+const maxTraceStateMember = 128
+
+// maxTraceStateInput is the longest tracestate that can be valid (32 members of a 256-byte
+// key and a 256-byte value, 31 commas) plus some optional whitespace; longer input is
+// dropped without being parsed.
+const maxTraceStateInput = 32*(256+1+256) + 31 + 512
+
 // Info is what the gateway knows about the request's identity in logs and traces.
 type Info struct {
 	// RequestID is the client's sane X-Request-Id, or a generated UUIDv7.
@@ -35,7 +50,8 @@ type Info struct {
 	TraceID string
 	// SpanID is the gateway's own span id for this request (16 hex digits).
 	SpanID string
-	// TraceState is the client's tracestate, passed on unchanged when the trace was continued.
+	// TraceState is the client's tracestate when the trace was continued, validated and
+	// bounded by SanitizeTraceState (empty when invalid); passed on upstream.
 	TraceState string
 	// Sampled is the W3C sampled flag passed on upstream: the OpenTelemetry decision when
 	// tracing is on, else the caller's flag (set for traces the gateway starts).
@@ -98,13 +114,17 @@ func Middleware() echo.MiddlewareFunc {
 				info.RequestID = uuid.Must(uuid.NewV7()).String()
 			}
 			if sc := trace.SpanContextFromContext(req.Context()); sc.IsValid() {
-				// OpenTelemetry is on and already continued or started the trace.
+				// OpenTelemetry is on and already continued or started the trace (its propagator
+				// bounds tracestate with SanitizeTraceState, see package tracing).
 				info.TraceID, info.SpanID, info.Sampled = sc.TraceID().String(), sc.SpanID().String(), sc.IsSampled()
+				if sc.TraceState().Len() > 0 {
+					info.TraceState = sc.TraceState().String()
+				}
 			} else {
 				tp := req.Header.Get(HeaderTraceParent)
 				if traceID, ok := ParseTraceParent(tp); ok {
 					info.TraceID = traceID
-					info.TraceState = req.Header.Get(HeaderTraceState)
+					info.TraceState = SanitizeTraceState(TraceStateHeader(req.Header))
 					info.Sampled = sampledFlag(tp[54]) // trace-flags' low hex digit, bit 0
 				} else {
 					info.TraceID, info.Sampled = randomHex(16), true
@@ -149,6 +169,63 @@ func SaneRequestID(id string) bool {
 		}
 	}
 	return true
+}
+
+// TraceStateHeader returns the request's tracestate: its header lines joined by "," as W3C
+// Trace Context says they combine, or "".
+func TraceStateHeader(h http.Header) string {
+	values := h.Values(HeaderTraceState)
+	switch len(values) {
+	case 0:
+		return ""
+	case 1:
+		return values[0]
+	}
+	return strings.Join(values, ",")
+}
+
+// SanitizeTraceState validates a W3C tracestate (at most 32 list members, keys and values per
+// the spec's grammar, no duplicate keys: trace.ParseTraceState) and returns it normalized, or
+// "" when it is invalid. A valid list longer than MaxTraceStateLength is truncated as the
+// spec recommends: members longer than 128 characters are removed first, then members from
+// the end, until it fits. The client's traceparent is kept whatever its tracestate.
+func SanitizeTraceState(raw string) string {
+	if raw == "" || len(raw) > maxTraceStateInput {
+		return ""
+	}
+	ts, err := trace.ParseTraceState(raw)
+	if err != nil || ts.Len() == 0 {
+		return ""
+	}
+	s := ts.String()
+	if len(s) <= MaxTraceStateLength {
+		return s
+	}
+	type member struct{ key, value string }
+	members := make([]member, 0, ts.Len())
+	total := -1 // n members need n-1 separators
+	ts.Walk(func(key, value string) bool {
+		if n := len(key) + 1 + len(value); n <= maxTraceStateMember {
+			members = append(members, member{key, value})
+			total += n + 1
+		}
+		return true
+	})
+	for len(members) > 0 && total > MaxTraceStateLength {
+		last := members[len(members)-1]
+		total -= len(last.key) + 1 + len(last.value) + 1
+		members = members[:len(members)-1]
+	}
+	var b strings.Builder
+	for i, m := range members {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(m.key)
+		b.WriteByte('=')
+		b.WriteString(m.value)
+	}
+	return b.String()
 }
 
 // ParseTraceParent validates a W3C traceparent header (version 00 or a later version read as

@@ -3,6 +3,7 @@ package correlation_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -33,6 +34,16 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"ClientTraceParent", map[string]string{
 			correlation.HeaderRequestID:   "req-0193a9a2-7c1e",
 			correlation.HeaderTraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		}},
+		{"ClientTraceState", map[string]string{
+			correlation.HeaderRequestID:   "req-0193a9a2-7c1e",
+			correlation.HeaderTraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+			correlation.HeaderTraceState:  "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
+		}},
+		{"HostileTraceState", map[string]string{ // issue 13 follow-up: 20 KB, invalid, dropped
+			correlation.HeaderRequestID:   "req-0193a9a2-7c1e",
+			correlation.HeaderTraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+			correlation.HeaderTraceState:  "x=" + strings.Repeat("A", 20000) + `,"evil"=<script>`,
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

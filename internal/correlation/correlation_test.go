@@ -1,6 +1,7 @@
 package correlation
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -150,5 +151,91 @@ func TestSampledFlagPropagates(t *testing.T) {
 		if !strings.HasSuffix(got, tt.want) {
 			t.Errorf("flags %s: propagated %q, want suffix %s", tt.flags, got, tt.want)
 		}
+	}
+}
+
+func TestSanitizeTraceState(t *testing.T) {
+	t.Parallel()
+	member := func(i, n int) string { // a valid member of exactly n bytes
+		key := fmt.Sprintf("k%02d", i)
+		return key + "=" + strings.Repeat("v", n-len(key)-1)
+	}
+	var many, big []string
+	for i := range 33 {
+		many = append(many, member(i, 8))
+	}
+	for i := range 10 {
+		big = append(big, member(i, 100))
+	}
+	long := member(99, 200)
+	tests := []struct {
+		desc, raw, want string
+	}{
+		{"empty", "", ""},
+		{"valid", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"},
+		{"multi-tenant key", "t@sys=1", "t@sys=1"},
+		{"whitespace normalized", " a=1 , b=2 ", "a=1,b=2"},
+		{"quoted key", `x=1,"evil"=<script>`, ""},
+		{"value too long (over 256)", "x=" + strings.Repeat("A", 20000), ""},
+		{"uppercase key", "Abc=1", ""},
+		{"no equals", "abc", ""},
+		{"duplicate key", "a=1,a=2", ""},
+		{"control character", "a=1\x00", ""},
+		{"longer than any valid list", strings.Repeat("a=1,", 4300), ""},
+		{"32 members kept", strings.Join(many[:32], ","), strings.Join(many[:32], ",")},
+		{"33 members dropped", strings.Join(many, ","), ""},
+		{"oversized: trailing members removed", strings.Join(big, ","), strings.Join(big[:5], ",")},
+		{"oversized: long members removed first", long + "," + strings.Join(big[:5], ","), strings.Join(big[:5], ",")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			got := SanitizeTraceState(tt.raw)
+			if got != tt.want {
+				t.Fatalf("SanitizeTraceState(%.60q...) = %.80q, want %.80q", tt.raw, got, tt.want)
+			}
+			if len(got) > MaxTraceStateLength {
+				t.Fatalf("len = %d > %d", len(got), MaxTraceStateLength)
+			}
+		})
+	}
+}
+
+func TestPropagateBoundsTraceState(t *testing.T) {
+	t.Parallel()
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	tests := []struct {
+		desc  string
+		lines []string
+		want  string
+	}{
+		{"valid passed on", []string{"a=1"}, "a=1"},
+		{"lines combined", []string{"a=1", "b=2"}, "a=1,b=2"},
+		{"invalid dropped", []string{"x=" + strings.Repeat("A", 20000) + `,"evil"=<script>`}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			e := echo.New()
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set(HeaderTraceParent, tp)
+			for _, l := range tt.lines {
+				req.Header.Add(HeaderTraceState, l)
+			}
+			out := http.Header{}
+			h := Middleware()(func(c echo.Context) error {
+				Propagate(c.Request().Context(), out)
+				return nil
+			})
+			if err := h(e.NewContext(req, httptest.NewRecorder())); err != nil {
+				t.Fatal(err)
+			}
+			if out.Get(HeaderTraceParent) == "" || out.Get(HeaderTraceParent)[3:35] != tp[3:35] {
+				t.Fatalf("traceparent = %q, want the client's trace continued", out.Get(HeaderTraceParent))
+			}
+			if got := out.Values(HeaderTraceState); strings.Join(got, ",") != tt.want || len(got) > 1 {
+				t.Fatalf("tracestate = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

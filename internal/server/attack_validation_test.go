@@ -97,6 +97,12 @@ var hostileBodies = []struct {
 	{"ItemsInOneOf", func() string {
 		return fill(`{"items":[`+validItem+`],"payment":{"method":"card","cardToken":"tok_visa_4242","x":[`, "0", ",", `]}}`)
 	}},
+	{"LongMemberName", func() string { // one unknown name of ~1 MiB: echoed in details' field
+		return `{"` + strings.Repeat("k", attackBodyLimit-8) + `":1}`
+	}},
+	{"LongMemberNameInOneOf", func() string {
+		return `{"items":[` + validItem + `],"payment":{"method":"card","cardToken":"tok_visa_4242","` + strings.Repeat("k", attackBodyLimit-140) + `":1}}`
+	}},
 	{"EscapedString", func() string {
 		return fill(`{"items":[`+validItem+`],"payment":`+validPayment+`,"note":"`, `\u00e9`, "", `"}`)
 	}},

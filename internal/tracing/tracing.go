@@ -20,6 +20,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/contractgate/contractgate/internal/correlation"
 	"github.com/contractgate/contractgate/internal/routes"
 )
 
@@ -95,8 +96,33 @@ func New(tp *sdktrace.TracerProvider) *Tracing {
 	return &Tracing{
 		tp:         tp,
 		shutdown:   tp.Shutdown,
-		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		propagator: propagation.NewCompositeTextMapPropagator(boundedTraceContext{}, propagation.Baggage{}),
 	}
+}
+
+// boundedTraceContext is W3C trace context whose incoming tracestate is validated and bounded
+// by correlation.SanitizeTraceState before OpenTelemetry parses it, so that the server span
+// (and every upstream call it propagates to) never carries an oversized tracestate.
+type boundedTraceContext struct{ propagation.TraceContext }
+
+// Extract reads traceparent and the bounded tracestate from carrier.
+func (b boundedTraceContext) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	return b.TraceContext.Extract(ctx, boundedCarrier{carrier})
+}
+
+// boundedCarrier answers Get("tracestate") with the carrier's tracestate lines joined and
+// sanitized; every other key is the carrier's.
+type boundedCarrier struct{ propagation.TextMapCarrier }
+
+func (c boundedCarrier) Get(key string) string {
+	if !strings.EqualFold(key, "tracestate") {
+		return c.TextMapCarrier.Get(key)
+	}
+	raw := c.TextMapCarrier.Get(key)
+	if vg, ok := c.TextMapCarrier.(propagation.ValuesGetter); ok {
+		raw = strings.Join(vg.Values(key), ",")
+	}
+	return correlation.SanitizeTraceState(raw)
 }
 
 // Enabled reports whether spans are recorded.

@@ -152,7 +152,7 @@ func leaf(prefix string, instance any, ve *jsonschema.ValidationError, out *coll
 			if out.full() {
 				return
 			}
-			out.add(apierror.Detail{Field: at + "." + m, Constraint: "required", Message: "is required"})
+			out.add(apierror.Detail{Field: member(at, m), Constraint: "required", Message: "is required"})
 		}
 		return
 	case *kind.AdditionalProperties:
@@ -160,7 +160,7 @@ func leaf(prefix string, instance any, ve *jsonschema.ValidationError, out *coll
 			if out.full() {
 				return
 			}
-			out.add(apierror.Detail{Field: at + "." + p, Constraint: "additionalProperties", Message: "is not allowed"})
+			out.add(apierror.Detail{Field: member(at, p), Constraint: "additionalProperties", Message: "is not allowed"})
 		}
 		return
 	case *kind.FalseSchema:
@@ -226,7 +226,9 @@ func leaf(prefix string, instance any, ve *jsonschema.ValidationError, out *coll
 }
 
 // field renders an instance location as prefix.key[3].key, walking the instance to tell
-// array indexes from object keys.
+// array indexes from object keys. Member names are written by appendKey (clipped, quoted
+// when ambiguous) and the whole path by clipPath, so a detail's field is bounded whatever
+// the body's keys.
 func field(prefix string, instance any, loc []string) string {
 	if len(loc) == 0 {
 		return prefix
@@ -246,17 +248,58 @@ func field(prefix string, instance any, loc []string) string {
 				cur = nil
 			}
 		case map[string]any:
-			b.WriteByte('.')
-			b.WriteString(seg)
+			appendKey(&b, seg)
 			cur = c[seg]
 		default:
-			b.WriteByte('.')
-			b.WriteString(seg)
+			appendKey(&b, seg)
 			cur = nil
 		}
+		if b.Len() > maxFieldPath {
+			break
+		}
 	}
-	return b.String()
+	return clipPath(b.String())
 }
+
+// member returns the field path of member name under the object at path at.
+func member(at, name string) string {
+	var b strings.Builder
+	b.WriteString(at)
+	appendKey(&b, name)
+	return clipPath(b.String())
+}
+
+// maxFieldKey caps one member name in a detail's field (bytes, before "…").
+const maxFieldKey = 128
+
+// maxFieldPath caps a detail's whole field (bytes, before "…"): deep paths of long names
+// (up to the nesting limit) stay bounded too.
+const maxFieldPath = 512
+
+// appendKey writes one member name of a field path: .name, or ["name"] (Go-quoted) when the
+// name is empty or holds a character that would make the path ambiguous (. [ ] " or a
+// control character). Names longer than maxFieldKey bytes are clipped with "…".
+func appendKey(b *strings.Builder, key string) {
+	quote := key == ""
+	for i := 0; i < len(key) && !quote; i++ {
+		switch c := key[i]; {
+		case c == '.', c == '[', c == ']', c == '"', c < 0x20, c == 0x7f:
+			quote = true
+		}
+	}
+	key = clipTo(key, maxFieldKey)
+	if !quote {
+		b.WriteByte('.')
+		b.WriteString(key)
+		return
+	}
+	b.WriteByte('[')
+	b.WriteString(strconv.Quote(key))
+	b.WriteByte(']')
+}
+
+// clipPath clips a field path to maxFieldPath bytes with "…".
+func clipPath(path string) string { return clipTo(path, maxFieldPath) }
 
 func valueAt(instance any, loc []string) (any, bool) {
 	cur := instance
@@ -301,11 +344,14 @@ func scalarOrNil(v any) any {
 	return nil
 }
 
-func clip(s string) string {
-	if len(s) <= maxReceived {
+func clip(s string) string { return clipTo(s, maxReceived) }
+
+// clipTo returns s, or its first n bytes (never splitting a UTF-8 sequence) and "…".
+func clipTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := maxReceived
+	cut := n
 	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
 		cut--
 	}

@@ -38,7 +38,7 @@ type walk struct {
 	path   []seg
 }
 
-// field renders the current path: body.items[3].quantity.
+// field renders the current path: body.items[3].quantity (names written as field does).
 func (w *walk) field() string {
 	if len(w.path) == 0 {
 		return w.prefix
@@ -51,11 +51,13 @@ func (w *walk) field() string {
 			b.WriteString(strconv.Itoa(s.idx))
 			b.WriteByte(']')
 		} else {
-			b.WriteByte('.')
-			b.WriteString(s.key)
+			appendKey(&b, s.key)
+		}
+		if b.Len() > maxFieldPath {
+			break
 		}
 	}
-	return b.String()
+	return clipPath(b.String())
 }
 
 // emit adds the detail of one error kind found at the current path, for value x.
