@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"github.com/contractgate/contractgate/internal/logging"
 	"io"
 	"log/slog"
 	"math/big"
@@ -190,10 +191,13 @@ func (l *logs) cause(requestID string) string {
 	defer l.mu.Unlock()
 	for line := range strings.SplitSeq(l.buf.String(), "\n") {
 		var entry struct {
+			Msg       string `json:"msg"`
 			RequestID string `json:"requestId"`
 			Error     string `json:"error"`
 		}
-		if json.Unmarshal([]byte(line), &entry) == nil && entry.RequestID == requestID {
+		// The error handler's line (other lines of the request, a JWKS fetch, carry its id too).
+		if json.Unmarshal([]byte(line), &entry) == nil && entry.RequestID == requestID &&
+			(entry.Msg == "request rejected" || entry.Msg == "request failed") {
 			return entry.Error
 		}
 	}
@@ -215,7 +219,7 @@ func gatewayWithLogs(t *testing.T, cfg auth.Config, opts ...auth.Option) (*httpt
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewJSONHandler(lg, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(logging.NewContextHandler(slog.NewJSONHandler(lg, &slog.HandlerOptions{Level: slog.LevelDebug}))) // request ids from the context, as the gateway logs
 	mw, closer, err := auth.New(cfg, tbl, logger, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -124,13 +124,15 @@ func TestNewContextHandlerWrapsOnce(t *testing.T) {
 }
 
 // TestContextHandlerNoRequestDoesNotAllocate: without a request context the wrapper adds no
-// allocation to the handler it wraps (compared, not zero, because -race itself allocates).
+// allocation to the handler it wraps (compared with it, not with zero: -race itself allocates).
 func TestContextHandlerNoRequestDoesNotAllocate(t *testing.T) {
 	bare := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	wrapped := slog.New(NewContextHandler(bare.Handler()))
 	ctx := context.Background()
-	want := testing.AllocsPerRun(100, func() { bare.InfoContext(ctx, "x", "k", 1) })
-	if n := testing.AllocsPerRun(100, func() { wrapped.InfoContext(ctx, "x", "k", 1) }); n != want {
+	// Averages over many runs: under -race, sync.Pool drops items at random, so a single
+	// call may allocate once either way.
+	want := testing.AllocsPerRun(1000, func() { bare.InfoContext(ctx, "x", "k", 1) })
+	if n := testing.AllocsPerRun(1000, func() { wrapped.InfoContext(ctx, "x", "k", 1) }); n > want+0.5 {
 		t.Fatalf("%v allocations per log call without a request context, %v without the wrapper", n, want)
 	}
 }

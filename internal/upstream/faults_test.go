@@ -101,41 +101,54 @@ func TestResetBeforeHeaders(t *testing.T) {
 			t.Fatalf("%d attempts, want 3", n)
 		}
 	})
-	t.Run("by the network, POST", func(t *testing.T) {
+	t.Run("by the network, POST with a forwarded key", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, nil)
 		h.orders.toxic(t, rst)
 		h.do(http.MethodPost, "/v1/orders", orderBody).expect(t, http.StatusBadGateway, "UPSTREAM_ERROR")
-		if n := h.metrics.get(h.metrics.attempts, upstream.Orders); n != 1 {
-			t.Fatalf("%d attempts, want 1", n)
+		if n := h.metrics.get(h.metrics.attempts, upstream.Orders); n != 3 {
+			t.Fatalf("%d attempts, want 3 (createOrder carries an Idempotency-Key the orders service deduplicates on)", n)
 		}
 	})
 }
 
-// A POST without an Idempotency-Key is sent once: never again after it may have reached the
-// upstream, whatever happened to it.
+// A POST without an Idempotency-Key (cancelOrder) is sent once: never again after it may
+// have reached the upstream, whatever happened to it.
 func TestPostIsNeverRetriedAfterItMayHaveBeenSent(t *testing.T) {
 	t.Parallel()
+	route := "/orders/" + ordersdemo.AlicePendingOrderID + "/cancel"
 	for _, c := range []struct {
 		desc   string
 		fault  demo.Fault
 		status int
 		code   string
 	}{
-		{"reset before headers", demo.Fault{Route: "/orders", Reset: true}, 502, "UPSTREAM_ERROR"},
-		{"500", demo.Fault{Route: "/orders", ErrorRate: 1}, 502, "UPSTREAM_ERROR"},
-		{"too slow", demo.Fault{Route: "/orders", Latency: 700 * time.Millisecond}, 504, "UPSTREAM_TIMEOUT"},
+		{"reset before headers", demo.Fault{Route: route, Reset: true}, 502, "UPSTREAM_ERROR"},
+		{"500", demo.Fault{Route: route, ErrorRate: 1}, 502, "UPSTREAM_ERROR"},
+		{"too slow", demo.Fault{Route: route, Latency: 700 * time.Millisecond}, 504, "UPSTREAM_TIMEOUT"},
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, nil)
 			h.do(http.MethodGet, "/v1/orders", "").expect(t, 200, "") // a warm keep-alive connection
 			h.orders.fault(t, c.fault)
-			h.do(http.MethodPost, "/v1/orders", orderBody).expect(t, c.status, c.code)
-			if n := h.orders.count(orderPOST); n != 1 {
+			h.do(http.MethodPost, cancelPath, "").expect(t, c.status, c.code)
+			if n := h.orders.count("POST /orders/:orderId/cancel"); n != 1 {
 				t.Fatalf("upstream saw the POST %d times, want 1", n)
 			}
 		})
+	}
+}
+
+// createOrder forwards a caller-scoped Idempotency-Key, on which the orders service
+// deduplicates: a failed attempt is retried, and however many attempts reach it, one order.
+func TestPostWithForwardedKeyIsRetriedSafely(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.orders.fault(t, demo.Fault{Route: "/orders", ErrorRate: 1})
+	h.do(http.MethodPost, "/v1/orders", orderBody).expect(t, 502, "UPSTREAM_ERROR")
+	if n := h.orders.count(orderPOST); n != 3 {
+		t.Fatalf("upstream saw the POST %d times, want 3", n)
 	}
 }
 
@@ -270,3 +283,6 @@ func failFirst(n int64, status int, retryAfter string) answerFunc {
 		return c.JSON(status, map[string]string{"code": "UNAVAILABLE", "message": "try later"})
 	}
 }
+
+// cancelPath cancels alice's pending order: a POST the gateway sends without a key.
+const cancelPath = "/v1/orders/" + ordersdemo.AlicePendingOrderID + "/cancel"
