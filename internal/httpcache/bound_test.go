@@ -11,35 +11,21 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
-	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/internal/apierror"
 	"github.com/contractgate/contractgate/internal/configerr"
 	"github.com/contractgate/contractgate/internal/correlation"
 	"github.com/contractgate/contractgate/internal/envelope"
 	"github.com/contractgate/contractgate/internal/httpcache"
 	"github.com/contractgate/contractgate/internal/identity"
-	"github.com/contractgate/contractgate/internal/routes"
 )
 
 // padded builds an echo serving getProduct (x-cache) behind a cache of cfg, answering with
 // pad bytes of data; it counts the origin's calls.
 func padded(tb testing.TB, cfg httpcache.Config, pad int) (*echo.Echo, *httpcache.Cache, *atomic.Int64) {
 	tb.Helper()
-	doc, err := api.Load()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	table, err := routes.New(doc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := httpcache.New(cfg, table)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	c, _ := newCache(tb, "", cfg)
 	var calls atomic.Int64
 	filler := strings.Repeat("x", pad)
 	e := echo.New()
@@ -160,18 +146,7 @@ func BenchmarkFloodDistinctKeys(b *testing.B) {
 // another key's separators.
 func TestPrivateAnswersStayPerCaller(t *testing.T) {
 	t.Parallel()
-	doc, err := openapi3.NewLoader().LoadFromData([]byte(noStoreSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := routes.New(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := httpcache.New(httpcache.Config{}, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := newCache(t, noStoreSpec, httpcache.Config{})
 	e := echo.New()
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ctx echo.Context) error { // a stand-in for auth: the subject is X-Key

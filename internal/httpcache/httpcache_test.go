@@ -2,6 +2,7 @@ package httpcache_test
 
 import (
 	"encoding/json"
+	"github.com/getkin/kin-openapi/openapi3"
 	"io"
 	"log/slog"
 	"net/http"
@@ -30,18 +31,7 @@ type origin struct {
 // handler that counts its calls and fails on demand, behind the cache.
 func gateway(t *testing.T) (*httptest.Server, *origin, *time.Time) {
 	t.Helper()
-	doc, err := api.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := routes.New(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := httpcache.New(httpcache.Config{}, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := newCache(t, "", httpcache.Config{})
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	c.SetClock(func() time.Time { return now })
 	o := &origin{}
@@ -195,18 +185,7 @@ func TestRevalidationOnMissAnswers304(t *testing.T) {
 
 // TestPanicInCachedOperationAnswers500: a panic under x-cache becomes the 500 envelope.
 func TestPanicInCachedOperationAnswers500(t *testing.T) {
-	doc, err := api.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := routes.New(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := httpcache.New(httpcache.Config{}, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := newCache(t, "", httpcache.Config{})
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.Pre(correlation.Middleware(), middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -239,4 +218,26 @@ func TestUndeclaredQueryDoesNotSplitTheKey(t *testing.T) {
 	if o.calls.Load() != 1 {
 		t.Fatalf("origin called %d times", o.calls.Load())
 	}
+}
+
+// newCache builds a cache of cfg for the operations of spec (a contract's YAML; "" for the
+// storefront's).
+func newCache(tb testing.TB, spec string, cfg httpcache.Config) (*httpcache.Cache, *routes.Table) {
+	tb.Helper()
+	doc, err := api.Load()
+	if spec != "" {
+		doc, err = openapi3.NewLoader().LoadFromData([]byte(spec))
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	table, err := routes.New(doc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := httpcache.New(cfg, table)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c, table
 }

@@ -9,13 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
 	"github.com/contractgate/contractgate/internal/apierror"
 	"github.com/contractgate/contractgate/internal/httpcache"
 	"github.com/contractgate/contractgate/internal/identity"
-	"github.com/contractgate/contractgate/internal/routes"
 )
 
 const noStoreSpec = `
@@ -50,18 +48,7 @@ components:
 // stored answers keep their own private caching.
 func TestNoStore(t *testing.T) {
 	t.Parallel()
-	doc, err := openapi3.NewLoader().LoadFromData([]byte(noStoreSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := routes.New(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := httpcache.New(httpcache.Config{}, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := newCache(t, noStoreSpec, httpcache.Config{})
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.Use(c.NoStore(), func(next echo.HandlerFunc) echo.HandlerFunc {

@@ -75,6 +75,13 @@ func explainSetup(tb testing.TB) (*Validator, *schema) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return compileSchema(tb, doc, "/components/schemas/CreateOrderRequest")
+}
+
+// compileSchema compiles the schema at pointer of doc with both engines (the fast one must
+// take it) and returns it with a Validator able to explain its violations.
+func compileSchema(tb testing.TB, doc *openapi3.T, pointer string) (*Validator, *schema) {
+	tb.Helper()
 	full, tree, err := newCompiler(doc)
 	if err != nil {
 		tb.Fatal(err)
@@ -84,9 +91,9 @@ func explainSetup(tb testing.TB) (*Validator, *schema) {
 		tb.Fatal(err)
 	}
 	c := &compilers{full: full, fast: newFastCompiler(tree, full)}
-	s, err := c.compile("/components/schemas/CreateOrderRequest")
+	s, err := c.compile(pointer)
 	if err != nil || s.fast == nil {
-		tb.Fatalf("CreateOrderRequest: %v (fast %v)", err, s != nil && s.fast != nil)
+		tb.Fatalf("%s: %v (fast %v)", pointer, err, s != nil && s.fast != nil)
 	}
 	return &Validator{formatless: fl}, s
 }
@@ -229,20 +236,7 @@ func compositeSetup(tb testing.TB) (*Validator, *schema) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	full, tree, err := newCompiler(doc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	fl, err := newFormatless(tree)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c := &compilers{full: full, fast: newFastCompiler(tree, full)}
-	s, err := c.compile("/components/schemas/Thing")
-	if err != nil || s.fast == nil {
-		tb.Fatalf("Thing: %v (fast %v)", err, s != nil && s.fast != nil)
-	}
-	return &Validator{formatless: fl}, s
+	return compileSchema(tb, doc, "/components/schemas/Thing")
 }
 
 func TestExplainAgreesWithFullEngineOnComposition(t *testing.T) {
