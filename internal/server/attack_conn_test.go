@@ -248,21 +248,10 @@ func TestAttackShutdownSlowUpload(t *testing.T) {
 // waitInFlight polls the admin listener's metrics until n public requests are in flight.
 func waitInFlight(t *testing.T, metricsURL string, n int) {
 	t.Helper()
-	want := fmt.Sprintf("\ncontractgate_requests_in_flight %d\n", n)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		res, err := noKeepAlive.Get(metricsURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if strings.Contains(string(b), want) {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("never %d requests in flight", n)
+	want := strconv.Itoa(n)
+	waitUntil(t, want+" requests in flight", func() bool {
+		return scrapeSeries(t, metricsURL, "contractgate_requests_in_flight") == want
+	})
 }
 
 // TestAttackAdminTimeouts: the admin listener closes a keep-alive connection after the idle
@@ -524,14 +513,9 @@ func scrapeSeries(t *testing.T, metricsURL, series string) string {
 func waitIdle(t *testing.T, metricsURL string, n int) {
 	t.Helper()
 	want := strconv.Itoa(n)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if scrapeSeries(t, metricsURL, "contractgate_connections_idle") == want {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("never %d idle connections", n)
+	waitUntil(t, want+" idle connections", func() bool {
+		return scrapeSeries(t, metricsURL, "contractgate_connections_idle") == want
+	})
 }
 
 // TestAttackConnPerClientCap: one address holding its cap of idle keep-alive connections
