@@ -13,10 +13,10 @@ const (
 	DefaultLease      = 30 * time.Second
 	DefaultTTL        = 24 * time.Hour
 	DefaultMaxEntries = 100_000
-	DefaultMaxBytes   = 32 << 20
+	DefaultMaxBytes   = 64 << 20
 	// DefaultMaxEntriesPerCaller and DefaultMaxBytesPerCaller are one caller's quota.
-	DefaultMaxEntriesPerCaller = 1_000
-	DefaultMaxBytesPerCaller   = 1 << 20
+	DefaultMaxEntriesPerCaller = 250
+	DefaultMaxBytesPerCaller   = 256 << 10
 	DefaultMaxErrorBodyBytes   = 4 << 10
 	DefaultRedisKeyPrefix      = "contractgate:idempotency:"
 	DefaultRedisTimeout        = time.Second
@@ -43,7 +43,7 @@ type Config struct {
 	// MaxBytes bounds the memory the in-memory store's records take (bodies, headers, keys;
 	// approximate), refusing new claims as MaxEntries does. A response stored over a claim
 	// may overshoot it by its size (refusing to store it would let a retry run again).
-	// Ignored with Redis. Default 33554432 (32 MiB).
+	// Ignored with Redis. Default 67108864 (64 MiB): 256 callers at their full quota.
 	MaxBytes int64 `yaml:"maxBytes"`
 	// MaxEntriesPerCaller is the quota of records one caller (an authenticated subject; all
 	// anonymous callers share one quota) may hold in the in-memory store, so that no caller's
@@ -52,10 +52,11 @@ type Config struct {
 	// its in-flight claims remain, and for the anonymous scope, which evicts nothing, new
 	// claims are refused with 429 RATE_LIMIT_EXCEEDED and Retry-After. Size MaxEntries and
 	// MaxBytes for the callers active within one TTL times these quotas. Ignored with Redis.
-	// Default 1000.
+	// Default 250: a caller's oldest records go first, so only a caller retrying a request
+	// older than its last 250 keyed ones loses its record.
 	MaxEntriesPerCaller int `yaml:"maxEntriesPerCaller"`
 	// MaxBytesPerCaller is one caller's quota of MaxBytes, refused as MaxEntriesPerCaller.
-	// Ignored with Redis. Default 1048576 (1 MiB).
+	// Ignored with Redis. Default 262144 (256 KiB).
 	MaxBytesPerCaller int64 `yaml:"maxBytesPerCaller"`
 	// MaxErrorBodyBytes is the largest error (4xx) response body stored. A larger one (a
 	// long list of validation details) is not stored and its key is released, as after a

@@ -12,7 +12,7 @@ func TestConfigDefaults(t *testing.T) {
 	var c Config
 	c.SetDefaults()
 	if c.Lease != 30*time.Second || c.TTL != 24*time.Hour || c.MaxEntries != 100_000 ||
-		c.MaxEntriesPerCaller != 1000 || c.MaxBytesPerCaller != 1<<20 || c.MaxErrorBodyBytes != 4096 ||
+		c.MaxBytes != 64<<20 || c.MaxEntriesPerCaller != 250 || c.MaxBytesPerCaller != 256<<10 || c.MaxErrorBodyBytes != 4096 ||
 		c.Redis.Addr != "" || c.Redis.KeyPrefix != "contractgate:idempotency:" || c.Redis.Timeout != time.Second {
 		t.Fatalf("defaults %+v", c)
 	}
