@@ -306,7 +306,7 @@ func (v *Validator) reserve(ctx context.Context, raw []byte) (release func(), er
 	return func() { v.bodies.Release(charge) }, nil
 }
 
-// errBodiesBusy answers a large body that found no room in the budget of bodies in flight.
+// errBodiesBusy answers a body that found no room in the budget of bodies being decoded.
 var errBodiesBusy = apierror.ErrUpstreamOverloaded.
 	WithMessage("The gateway is busy decoding other request bodies; retry later").
 	WithHeader("Retry-After", "1")
