@@ -66,24 +66,8 @@ func newAuthGuard(cfg Config, logger *slog.Logger, o options) (*AuthGuard, error
 	if err != nil {
 		return nil, fmt.Errorf("ratelimit: %w", err)
 	}
-	local := newMemoryStore(cfg.MaxKeys, o.now)
 	blocked := newMemoryStore(cfg.MaxKeys, o.now)
-	cl := &closer{done: make(chan struct{})}
-	cl.wg.Add(2)
-	go func() {
-		defer cl.wg.Done()
-		local.sweepEvery(sweepInterval, cl.done)
-	}()
-	go func() {
-		defer cl.wg.Done()
-		blocked.sweepEvery(sweepInterval, cl.done)
-	}()
-	var st store = local
-	if cfg.Redis.Addr != "" {
-		rs := newRedisStore(cfg.Redis, local, logger, cfg.Hooks.OnFallback, o.probeInterval)
-		rs.start()
-		st, cl.redis = rs, rs
-	}
+	st, cl := newStore(cfg, logger, o, blocked)
 	return &AuthGuard{p: p, st: st, blocked: blocked, kr: kr, hooks: cfg.Hooks, closer: cl}, nil
 }
 

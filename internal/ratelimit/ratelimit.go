@@ -92,20 +92,29 @@ func newWithOptions(cfg Config, table *routes.Table, logger *slog.Logger, o opti
 		return nil, nil, fmt.Errorf("ratelimit: %w", err)
 	}
 
+	st, cl := newStore(cfg, logger, o)
+	return middleware(st, table, byOp, kr, cfg.Hooks), cl, nil
+}
+
+// newStore builds the decision store of cfg: in memory, or Redis with a memory store as its
+// fallback. The memory store, and each of also, is swept until the closer is closed.
+func newStore(cfg Config, logger *slog.Logger, o options, also ...*memoryStore) (store, *closer) {
 	local := newMemoryStore(cfg.MaxKeys, o.now)
 	cl := &closer{done: make(chan struct{})}
-	cl.wg.Add(1)
-	go func() {
-		defer cl.wg.Done()
-		local.sweepEvery(sweepInterval, cl.done)
-	}()
-	var st store = local
-	if cfg.Redis.Addr != "" {
-		rs := newRedisStore(cfg.Redis, local, logger, cfg.Hooks.OnFallback, o.probeInterval)
-		rs.start()
-		st, cl.redis = rs, rs
+	for _, m := range append([]*memoryStore{local}, also...) {
+		cl.wg.Add(1)
+		go func() {
+			defer cl.wg.Done()
+			m.sweepEvery(sweepInterval, cl.done)
+		}()
 	}
-	return middleware(st, table, byOp, kr, cfg.Hooks), cl, nil
+	if cfg.Redis.Addr == "" {
+		return local, cl
+	}
+	rs := newRedisStore(cfg.Redis, local, logger, cfg.Hooks.OnFallback, o.probeInterval)
+	rs.start()
+	cl.redis = rs
+	return rs, cl
 }
 
 func middleware(st store, table *routes.Table, byOp map[*routes.Operation]*policy, kr keyer, hooks Hooks) echo.MiddlewareFunc {
