@@ -35,7 +35,7 @@ release: ## record api/openapi.yaml as the released contract api/released/openap
 	./scripts/release.sh
 
 .PHONY: docs-assets
-docs-assets: ## refresh the embedded Swagger UI (internal/docs/assets) from web/docs/package-lock.json
+docs-assets: ## refresh the embedded Swagger UI (internal/engine/docs/assets) from web/docs/package-lock.json
 	./web/docs/update.sh
 
 .PHONY: fuzz

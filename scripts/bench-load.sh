@@ -209,7 +209,7 @@ write_config() { # $1 file, $2 port, $3 upstream extras, $4 top-level extras
 config_ok() { "$bin/contractgate" token --config "$1" >/dev/null 2>>"$work/config-probe.log"; }
 write_config "$work/probe.yaml" "$GW_PORT" "" ""
 config_ok "$work/probe.yaml" || die "the generated gateway config is invalid: $(cat "$work/config-probe.log")"
-up_extra="" resilience="defaults of internal/resilience (this commit's config has no resilience keys)"
+up_extra="" resilience="defaults of internal/engine/resilience (this commit's config has no resilience keys)"
 write_config "$work/probe.yaml" "$GW_PORT" "$RESILIENCE_KEYS" ""
 if config_ok "$work/probe.yaml"; then
 	up_extra=$RESILIENCE_KEYS resilience="retry maxAttempts 2, circuit breaker, bulkhead 256"

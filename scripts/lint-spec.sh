@@ -2,9 +2,9 @@
 # make check: the contract's quality gate, three steps, all run even when one fails.
 #   1. Redocly CLI, the standard OpenAPI 3.1 linter, pinned in web/lint/package-lock.json
 #      and configured by web/lint/redocly.yaml (offline once web/lint/node_modules exists);
-#   2. the project's own rules (internal/speclint): envelope errors, strict request bodies,
+#   2. the project's own rules (internal/tooling/speclint): envelope errors, strict request bodies,
 #      constrained path parameters, pagination, valid examples;
-#   3. the breaking-change gate (internal/breaking): api/openapi.yaml against the last
+#   3. the breaking-change gate (internal/tooling/breaking): api/openapi.yaml against the last
 #      released contract api/released/openapi.yaml, allowed only with a major version bump.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/contractgate/contractgate/internal/benchorigin"
+	"github.com/contractgate/contractgate/internal/tooling/benchorigin"
 )
 
 func main() {

@@ -13,10 +13,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/contractgate/contractgate/internal/auth"
-	"github.com/contractgate/contractgate/internal/config"
-	"github.com/contractgate/contractgate/internal/logging"
-	"github.com/contractgate/contractgate/internal/server"
+	"github.com/contractgate/contractgate/internal/engine/auth"
+	"github.com/contractgate/contractgate/internal/engine/config"
+	"github.com/contractgate/contractgate/internal/engine/logging"
+	"github.com/contractgate/contractgate/internal/engine/server"
 )
 
 func main() {

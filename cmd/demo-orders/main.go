@@ -5,8 +5,8 @@ package main
 import (
 	"os"
 
-	"github.com/contractgate/contractgate/internal/demo"
-	"github.com/contractgate/contractgate/internal/demo/orders"
+	"github.com/contractgate/contractgate/internal/app/demo"
+	"github.com/contractgate/contractgate/internal/app/demo/orders"
 )
 
 func main() {

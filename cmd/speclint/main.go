@@ -1,9 +1,9 @@
 // Command speclint is the contract's quality gate, run by scripts/lint-spec.sh (make check)
 // and scripts/release.sh (make release):
 //
-//	speclint [lint] FILE                     the project's own rules (internal/speclint)
+//	speclint [lint] FILE                     the project's own rules (internal/tooling/speclint)
 //	speclint breaking --base RELEASED FILE   breaking changes against the released contract
-//	                                         (internal/breaking); allowed after a major bump
+//	                                         (internal/tooling/breaking); allowed after a major bump
 //	speclint version FILE                    print info.version
 //
 // It exits 0 when the contract passes, 1 when it does not (each problem on its own line on
@@ -19,8 +19,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/contractgate/contractgate/internal/breaking"
-	"github.com/contractgate/contractgate/internal/speclint"
+	"github.com/contractgate/contractgate/internal/tooling/breaking"
+	"github.com/contractgate/contractgate/internal/tooling/speclint"
 )
 
 const usage = `usage:

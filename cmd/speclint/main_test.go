@@ -10,8 +10,8 @@ import (
 func TestRun(t *testing.T) {
 	t.Parallel()
 	const (
-		lintdata     = "../../internal/speclint/testdata/"
-		breakingdata = "../../internal/breaking/testdata/"
+		lintdata     = "../../internal/tooling/speclint/testdata/"
+		breakingdata = "../../internal/tooling/breaking/testdata/"
 	)
 	tests := []struct {
 		desc       string

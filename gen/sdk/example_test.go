@@ -1,6 +1,6 @@
 // Runnable examples of the SDK, shown in its documentation. Not generated: regeneration
 // never touches this file. TestMain runs the demo storefront (gateway and upstreams) on
-// loopback (internal/testenv) so that the examples call a real gateway.
+// loopback (internal/app/testenv) so that the examples call a real gateway.
 package sdk_test
 
 import (
@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/contractgate/contractgate/gen/sdk"
-	"github.com/contractgate/contractgate/internal/testenv"
+	"github.com/contractgate/contractgate/internal/app/testenv"
 )
 
 // gatewayURL is the running gateway, e.g. http://127.0.0.1:8080 after `make run`.

@@ -8,7 +8,7 @@
 //   node browser-test.mjs BASE_URL SCREENSHOT.png
 //
 // Environment: DOCS_TEST_BEARER_TOKEN (a token with orders:read; without it the bearer step
-// is skipped), CHROMIUM (default /usr/bin/chromium). Run by internal/docs TestDocsInBrowser.
+// is skipped), CHROMIUM (default /usr/bin/chromium). Run by internal/engine/docs TestDocsInBrowser.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

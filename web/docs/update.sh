@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refreshes the Swagger UI files that the gateway embeds (internal/docs/assets/swagger-ui/)
+# Refreshes the Swagger UI files that the gateway embeds (internal/engine/docs/assets/swagger-ui/)
 # from the swagger-ui-dist version pinned in package-lock.json, so that `go build` needs no
 # npm. To move to another version: `npm install --save-exact swagger-ui-dist@X`, then this.
 #
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 src=node_modules/swagger-ui-dist
-dst=../../internal/docs/assets/swagger-ui
+dst=../../internal/engine/docs/assets/swagger-ui
 # Only what the page loads, plus the licence texts: the bundle carries React and the rest
 # of Swagger UI's dependencies; the standalone preset, ES builds and source maps are not used.
 files=(swagger-ui-bundle.js swagger-ui.css favicon-16x16.png favicon-32x32.png
@@ -35,17 +35,17 @@ printf 'swagger-ui-dist %s\n%s\nCopied by web/docs/update.sh from the version pi
 
 if $check; then
   if ! diff -r "$stage" "$dst" >/dev/null; then
-    echo "update.sh: internal/docs/assets/swagger-ui differs from swagger-ui-dist $version in the lockfile;" >&2
+    echo "update.sh: internal/engine/docs/assets/swagger-ui differs from swagger-ui-dist $version in the lockfile;" >&2
     echo "run web/docs/update.sh and commit the result" >&2
     diff -rq "$stage" "$dst" >&2 || true
     exit 1
   fi
-  echo "internal/docs/assets/swagger-ui matches swagger-ui-dist $version"
+  echo "internal/engine/docs/assets/swagger-ui matches swagger-ui-dist $version"
   exit 0
 fi
 
 rm -rf "$dst"
 mkdir -p "$dst"
 cp "$stage"/* "$dst"/
-echo "internal/docs/assets/swagger-ui: swagger-ui-dist $version"
+echo "internal/engine/docs/assets/swagger-ui: swagger-ui-dist $version"
 du -ch "$dst"/* | tail -1

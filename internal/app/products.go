@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+
+	"github.com/contractgate/contractgate/gen/gateway"
+	"github.com/contractgate/contractgate/internal/engine/envelope"
+	"github.com/contractgate/contractgate/internal/engine/upstream"
+
+	catalogapi "github.com/contractgate/contractgate/gen/catalog"
+)
+
+// ListProducts lists a page of catalog products.
+func (h *Handlers) ListProducts(ctx context.Context, req gateway.ListProductsRequestObject) (gateway.ListProductsResponseObject, error) {
+	p := req.Params
+	page, size, offset := paging(p.Page, p.PageSize)
+	params := &catalogapi.ListProductsParams{Offset: &offset, Limit: &size, Q: p.Q, MaxPriceCents: p.MaxPriceCents}
+	if p.Category != nil {
+		c := string(*p.Category)
+		params.Category = &c
+	}
+	res, err := h.up.Catalog.ListProductsWithResponse(ctx, params)
+	if err := upstream.Check(upstream.Catalog, res, err, statusOK); err != nil {
+		return nil, err
+	}
+	body, err := upstream.Require(upstream.Catalog, res.JSON200)
+	if err != nil {
+		return nil, err
+	}
+	return gateway.ListProducts200JSONResponse{
+		Success: true,
+		Data:    products(body.Items),
+		Meta:    envelope.ListMeta(ctx, page, size, body.Total),
+	}, nil
+}
+
+// GetProduct returns one catalog product.
+func (h *Handlers) GetProduct(ctx context.Context, req gateway.GetProductRequestObject) (gateway.GetProductResponseObject, error) {
+	res, err := h.up.Catalog.GetProductWithResponse(ctx, req.ProductId)
+	if err := upstream.Check(upstream.Catalog, res, err, statusOK); err != nil {
+		return nil, err
+	}
+	body, err := upstream.Require(upstream.Catalog, res.JSON200)
+	if err != nil {
+		return nil, err
+	}
+	return gateway.GetProduct200JSONResponse{Success: true, Data: product(*body), Meta: envelope.Meta(ctx)}, nil
+}
+
+func product(p catalogapi.Product) gateway.Product {
+	return gateway.Product{
+		Id:          p.Id,
+		Name:        p.Name,
+		Description: p.Description,
+		Category:    gateway.Category(p.Category),
+		PriceCents:  p.PriceCents,
+		Currency:    gateway.Currency(p.Currency),
+		InStock:     p.Stock > 0,
+		Tags:        p.Tags,
+	}
+}
+
+func products(ps []catalogapi.Product) []gateway.Product {
+	out := make([]gateway.Product, len(ps))
+	for i, p := range ps {
+		out[i] = product(p)
+	}
+	return out
+}

@@ -1,0 +1,50 @@
+// Package envelope builds the meta block every public response carries (request id,
+// timestamp, duration, pagination), as the spec's Meta schema.
+package envelope
+
+import (
+	"context"
+	"time"
+
+	"github.com/contractgate/contractgate/gen/gateway"
+	"github.com/contractgate/contractgate/internal/engine/correlation"
+)
+
+// TimestampFormat is meta.timestamp's layout: RFC 3339 in UTC with exactly three fractional
+// digits, e.g. 2026-11-26T17:05:07.120Z.
+const TimestampFormat = "2006-01-02T15:04:05.000Z"
+
+// Meta returns the meta block for the request carried by ctx: its request id, the current
+// time (UTC, millisecond precision) and the time spent since the request arrived, in ms.
+func Meta(ctx context.Context) gateway.Meta {
+	now := time.Now()
+	m := gateway.Meta{Timestamp: now.UTC().Format(TimestampFormat)}
+	if info := correlation.FromContext(ctx); info != nil {
+		m.RequestId = info.RequestID
+		m.Duration = float64(now.Sub(info.Start).Microseconds()) / 1000
+	}
+	return m
+}
+
+// ListMeta returns Meta plus the pagination block of a page of a list.
+func ListMeta(ctx context.Context, page, pageSize int32, totalItems int64) gateway.Meta {
+	m := Meta(ctx)
+	m.Pagination = Pagination(page, pageSize, totalItems)
+	return m
+}
+
+// Pagination describes page (1-based) of pageSize items out of totalItems.
+func Pagination(page, pageSize int32, totalItems int64) *gateway.Pagination {
+	totalPages := int32(0)
+	if pageSize > 0 {
+		totalPages = int32((totalItems + int64(pageSize) - 1) / int64(pageSize))
+	}
+	return &gateway.Pagination{
+		Page:        page,
+		PageSize:    pageSize,
+		TotalItems:  totalItems,
+		TotalPages:  totalPages,
+		HasNext:     page < totalPages,
+		HasPrevious: page > 1,
+	}
+}

@@ -1,0 +1,218 @@
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/contractgate/contractgate/internal/engine/apierror"
+	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/identity"
+	"github.com/contractgate/contractgate/internal/engine/routes"
+)
+
+// HeaderReplayed is set to "true" on a replayed response.
+const HeaderReplayed = "Idempotent-Replayed"
+
+// New returns the claim/replay middleware of DESIGN section 1, and a Closer that releases
+// its store (stops the memory store's sweeper, or closes the Redis connections).
+//
+// It takes part only in the operations of table whose contract declares Idempotency-Key as
+// a required header (the set is computed once, here). It belongs right before the handler,
+// after authentication, rate limiting, RequireKey and request validation, so that a request
+// rejected on the way claims no key. For such a request it:
+//
+//   - keys a record by (caller subject, or the anonymous scope; operation id; key), so two
+//     callers never see each other's records;
+//   - fingerprints the request (method, route, path, canonical query, body bytes);
+//   - claims the key atomically for cfg.Lease and runs the handler, teeing the response;
+//     the final 2xx-4xx response (status, replayable headers, body) is stored for cfg.TTL,
+//     while a 5xx releases the key so that the client may retry;
+//   - replays a stored response to a repeat with the same fingerprint, without calling the
+//     handler, with Idempotent-Replayed: true and a meta block describing the replay;
+//   - answers 422 IDEMPOTENCY_KEY_REUSED to a repeat with another fingerprint (checked
+//     first, whatever the state), and 409 IDEMPOTENCY_KEY_IN_FLIGHT while the first runs;
+//   - fails closed with 503 UPSTREAM_UNAVAILABLE when the store cannot be reached: never a
+//     second run of a write;
+//   - never drops a live record to make room for another: a caller over its quota (memory
+//     store) gets 429 RATE_LIMIT_EXCEEDED, a full store (or Redis out of memory) 503
+//     UPSTREAM_UNAVAILABLE, both with Retry-After when known, for new keys only; stored
+//     records are still replayed.
+//
+// New applies cfg.SetDefaults and cfg.Validate. The middleware is safe for concurrent use;
+// the memory store is per instance, Redis is shared by every instance pointed at it.
+func New(cfg Config, table *routes.Table, logger *slog.Logger) (echo.MiddlewareFunc, io.Closer, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("idempotency: %w", err)
+	}
+	if table == nil {
+		return nil, nil, errors.New("idempotency: a route table is required")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var st store
+	if cfg.Redis.Addr != "" {
+		rs := newRedisStore(cfg.Redis)
+		go rs.checkPolicy(logger)
+		st = rs
+	} else {
+		st = newMemoryStore(cfg)
+	}
+	m := &middleware{cfg: cfg, table: table, ops: requiredOps(table), store: st, logger: logger}
+	return m.wrap, st, nil
+}
+
+type middleware struct {
+	cfg    Config
+	table  *routes.Table
+	ops    map[*routes.Operation]bool
+	store  store
+	logger *slog.Logger
+}
+
+func (m *middleware) wrap(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		op := m.table.Lookup(c)
+		if op == nil || !m.ops[op] {
+			return next(c)
+		}
+		return m.serve(c, next, op)
+	}
+}
+
+func (m *middleware) serve(c echo.Context, next echo.HandlerFunc, op *routes.Operation) error {
+	req := c.Request()
+	ctx := req.Context()
+	key, err := keyOf(req.Header)
+	if err != nil {
+		return err
+	}
+	fp, err := fingerprint(req, op.Route)
+	if err != nil {
+		return err
+	}
+	id, authenticated := identity.FromContext(ctx)
+	scope := callerScope(id.Subject, authenticated)
+	rk := recordKey(id.Subject, authenticated, op.ID, key)
+	claim := &record{token: newToken(), Fingerprint: fp}
+
+	// The claim is not cut short when the client goes away: it either holds or not, and a
+	// held claim is always finished (the handler then sees the cancelled context).
+	existing, err := m.store.claim(context.WithoutCancel(ctx), scope, rk, claim, m.cfg.Lease)
+	if full, ok := errors.AsType[*fullError](err); ok {
+		m.observe(op, OutcomeFull)
+		return fullAnswer(full)
+	}
+	switch {
+	case err != nil:
+		m.observe(op, OutcomeStoreError)
+		return apierror.ErrUpstreamUnavailable.WithMessage("The idempotency store is unavailable; retry later").Wrap(err)
+	case existing == nil:
+		return m.run(c, next, op, scope, rk, claim)
+	case existing.Fingerprint != fp:
+		m.observe(op, OutcomeReused)
+		return apierror.ErrIdempotencyKeyReused
+	case !existing.Done:
+		m.observe(op, OutcomeInFlight)
+		return apierror.ErrIdempotencyKeyInFlight
+	default:
+		m.observe(op, OutcomeReplayed)
+		m.replay(c, existing)
+		return nil
+	}
+}
+
+// fullAnswer is the answer to a claim refused for want of room: 429 when the caller's own
+// quota is full, 503 when the store is; both with Retry-After when known.
+func fullAnswer(full *fullError) error {
+	e := apierror.ErrUpstreamUnavailable.WithMessage("The idempotency store is full; retry later")
+	if full.caller {
+		e = apierror.ErrRateLimitExceeded.WithMessage("Too many Idempotency-Key records are kept for this caller; retry later")
+	}
+	if full.retryAfter > 0 {
+		e = e.WithHeader("Retry-After", strconv.FormatInt(int64((full.retryAfter+time.Second-1)/time.Second), 10))
+	}
+	return e.Wrap(full)
+}
+
+// run calls the handler under the claim, records the final response and ends the claim.
+func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Operation, scope, rk string, claim *record) error {
+	res := c.Response()
+	rec := &recorder{ResponseWriter: res.Writer}
+	res.Writer = rec
+	finished := false
+	defer func() {
+		res.Writer = rec.ResponseWriter
+		if !finished {
+			// The handler panicked: release the key (the recover middleware answers 500).
+			m.finish(c.Request().Context(), op, scope, rk, claim.token, nil)
+		}
+	}()
+
+	// A claimed request runs to its end even when its client goes away: cut off midway, the
+	// upstream may have acted with nobody knowing, and the retry the key exists for would
+	// run it again. Its upstream calls stay bounded by their own timeouts (under the lease).
+	req := c.Request()
+	c.SetRequest(req.WithContext(context.WithoutCancel(req.Context())))
+	defer c.SetRequest(req)
+
+	if err := next(c); err != nil {
+		// The stored response must be the final one, errors included, and only the one error
+		// handler (apierror.Handler) renders errors. So render the error here, through that
+		// handler, into the recording writer; then report it handled (nil) so that Echo does
+		// not render it a second time. The handler logs the error and records its code on the
+		// request's correlation.Info, where the observation step finds it to count and log it.
+		c.Error(err)
+	}
+
+	status, header, body := rec.result()
+	var final *record
+	// A 5xx (or a client gone) releases the key; so does a bulky error body (nothing was
+	// done, so a retry that runs again duplicates nothing): see Config.MaxErrorBodyBytes.
+	bulkyError := status >= http.StatusBadRequest && len(body) > m.cfg.MaxErrorBodyBytes
+	if status < http.StatusInternalServerError && status != apierror.StatusClientClosedRequest && !bulkyError {
+		final = &record{token: claim.token, Fingerprint: claim.Fingerprint, Done: true,
+			Status: status, Header: header, Body: bytes.Clone(body)} // exactly its size, not the buffer's
+		if info := correlation.FromContext(c.Request().Context()); info != nil {
+			final.Code = info.ErrorCode
+		}
+	}
+	finished = true
+	m.finish(c.Request().Context(), op, scope, rk, claim.token, final)
+	return nil
+}
+
+// finish ends the claim, whatever happened to the request (its context may be cancelled).
+func (m *middleware) finish(ctx context.Context, op *routes.Operation, scope, rk, token string, final *record) {
+	err := m.store.finish(context.WithoutCancel(ctx), scope, rk, token, final, m.cfg.TTL)
+	switch {
+	case err == nil && final != nil:
+		m.observe(op, OutcomeStored)
+	case err == nil:
+		m.observe(op, OutcomeReleased)
+	case errors.Is(err, errClaimLost):
+		m.observe(op, OutcomeLeaseExpired)
+		m.logger.WarnContext(ctx, "idempotency claim expired while the handler ran; raise idempotency.lease",
+			"operation", op.ID, "lease", m.cfg.Lease.String())
+	default:
+		m.observe(op, OutcomeStoreError)
+		m.logger.ErrorContext(ctx, "idempotency record not saved; a retry may run the operation again",
+			"operation", op.ID, "error", err.Error())
+	}
+}
+
+func (m *middleware) observe(op *routes.Operation, o Outcome) {
+	if m.cfg.Observe != nil {
+		m.cfg.Observe(op.ID, o)
+	}
+}

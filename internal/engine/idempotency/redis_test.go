@@ -1,0 +1,99 @@
+package idempotency_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/contractgate/contractgate/internal/engine/idempotency"
+	"github.com/contractgate/contractgate/internal/tooling/redistest"
+)
+
+func redisConfig(t *testing.T, srv *redistest.Server) idempotency.Config {
+	return idempotency.Config{Redis: idempotency.RedisConfig{Addr: srv.Addr, KeyPrefix: t.Name() + ":",
+		Timeout: 500 * time.Millisecond}}
+}
+
+func TestTwoReplicasShareRedis(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	a := newApp()
+	cfg := redisConfig(t, srv)
+	one, two := startReplica(t, cfg, a), startReplica(t, cfg, a)
+
+	concurrent(t, a, 50, one, two)
+
+	// A response stored through one replica is replayed by the other.
+	first := do(t, one.URL, call{body: order, key: "k-across"})
+	second := do(t, two.URL, call{body: order, key: "k-across"})
+	if replayed(first) || !replayed(second) || dataN(t, second) != dataN(t, first) {
+		t.Fatalf("first %s\nsecond (replayed %v) %s", first.Body, replayed(second), second.Body)
+	}
+	if got := a.calls.Load(); got != 2 {
+		t.Fatalf("handler ran %d times, want 2", got)
+	}
+}
+
+func TestRedisDownFailsClosed(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	a := newApp()
+	r := startReplica(t, redisConfig(t, srv), a)
+	do(t, r.URL, call{body: order, key: "k-before"})
+
+	srv.Stop()
+	began := time.Now()
+	for _, key := range []string{"k-before", "k-during"} {
+		res := do(t, r.URL, call{body: order, key: key})
+		if code := errorCode(t, res, http.StatusServiceUnavailable); code != "UPSTREAM_UNAVAILABLE" {
+			t.Fatalf("%s with Redis down: %s", key, res.Body)
+		}
+		if strings.Contains(string(res.Body), "127.0.0.1") || strings.Contains(string(res.Body), "redis") {
+			t.Fatalf("the error leaks the store: %s", res.Body)
+		}
+	}
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("failing closed took %s", took)
+	}
+	if res := do(t, r.URL, call{method: http.MethodGet}); res.Status != http.StatusCreated {
+		t.Fatalf("an operation without idempotency failed with Redis down: %d", res.Status)
+	}
+	if got := a.calls.Load(); got != 2 { // k-before, and the GET
+		t.Fatalf("handler ran %d times, want 2 (none for a keyed request with Redis down)", got)
+	}
+	if r.outcomes.get(idempotency.OutcomeStoreError) != 2 {
+		t.Errorf("outcomes %v", r.outcomes.n)
+	}
+
+	srv.Restart(t) // an empty Redis: the records are gone, the claims work again
+	waitFor(t, func() bool {
+		res, err := send(r.URL, call{body: order, key: "k-after"})
+		return err == nil && res.Status == http.StatusCreated
+	})
+}
+
+func TestRedisLostWhileTheHandlerRuns(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	a := newApp()
+	r := startReplica(t, redisConfig(t, srv), a)
+	done := make(chan *response, 1)
+	go func() {
+		res, _ := send(r.URL, call{body: order, key: "k-lost", header: map[string]string{headerOutcome: "block"}})
+		done <- res
+	}()
+	waitFor(t, func() bool { return a.calls.Load() == 1 })
+	srv.Stop()
+	a.unblock()
+	// The write happened: the client gets its answer, not a 503 that invites a retry.
+	if res := <-done; res == nil || dataN(t, res) != 1 || replayed(res) {
+		t.Fatalf("answer after losing Redis: %v", res)
+	}
+	if !strings.Contains(r.logs.String(), "idempotency record not saved") {
+		t.Errorf("the lost record was not logged:\n%s", r.logs.String())
+	}
+	if r.outcomes.get(idempotency.OutcomeStoreError) != 1 {
+		t.Errorf("outcomes %v", r.outcomes.n)
+	}
+}

@@ -1,0 +1,182 @@
+// Package ratelimit limits each client's requests per contract operation (GCRA, in memory or
+// shared in Redis) and reports the quota in the IETF RateLimit fields.
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/textproto"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/contractgate/contractgate/internal/engine/apierror"
+	"github.com/contractgate/contractgate/internal/engine/routes"
+)
+
+// Response header names (IETF httpapi ratelimit-headers draft, and RFC 9110 Retry-After).
+const (
+	HeaderRateLimit       = "RateLimit"
+	HeaderRateLimitPolicy = "RateLimit-Policy"
+	HeaderRetryAfter      = "Retry-After"
+)
+
+// The header keys as http.Header stores them, computed once: Set would canonicalise (and
+// allocate) on every request.
+var (
+	canonicalRateLimit  = textproto.CanonicalMIMEHeaderKey(HeaderRateLimit)
+	canonicalPolicy     = textproto.CanonicalMIMEHeaderKey(HeaderRateLimitPolicy)
+	canonicalRetryAfter = textproto.CanonicalMIMEHeaderKey(HeaderRetryAfter)
+)
+
+// store decides one request of client k against policy p, atomically. Implementations are
+// safe for concurrent use and never fail: the Redis store answers locally while Redis is down.
+type store interface {
+	allow(ctx context.Context, p *policy, k clientKey) decision
+}
+
+// options are the seams tests use; New uses the real clock and a one-second probe.
+type options struct {
+	now           func() int64
+	probeInterval time.Duration
+}
+
+// New returns the rate-limit middleware and the io.Closer that releases its background work
+// (the sweep of idle keys, the Redis connections and probe). It applies cfg's defaults,
+// validates it, and reads every operation's x-ratelimit from table once: a malformed one is
+// an *ExtensionError naming the operation.
+//
+// Per request, the middleware finds the operation Echo matched; a request outside the
+// contract (ops endpoints, unknown routes) passes through unlimited. The request is charged to
+// the authenticated subject (identity.FromContext), else to the client address (see
+// Config.TrustedProxies), under the operation's policy: its own x-ratelimit, named by its
+// operationId, or the default policy, named "default" and shared by every operation without
+// one. Every limited response, success or error, carries
+//
+//	RateLimit-Policy: "default";q=100;w=60
+//	RateLimit: "default";r=42;t=17
+//
+// (q requests per w seconds; r requests remaining now; t whole seconds, rounded up, until the
+// quota is fully restored). A request over the quota gets apierror.ErrRateLimitExceeded with
+// t and Retry-After both the whole seconds (at least 1) until the next request is allowed:
+// the earliest moment a retry can succeed. Place it after authentication, so that callers are limited by identity.
+//
+// Limits live in memory, per replica and bounded by cfg.MaxKeys, unless cfg.Redis.Addr is set:
+// then they are shared through Redis, with the local limiter as the fallback (see Redis). The
+// middleware is safe for concurrent use. With cfg.Disabled it is a pass-through.
+func New(cfg Config, table *routes.Table, logger *slog.Logger) (echo.MiddlewareFunc, io.Closer, error) {
+	return newWithOptions(cfg, table, logger, options{now: monotonic(), probeInterval: time.Second})
+}
+
+func newWithOptions(cfg Config, table *routes.Table, logger *slog.Logger, o options) (echo.MiddlewareFunc, io.Closer, error) {
+	if cfg.Disabled {
+		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }, nopCloser{}, nil
+	}
+	if table == nil || logger == nil {
+		return nil, nil, fmt.Errorf("ratelimit: New needs a route table and a logger")
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("ratelimit: %w", err)
+	}
+	byOp, err := policies(cfg.Default, table)
+	if err != nil {
+		return nil, nil, err
+	}
+	kr, err := newKeyer(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ratelimit: %w", err)
+	}
+
+	st, cl := newStore(cfg, logger, o)
+	return middleware(st, table, byOp, kr, cfg.Hooks), cl, nil
+}
+
+// newStore builds the decision store of cfg: in memory, or Redis with a memory store as its
+// fallback. The memory store, and each of also, is swept until the closer is closed.
+func newStore(cfg Config, logger *slog.Logger, o options, also ...*memoryStore) (store, *closer) {
+	local := newMemoryStore(cfg.MaxKeys, o.now)
+	cl := &closer{done: make(chan struct{})}
+	for _, m := range append([]*memoryStore{local}, also...) {
+		cl.wg.Add(1)
+		go func() {
+			defer cl.wg.Done()
+			m.sweepEvery(sweepInterval, cl.done)
+		}()
+	}
+	if cfg.Redis.Addr == "" {
+		return local, cl
+	}
+	rs := newRedisStore(cfg.Redis, local, logger, cfg.Hooks.OnFallback, o.probeInterval)
+	rs.start()
+	cl.redis = rs
+	return rs, cl
+}
+
+func middleware(st store, table *routes.Table, byOp map[*routes.Operation]*policy, kr keyer, hooks Hooks) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p := byOp[table.Lookup(c)]
+			if p == nil {
+				return next(c)
+			}
+			req := c.Request()
+			d := st.allow(req.Context(), p, kr.key(req))
+			if hooks.OnDecision != nil {
+				hooks.OnDecision(p.name, d.allowed)
+			}
+			reset := ceilSeconds(d.resetAfter)
+			if !d.allowed {
+				// Over the quota, t says when the next request is allowed (the earliest
+				// moment a retry can succeed), and Retry-After repeats it.
+				reset = max(1, ceilSeconds(d.retryAfter))
+			}
+			h := c.Response().Header()
+			h[canonicalPolicy] = []string{p.header}
+			h[canonicalRateLimit] = []string{p.rateLimit(d.remaining, reset)}
+			if d.allowed {
+				return next(c)
+			}
+			return apierror.ErrRateLimitExceeded.
+				WithHeader(HeaderRetryAfter, strconv.FormatInt(reset, 10)).
+				Wrap(fmt.Errorf("ratelimit: policy %q exhausted", p.name))
+		}
+	}
+}
+
+// ceilSeconds rounds d up to whole seconds.
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// closer stops the sweep and the Redis store once.
+type closer struct {
+	once  sync.Once
+	done  chan struct{}
+	wg    sync.WaitGroup
+	redis *redisStore
+	err   error
+}
+
+// Close stops background work and closes Redis connections. Safe to call twice.
+func (c *closer) Close() error {
+	c.once.Do(func() {
+		close(c.done)
+		c.wg.Wait()
+		if c.redis != nil {
+			c.err = c.redis.Close()
+		}
+	})
+	return c.err
+}
+
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }
