@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/contractgate/contractgate/internal/app"
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/logging"
@@ -54,7 +55,7 @@ func run(args []string) error {
 	case "serve":
 		out := logging.NewBuffered(os.Stdout) // one write per 100 ms, not per log line
 		defer func() { _ = out.Close() }()    // flushes the last lines
-		srv, err := server.New(cfg, logging.New(cfg.Log, out))
+		srv, err := server.New(cfg, app.App(), logging.New(cfg.Log, out))
 		if err != nil {
 			return err
 		}

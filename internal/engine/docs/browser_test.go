@@ -25,7 +25,7 @@ func TestDocsInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: no browser")
 	}
-	webDocs, err := filepath.Abs(filepath.Join("..", "..", "web", "docs"))
+	webDocs, err := filepath.Abs(filepath.Join("..", "..", "..", "web", "docs"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"github.com/contractgate/contractgate/internal/app"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -24,7 +25,7 @@ func TestAdminListener(t *testing.T) {
 	cfg.Admin.Addr = freeAddr(t)
 	cfg.Admin.Pprof = true
 	cfg.Admin.MetricsOnAdminOnly = true
-	srv, err := server.New(&cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(&cfg, app.App(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

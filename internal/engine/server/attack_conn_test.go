@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/contractgate/contractgate/internal/app"
 	"io"
 	"log/slog"
 	"net"
@@ -46,7 +47,7 @@ func serve(t *testing.T, cfg *config.Config, opts ...server.Option) *served {
 	if len(opts) == 0 {
 		opts = []server.Option{server.WithTracing(tracing.Disabled())}
 	}
-	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
+	srv, err := server.New(cfg, app.App(), slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"github.com/contractgate/contractgate/internal/app"
 	"io"
 	"log/slog"
 	"net/http"
@@ -57,7 +58,7 @@ func newBenchGateway(b testing.TB, mutate ...func(*config.Config)) *benchGateway
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, name := range config.RequiredUpstreams {
+	for _, name := range []string{"catalog", "orders", "users"} {
 		u := cfg.Upstreams[name]
 		u.BaseURL = o.URL
 		cfg.Upstreams[name] = u
@@ -76,7 +77,7 @@ func newBenchGateway(b testing.TB, mutate ...func(*config.Config)) *benchGateway
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
 	b.Cleanup(func() { _ = tp.Shutdown(b.Context()) })
-	srv, err := server.New(cfg, logger, server.WithTracing(tracing.New(tp)))
+	srv, err := server.New(cfg, app.App(), logger, server.WithTracing(tracing.New(tp)))
 	if err != nil {
 		b.Fatal(err)
 	}

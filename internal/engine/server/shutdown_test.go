@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"github.com/contractgate/contractgate/internal/app"
 	"io"
 	"log/slog"
 	"net"
@@ -22,7 +23,7 @@ func TestGracefulShutdown(t *testing.T) {
 	env := testenv.Start(t) // only for its upstreams
 	mustSet(t, env.Catalog.Faults, demo.Fault{Latency: 400 * time.Millisecond})
 
-	srv, err := server.New(env.Config, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(env.Config, app.App(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/contractgate/contractgate/internal/app/demo"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
-	"github.com/contractgate/contractgate/internal/engine/upstream"
 )
 
 // A flapping upstream: the breaker opens, fails fast while open without calling the
@@ -26,8 +25,8 @@ func TestBreakerOnFlappingUpstream(t *testing.T) {
 	p := fast()
 	p.Retry.MaxAttempts = 2
 	p.CircuitBreaker = resilience.CircuitBreaker{FailureThreshold: 4, Delay: 400 * time.Millisecond, HalfOpenTrials: 2}
-	h := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
-	state := func() string { return h.clients.States()[upstream.Catalog] }
+	h := newHarness(t, map[string]resilience.Config{"catalog": p})
+	state := func() string { return h.clients.States()["catalog"] }
 
 	h.catalog.fault(t, demo.Fault{Route: "/products/", ErrorRate: 1})
 	h.do(http.MethodGet, productPath, "").expect(t, 502, "UPSTREAM_ERROR") // failures 1, 2
@@ -107,16 +106,16 @@ func TestBreakerOpensOnFailureRate(t *testing.T) {
 	p := fast()
 	p.Retry.MaxAttempts = 1
 	p.CircuitBreaker = resilience.CircuitBreaker{FailureThreshold: 100, FailureRate: 0.5, MinRequests: 10, Window: 5 * time.Second, Delay: time.Second}
-	h := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
+	h := newHarness(t, map[string]resilience.Config{"catalog": p})
 	h.catalog.setAnswer(alternate()) // fail, succeed, fail, ...: never 2 failures in a row
 	for range 9 {
 		h.do(http.MethodGet, productPath, "")
 	}
-	if s := h.clients.States()[upstream.Catalog]; s != "closed" {
+	if s := h.clients.States()["catalog"]; s != "closed" {
 		t.Fatalf("circuit %s before MinRequests calls", s)
 	}
 	h.do(http.MethodGet, productPath, "")
-	if s := h.clients.States()[upstream.Catalog]; s != "open" {
+	if s := h.clients.States()["catalog"]; s != "open" {
 		t.Fatalf("circuit %s at a 50%% failure rate over 10 calls", s)
 	}
 }
@@ -126,7 +125,7 @@ func TestClientGoneIsNotAFailure(t *testing.T) {
 	t.Parallel()
 	p := fast()
 	p.CircuitBreaker.FailureThreshold = 2
-	h := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
+	h := newHarness(t, map[string]resilience.Config{"catalog": p})
 	h.catalog.fault(t, demo.Fault{Route: "/products/", Latency: 200 * time.Millisecond})
 	for range 5 {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -141,7 +140,7 @@ func TestClientGoneIsNotAFailure(t *testing.T) {
 	if n := h.catalog.count(productGET); n != 5 {
 		t.Fatalf("upstream saw %d calls, want 5 (no retry once the caller left)", n)
 	}
-	if s := h.clients.States()[upstream.Catalog]; s != "closed" {
+	if s := h.clients.States()["catalog"]; s != "closed" {
 		t.Fatalf("circuit %s: callers that left were counted as failures", s)
 	}
 	eventually(t, time.Second, "canceled outcomes", func() bool { return h.metrics.get(h.metrics.outcomes, "catalog canceled") == 5 })
@@ -151,7 +150,7 @@ func TestBulkheadSaturation(t *testing.T) {
 	t.Parallel()
 	p := fast()
 	p.Bulkhead = resilience.Bulkhead{MaxConcurrent: 2}
-	h := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
+	h := newHarness(t, map[string]resilience.Config{"catalog": p})
 	h.catalog.fault(t, demo.Fault{Route: "/products/", Latency: 150 * time.Millisecond})
 	results := make([]*result, 6)
 	var wg sync.WaitGroup
@@ -192,7 +191,7 @@ func TestRetryBudget(t *testing.T) {
 	p.Retry.Budget = resilience.Budget{MaxRatio: 0.2, MinConcurrency: 1}
 	p.CircuitBreaker.FailureThreshold = 1000
 	p.CircuitBreaker.MinRequests = 1000
-	h := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
+	h := newHarness(t, map[string]resilience.Config{"catalog": p})
 	h.catalog.fault(t, demo.Fault{Route: "/products/", ErrorRate: 1, Latency: 100 * time.Millisecond})
 	const calls = 20
 	results := make([]*result, calls)
@@ -219,7 +218,7 @@ func TestDashboardDegradesOptionalParts(t *testing.T) {
 	t.Parallel()
 	p := fast()
 	p.CircuitBreaker.FailureThreshold = 1
-	h := newHarness(t, map[string]resilience.Config{upstream.Orders: p})
+	h := newHarness(t, map[string]resilience.Config{"orders": p})
 	h.catalog.fault(t, demo.Fault{Route: "/recommendations", Reset: true})
 	h.orders.proxy.Stop() // refused, then the orders circuit opens
 	for range 2 {
@@ -239,7 +238,7 @@ func TestDashboardDegradesOptionalParts(t *testing.T) {
 			t.Fatalf("meta.degraded %v", body.Meta.Degraded)
 		}
 	}
-	if s := h.clients.States()[upstream.Orders]; s != "open" {
+	if s := h.clients.States()["orders"]; s != "open" {
 		t.Fatalf("orders circuit %s", s)
 	}
 	// The essential part failing fails the dashboard.

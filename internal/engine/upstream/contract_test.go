@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/contractgate/contractgate/internal/engine/resilience"
-	"github.com/contractgate/contractgate/internal/engine/upstream"
 )
 
 // answer returns an answerFunc writing status, content type and body.
@@ -51,7 +50,7 @@ func TestUpstreamContractIsEnforced(t *testing.T) {
 			if n := h.catalog.count(productGET); n != 1 {
 				t.Fatalf("upstream saw %d attempts, want 1 (a contract violation is not retried)", n)
 			}
-			if s := h.clients.States()[upstream.Catalog]; s != "closed" {
+			if s := h.clients.States()["catalog"]; s != "closed" {
 				t.Fatalf("circuit %s", s)
 			}
 		})
@@ -71,7 +70,7 @@ func TestContractModes(t *testing.T) {
 			t.Parallel()
 			p := fast()
 			p.Contract = c.mode
-			h := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
+			h := newHarness(t, map[string]resilience.Config{"catalog": p})
 			h.catalog.setAnswer(answer(200, "application/json", negativePrice))
 			h.do(http.MethodGet, productPath, "").expect(t, http.StatusOK, "")
 			logs := h.logs.String()
@@ -92,7 +91,7 @@ func TestOversizedBody(t *testing.T) {
 	t.Parallel()
 	p := fast()
 	p.MaxResponseBytes = 4096
-	h := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
+	h := newHarness(t, map[string]resilience.Config{"catalog": p})
 	h.do(http.MethodGet, "/v1/products?pageSize=5", "").expect(t, http.StatusOK, "") // about 1.5 KB
 	r := h.do(http.MethodGet, "/v1/products?pageSize=50", "")                        // about 15 KB
 	r.expect(t, http.StatusBadGateway, "UPSTREAM_CONTRACT_VIOLATION")

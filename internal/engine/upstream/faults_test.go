@@ -12,7 +12,6 @@ import (
 	"github.com/contractgate/contractgate/internal/app/demo"
 	ordersdemo "github.com/contractgate/contractgate/internal/app/demo/orders"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
-	"github.com/contractgate/contractgate/internal/engine/upstream"
 )
 
 // Every storefront operation passes the contract check of its upstreams in enforce mode.
@@ -56,7 +55,7 @@ func TestConnectionRefused(t *testing.T) {
 		r := h.do(http.MethodGet, productPath, "")
 		r.expect(t, http.StatusServiceUnavailable, "UPSTREAM_UNAVAILABLE")
 		r.noLeak(t)
-		if n := h.metrics.get(h.metrics.attempts, upstream.Catalog); n != 3 {
+		if n := h.metrics.get(h.metrics.attempts, "catalog"); n != 3 {
 			t.Fatalf("%d attempts, want 3 (a refused connection is retried)", n)
 		}
 		t.Logf("3 refused attempts answered in %s", r.elapsed)
@@ -67,7 +66,7 @@ func TestConnectionRefused(t *testing.T) {
 		h.orders.proxy.Stop()
 		r := h.do(http.MethodPost, "/v1/orders", orderBody)
 		r.expect(t, http.StatusServiceUnavailable, "UPSTREAM_UNAVAILABLE")
-		if n := h.metrics.get(h.metrics.attempts, upstream.Orders); n != 3 {
+		if n := h.metrics.get(h.metrics.attempts, "orders"); n != 3 {
 			t.Fatalf("%d attempts to create the order, want 3 (never sent: safe to retry)", n)
 		}
 	})
@@ -85,7 +84,7 @@ func TestResetBeforeHeaders(t *testing.T) {
 		if n := h.catalog.count(productGET); n != 3 {
 			t.Fatalf("upstream saw %d attempts, want 3", n)
 		}
-		if n := h.metrics.get(h.metrics.retries, upstream.Catalog); n != 2 {
+		if n := h.metrics.get(h.metrics.retries, "catalog"); n != 2 {
 			t.Fatalf("%d retries, want 2", n)
 		}
 	})
@@ -97,7 +96,7 @@ func TestResetBeforeHeaders(t *testing.T) {
 		h := newHarness(t, nil)
 		h.catalog.toxic(t, rst)
 		h.do(http.MethodGet, productPath, "").expect(t, http.StatusBadGateway, "UPSTREAM_ERROR")
-		if n := h.metrics.get(h.metrics.attempts, upstream.Catalog); n != 3 {
+		if n := h.metrics.get(h.metrics.attempts, "catalog"); n != 3 {
 			t.Fatalf("%d attempts, want 3", n)
 		}
 	})
@@ -106,7 +105,7 @@ func TestResetBeforeHeaders(t *testing.T) {
 		h := newHarness(t, nil)
 		h.orders.toxic(t, rst)
 		h.do(http.MethodPost, "/v1/orders", orderBody).expect(t, http.StatusBadGateway, "UPSTREAM_ERROR")
-		if n := h.metrics.get(h.metrics.attempts, upstream.Orders); n != 3 {
+		if n := h.metrics.get(h.metrics.attempts, "orders"); n != 3 {
 			t.Fatalf("%d attempts, want 3 (createOrder carries an Idempotency-Key the orders service deduplicates on)", n)
 		}
 	})
@@ -156,7 +155,7 @@ func TestLatencyAboveTimeout(t *testing.T) {
 	t.Parallel()
 	p := fast()
 	p.Timeout, p.AttemptTimeout, p.Retry.MaxRetryAfter = 400*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
-	h := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
+	h := newHarness(t, map[string]resilience.Config{"catalog": p})
 	h.catalog.fault(t, demo.Fault{Route: "/products/", Latency: time.Second})
 	r := h.do(http.MethodGet, productPath, "")
 	r.expect(t, http.StatusGatewayTimeout, "UPSTREAM_TIMEOUT")
@@ -170,7 +169,7 @@ func TestLatencyAboveTimeout(t *testing.T) {
 
 	// The whole-call timeout bounds everything, whatever the attempt timeout.
 	p.Timeout, p.AttemptTimeout = 250*time.Millisecond, 250*time.Millisecond
-	h2 := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
+	h2 := newHarness(t, map[string]resilience.Config{"catalog": p})
 	h2.catalog.fault(t, demo.Fault{Latency: time.Second})
 	r = h2.do(http.MethodGet, productPath, "")
 	r.expect(t, http.StatusGatewayTimeout, "UPSTREAM_TIMEOUT")
@@ -183,7 +182,7 @@ func TestHangMidBody(t *testing.T) {
 	t.Parallel()
 	p := fast()
 	p.Timeout, p.AttemptTimeout = time.Second, 100*time.Millisecond
-	h := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
+	h := newHarness(t, map[string]resilience.Config{"catalog": p})
 	h.catalog.setAnswer(func(c echo.Context, _ echo.HandlerFunc) error {
 		w := c.Response()
 		w.Header().Set("Content-Type", "application/json")
@@ -248,7 +247,7 @@ func TestServerErrorBursts(t *testing.T) {
 		t.Parallel()
 		p := fast()
 		p.Timeout, p.AttemptTimeout, p.Retry.MaxRetryAfter = 3*time.Second, time.Second, 2*time.Second
-		h := newHarness(t, map[string]resilience.Config{upstream.Catalog: p})
+		h := newHarness(t, map[string]resilience.Config{"catalog": p})
 		h.catalog.setAnswer(failFirst(1, http.StatusServiceUnavailable, "1"))
 		r := h.do(http.MethodGet, productPath, "")
 		r.expect(t, http.StatusOK, "")

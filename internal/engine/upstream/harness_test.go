@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/contractgate/contractgate/api"
+	"github.com/contractgate/contractgate/internal/engine/seam"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -22,7 +24,6 @@ import (
 	"github.com/rs/zerolog"
 
 	catalogapi "github.com/contractgate/contractgate/gen/catalog"
-	"github.com/contractgate/contractgate/gen/gateway"
 	ordersapi "github.com/contractgate/contractgate/gen/orders"
 	usersapi "github.com/contractgate/contractgate/gen/users"
 	app "github.com/contractgate/contractgate/internal/app"
@@ -47,7 +48,7 @@ type harness struct {
 	t                      testing.TB
 	loopback               string // the proxies' listen address (see start)
 	catalog, orders, users *service
-	clients                *upstream.Clients
+	clients                *upstream.Registry
 	gateway                *httptest.Server
 	client                 *http.Client
 	logs                   *lockedBuffer
@@ -132,13 +133,13 @@ func start(t testing.TB, policies map[string]resilience.Config) *harness {
 	// or another test process (they bind 127.0.0.1) can take over its port meanwhile.
 	h.loopback = fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254))
 	h.toxi = toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
-	h.catalog = h.startService(upstream.Catalog, func(e *echo.Echo) {
+	h.catalog = h.startService("catalog", func(e *echo.Echo) {
 		catalogapi.RegisterHandlers(e, catalogapi.NewStrictHandler(catalogdemo.New(), nil))
 	})
-	h.orders = h.startService(upstream.Orders, func(e *echo.Echo) {
+	h.orders = h.startService("orders", func(e *echo.Echo) {
 		ordersapi.RegisterHandlers(e, ordersapi.NewStrictHandler(ordersdemo.New(), nil))
 	})
-	h.users = h.startService(upstream.Users, func(e *echo.Echo) {
+	h.users = h.startService("users", func(e *echo.Echo) {
 		usersapi.RegisterHandlers(e, usersapi.NewStrictHandler(usersdemo.New(), nil))
 	})
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -152,7 +153,11 @@ func start(t testing.TB, policies map[string]resilience.Config) *harness {
 		}
 		opts = append(opts, upstream.WithPolicy(s.name, p))
 	}
-	clients, err := upstream.New(cfg, opts...)
+	contracts, err := upstream.Contracts(api.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients, err := upstream.New(contracts, cfg, config.EnvDevelopment, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +174,9 @@ func start(t testing.TB, policies map[string]resilience.Config) *harness {
 			return next(c)
 		}
 	})
-	gateway.RegisterHandlers(e, gateway.NewStrictHandler(app.New(clients), nil))
+	if err := app.Mount(e, seam.Deps{Upstreams: clients}); err != nil {
+		t.Fatal(err)
+	}
 	h.gateway = httptest.NewServer(e)
 	h.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	return h

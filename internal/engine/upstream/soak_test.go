@@ -15,7 +15,6 @@ import (
 
 	"github.com/contractgate/contractgate/internal/app/demo"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
-	"github.com/contractgate/contractgate/internal/engine/upstream"
 )
 
 // soakDuration is how long TestSoak runs: CONTRACTGATE_SOAK (a Go duration), default 10s.
@@ -42,7 +41,7 @@ func TestSoak(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	policy := fast()
 	policy.CircuitBreaker.Delay = 500 * time.Millisecond
-	h := start(t, map[string]resilience.Config{upstream.Catalog: policy, upstream.Orders: policy, upstream.Users: policy})
+	h := start(t, map[string]resilience.Config{"catalog": policy, "orders": policy, "users": policy})
 	stopped := false
 	defer func() {
 		if !stopped {
