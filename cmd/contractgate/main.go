@@ -40,7 +40,7 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*configPath, os.Environ())
+	cfg, err := config.Load(*configPath, os.Environ(), app.Config)
 	if err != nil {
 		return err
 	}

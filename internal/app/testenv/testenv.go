@@ -100,7 +100,7 @@ func Launch(opts []server.Option, mutate ...func(*config.Config)) (env *Env, sto
 		return nil, nil, err
 	}
 
-	cfg, err := config.Parse(config.Default())
+	cfg, err := config.Parse(app.Config)
 	if err != nil {
 		return fail(err)
 	}

@@ -1,11 +1,10 @@
 // Package config is the gateway's one typed configuration tree: decoded from YAML (a file or
-// the embedded demo default), overridden by CONTRACTGATE_* environment variables, then
+// the app's embedded default), overridden by CONTRACTGATE_* environment variables, then
 // defaulted and validated once at start-up.
 package config
 
 import (
 	"bytes"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -28,12 +27,6 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/tlsconfig"
 	"github.com/contractgate/contractgate/internal/engine/validation"
 )
-
-//go:embed default.yaml
-var defaultYAML []byte
-
-// Default returns the embedded demo configuration (the file internal/engine/config/default.yaml).
-func Default() []byte { return bytes.Clone(defaultYAML) }
 
 // Environments the gateway knows.
 const (
@@ -177,10 +170,11 @@ func (u *Upstream) SetDefaults() {
 // "upstreams.orders.timeout".
 type FieldError = configerr.FieldError
 
-// Load reads the configuration from path (the embedded default when path is empty), applies
-// environment overrides from environ (os.Environ() form), then SetDefaults and Validate.
-func Load(path string, environ []string) (*Config, error) {
-	data, source := defaultYAML, "embedded default"
+// Load reads the configuration from path (fallback, the app's embedded default, when path is
+// empty), applies environment overrides from environ (os.Environ() form), then SetDefaults and
+// Validate.
+func Load(path string, environ []string, fallback []byte) (*Config, error) {
+	data, source := fallback, "embedded default"
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {

@@ -9,7 +9,7 @@ import (
 )
 
 func TestLoadDefault(t *testing.T) {
-	cfg, err := Load("", nil)
+	cfg, err := Load("", nil, fixture(t))
 	if err != nil {
 		t.Fatalf("Load(embedded default): %v", err)
 	}
@@ -30,7 +30,7 @@ func TestEnvOverrides(t *testing.T) {
 		"CONTRACTGATE_AUTH_DEVTOKEN_ENABLED=false",
 		"CONTRACTGATE_CONFIG=ignored.yaml",
 		"HOME=/root",
-	})
+	}, fixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 }
 
 func TestProductionRefusesDevCredentials(t *testing.T) {
-	_, err := Load("", []string{"CONTRACTGATE_ENV=production"})
+	_, err := Load("", []string{"CONTRACTGATE_ENV=production"}, fixture(t))
 	if err == nil {
 		t.Fatal("the demo config must not start in production")
 	}
@@ -177,4 +177,11 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// fixture is a complete configuration (testdata/gateway.yaml: three upstreams, demo
+// credentials), the stand-in for an app's embedded default.
+func fixture(t *testing.T) []byte {
+	t.Helper()
+	return mustRead(t, "testdata/gateway.yaml")
 }

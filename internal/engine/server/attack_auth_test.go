@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"github.com/contractgate/contractgate/internal/app"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -74,7 +75,7 @@ func slowRefill(c *config.Config) {
 // affected, and a forged X-Forwarded-For (no trusted proxies) does not escape the limit.
 func TestAttackAuthFailuresLimitedPerAddress(t *testing.T) {
 	t.Parallel()
-	def, err := config.Parse(config.Default())
+	def, err := config.Parse(app.Config)
 	if err != nil {
 		t.Fatal(err)
 	}

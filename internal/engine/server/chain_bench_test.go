@@ -54,7 +54,7 @@ func newBenchGateway(b testing.TB, mutate ...func(*config.Config)) *benchGateway
 	b.Helper()
 	o := httptest.NewServer(benchorigin.New())
 	b.Cleanup(o.Close)
-	cfg, err := config.Parse(config.Default())
+	cfg, err := config.Parse(app.Config)
 	if err != nil {
 		b.Fatal(err)
 	}
