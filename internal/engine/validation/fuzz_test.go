@@ -161,7 +161,7 @@ func (fuzzStub) ListProducts(ctx context.Context, req gateway.ListProductsReques
 
 // fuzzLeaks are fragments of raw Go errors and library names that must never reach a
 // client. (The wording "unexpected end" / "invalid character", which strictjson's own
-// messages use, is pinned by internal/engine/server TestBadInput instead, so that fuzzing can run
+// messages use, is pinned by internal/app/e2e TestBadInput instead, so that fuzzing can run
 // past it.)
 var fuzzLeaks = []string{"json:", "strconv", "runtime", "goroutine", "reflect", "kin-openapi", "jsonschema", "panic"}
 

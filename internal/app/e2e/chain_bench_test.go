@@ -1,4 +1,4 @@
-package server_test
+package e2e_test
 
 import (
 	"bytes"
@@ -33,7 +33,7 @@ import (
 //
 // Profile with:
 //
-//	go test ./internal/engine/server -run '^$' -bench 'Chain/' -benchtime 5s \
+//	go test ./internal/app/e2e -run '^$' -bench 'Chain/' -benchtime 5s \
 //	    -cpuprofile cpu.out -memprofile mem.out
 //
 // The origin's net/http server and the gateway's upstream transport share the profile:
