@@ -18,7 +18,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/server"
 	"github.com/contractgate/contractgate/internal/engine/tracing"
-	"github.com/contractgate/contractgate/internal/tooling/benchorigin"
+	"github.com/contractgate/contractgate/internal/app/benchorigin"
 )
 
 // The chain benchmarks run the whole gateway (server.New's handler: every middleware, the

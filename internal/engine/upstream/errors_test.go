@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/contractgate/contractgate/api"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go/budget"
@@ -81,7 +81,11 @@ func TestFailure(t *testing.T) {
 
 func TestNewRejectsInvalidPolicies(t *testing.T) {
 	cfg := map[string]config.Upstream{}
-	contracts, err := Contracts(api.FS)
+	fsys := fstest.MapFS{}
+	for _, n := range []string{"catalog", "orders", "users"} {
+		fsys["upstreams/"+n+".yaml"] = &fstest.MapFile{Data: []byte("openapi: 3.1.0\ninfo: {title: " + n + ", version: 1.0.0}\npaths: {}\n")}
+	}
+	contracts, err := Contracts(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,10 +20,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 	"github.com/contractgate/contractgate/internal/engine/validation"
@@ -44,7 +44,7 @@ var (
 func fuzzGateway(tb testing.TB) *echo.Echo {
 	tb.Helper()
 	fuzzOnce.Do(func() {
-		doc, err := api.Load()
+		doc, err := enginetest.Shop()
 		if err != nil {
 			fuzzErr = err
 			return

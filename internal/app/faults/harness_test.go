@@ -1,4 +1,4 @@
-package upstream_test
+package faults_test
 
 import (
 	"bytes"

@@ -11,7 +11,7 @@ import (
 	usersapi "github.com/contractgate/contractgate/gen/users"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/upstream"
-	"github.com/contractgate/contractgate/internal/tooling/benchorigin"
+	"github.com/contractgate/contractgate/internal/app/benchorigin"
 )
 
 // TestAnswersKeepTheContracts calls the origin through the gateway's own upstream clients,
