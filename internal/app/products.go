@@ -55,7 +55,7 @@ func product(p catalogapi.Product) gateway.Product {
 		Category:    gateway.Category(p.Category),
 		PriceCents:  p.PriceCents,
 		Currency:    gateway.Currency(p.Currency),
-		InStock:     p.Stock > 0,
+		InStock:     p.InStock,
 		Tags:        p.Tags,
 	}
 }

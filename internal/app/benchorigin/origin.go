@@ -33,6 +33,7 @@ type product struct {
 	PriceCents  int64    `json:"priceCents"`
 	Currency    string   `json:"currency"`
 	Stock       int32    `json:"stock"`
+	InStock     bool     `json:"inStock"`
 	Tags        []string `json:"tags"`
 }
 
@@ -118,6 +119,7 @@ func New() *Origin {
 			PriceCents: 1499 + int64(i)*100,
 			Currency:   "USD",
 			Stock:      int32(1000 + i),
+			InStock:    true,
 			Tags:       []string{"camping", "mug", "outdoor-kitchen", "enamel", "gift"},
 		}
 		o.products = append(o.products, p)

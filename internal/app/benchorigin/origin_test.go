@@ -9,9 +9,9 @@ import (
 	catalogapi "github.com/contractgate/contractgate/gen/catalog"
 	ordersapi "github.com/contractgate/contractgate/gen/orders"
 	usersapi "github.com/contractgate/contractgate/gen/users"
+	"github.com/contractgate/contractgate/internal/app/benchorigin"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/upstream"
-	"github.com/contractgate/contractgate/internal/app/benchorigin"
 )
 
 // TestAnswersKeepTheContracts calls the origin through the gateway's own upstream clients,

@@ -14,11 +14,11 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/contractgate/contractgate/internal/app/benchorigin"
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/server"
 	"github.com/contractgate/contractgate/internal/engine/tracing"
-	"github.com/contractgate/contractgate/internal/app/benchorigin"
 )
 
 // The chain benchmarks run the whole gateway (server.New's handler: every middleware, the
