@@ -2,6 +2,7 @@
 //
 //	contractgate [serve] [--config FILE]                        run the gateway (default)
 //	contractgate token [--subject S] [--scopes "a b"] [--ttl D]  print a development JWT
+//	contractgate init --name NAME [--force]                     replace the storefront with an app of one's own
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/logging"
 	"github.com/contractgate/contractgate/internal/engine/server"
+	"github.com/contractgate/contractgate/internal/tooling/initapp"
 )
 
 func main() {
@@ -37,8 +39,13 @@ func run(args []string) error {
 	subject := fs.String("subject", "alice", "token: the token's subject")
 	scopes := fs.String("scopes", "orders:read orders:write", "token: space-separated scopes")
 	ttl := fs.Duration("ttl", 0, "token: lifetime (default auth.devToken.ttl)")
+	name := fs.String("name", "", "init: the new app's name (lower-case letters, digits, dashes)")
+	force := fs.Bool("force", false, "init: replace an app that is not the storefront")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if cmd == "init" {
+		return initapp.Run(initapp.Options{Root: ".", Name: *name, Force: *force}, os.Stdout)
 	}
 	cfg, err := config.Load(*configPath, os.Environ(), app.Config)
 	if err != nil {
@@ -64,5 +71,5 @@ func run(args []string) error {
 		context.AfterFunc(ctx, stop) // draining: a second signal stops the process at once
 		return srv.Run(ctx)
 	}
-	return fmt.Errorf("unknown command %q (serve, token)", cmd)
+	return fmt.Errorf("unknown command %q (serve, token, init)", cmd)
 }
