@@ -53,14 +53,18 @@ func TestNewErrors(t *testing.T) {
 		want   []string
 	}{
 		{
-			desc:   "unknown service",
-			change: func(p *openapi3.T, _ map[string]*openapi3.T) { ext(p, "/v1/products/{productId}", "GET")["service"] = "inventory" },
-			want:   []string{"operation getProduct", "x-upstream.service", `"inventory"`},
+			desc: "unknown service",
+			change: func(p *openapi3.T, _ map[string]*openapi3.T) {
+				ext(p, "/v1/products/{productId}", "GET")["service"] = "inventory"
+			},
+			want: []string{"operation getProduct", "x-upstream.service", `"inventory"`},
 		},
 		{
-			desc:   "unknown upstream operation",
-			change: func(p *openapi3.T, _ map[string]*openapi3.T) { ext(p, "/v1/products/{productId}", "GET")["operation"] = "fetchProduct" },
-			want:   []string{"operation getProduct", "x-upstream.operation", `"fetchProduct"`},
+			desc: "unknown upstream operation",
+			change: func(p *openapi3.T, _ map[string]*openapi3.T) {
+				ext(p, "/v1/products/{productId}", "GET")["operation"] = "fetchProduct"
+			},
+			want: []string{"operation getProduct", "x-upstream.operation", `"fetchProduct"`},
 		},
 		{
 			desc: "param the upstream does not have",
