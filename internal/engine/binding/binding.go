@@ -115,8 +115,11 @@ type Answer struct {
 	a *answer
 }
 
-// errWritten is returned by a second Answer.Write.
-var errWritten = errors.New("binding: answer already written")
+// errWritten is returned by a second Answer.Write, errEmpty by Write of the zero Answer.
+var (
+	errWritten = errors.New("binding: answer already written")
+	errEmpty   = errors.New("binding: no answer to write (the zero Answer)")
+)
 
 // Write writes the answer: the public operation's success status, Content-Type
 // application/json and the envelope {"success":true,"data":<data>,"meta":<meta>}, where meta

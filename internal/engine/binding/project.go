@@ -165,20 +165,22 @@ const maxDepth = 64
 // errTooDeep is an upstream answer nested deeper than maxDepth.
 var errTooDeep = errors.New("data nested too deep")
 
-// projector state for one answer: a decoder and scratch space, pooled.
+// scanner is the state of projecting one answer: the answer read into a buffer the decoder
+// parses in place, and scratch space; pooled.
 type scanner struct {
+	in   bytes.Buffer
+	lim  io.LimitedReader
 	dec  *jsontext.Decoder
-	rd   bytes.Reader
 	name []byte
 }
 
-func (sc *scanner) reset(data []byte) {
-	sc.rd.Reset(data)
+// reset points the decoder at the answer in sc.in.
+func (sc *scanner) reset() {
 	if sc.dec == nil {
-		sc.dec = jsontext.NewDecoder(&sc.rd)
+		sc.dec = jsontext.NewDecoder(&sc.in)
 		return
 	}
-	sc.dec.Reset(&sc.rd)
+	sc.dec.Reset(&sc.in)
 }
 
 // value appends the projection of the next value onto p to out.
@@ -277,10 +279,10 @@ func (p *proj) member(sc *scanner, raw []byte) (*proj, error) {
 // errNoField is an upstream answer without the field the binding takes as data.
 var errNoField = errors.New("no such field")
 
-// project appends to out the projection onto p of the upstream answer data, or of its
+// project appends to out the projection onto p of the upstream answer in sc.in, or of its
 // top-level member field when field is not "". The answer must be exactly one JSON value.
-func (sc *scanner) project(out, data []byte, field string, p *proj) ([]byte, error) {
-	sc.reset(data)
+func (sc *scanner) project(out []byte, field string, p *proj) ([]byte, error) {
+	sc.reset()
 	dec := sc.dec
 	var err error
 	if field == "" {

@@ -106,7 +106,8 @@ func TestProject(t *testing.T) {
 			t.Parallel()
 			o := mustOp(t, s, tt.op)
 			sc := new(scanner)
-			got, err := sc.project(nil, []byte(tt.in), o.c.field, o.c.project)
+			sc.in.WriteString(tt.in)
+			got, err := sc.project(nil, o.c.field, o.c.project)
 			if tt.want == "" {
 				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
 					t.Fatalf("err = %v, want %v (got %s)", err, tt.wantErr, got)

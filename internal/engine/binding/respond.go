@@ -1,6 +1,7 @@
 package binding
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,21 +75,19 @@ func (o *Op) respond(ctx context.Context, resp *http.Response, err error) (Answe
 		return Answer{}, upstream.Failure(svc, resp.StatusCode, nil)
 	}
 
-	in := getBuf()
-	defer putBuf(in)
-	if *in, err = readAll(*in, body); err != nil {
+	sc := scannerPool.Get().(*scanner)
+	defer putScanner(sc)
+	sc.lim = io.LimitedReader{R: body, N: MaxAnswerBytes + 1}
+	if _, err := sc.in.ReadFrom(&sc.lim); err != nil {
 		return Answer{}, upstream.Failure(svc, 0, err)
 	}
-	if len(*in) > MaxAnswerBytes {
+	if sc.in.Len() > MaxAnswerBytes {
 		return Answer{}, o.violation("answer over %d bytes", MaxAnswerBytes)
 	}
 
 	out := getBuf()
 	*out = append(*out, prefix...)
-	sc := scannerPool.Get().(*scanner)
-	*out, err = sc.project(*out, *in, o.c.field, o.c.project)
-	sc.rd.Reset(nil)
-	scannerPool.Put(sc)
+	*out, err = sc.project(*out, o.c.field, o.c.project)
 	if err != nil {
 		putBuf(out)
 		if errors.Is(err, errNoField) {
@@ -128,29 +127,21 @@ func (c *compiled) isSuccess(status int) bool {
 	return c.success[status] || (c.range2xx && status >= 200 && status <= 299)
 }
 
-// readAll appends r to buf, reading at most MaxAnswerBytes+1 bytes.
-func readAll(buf []byte, r io.Reader) ([]byte, error) {
-	limit := MaxAnswerBytes + 1
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-		if len(buf) >= limit {
-			return buf, nil
-		}
+func putScanner(sc *scanner) {
+	sc.lim.R = nil
+	if sc.in.Cap() > maxPooled {
+		sc.in = bytes.Buffer{}
+		sc.dec = nil // it aliases the old buffer
 	}
+	sc.in.Reset()
+	scannerPool.Put(sc)
 }
 
 func (a Answer) write(w http.ResponseWriter) error {
-	if a.a == nil || a.a.buf == nil {
+	if a.a == nil {
+		return errEmpty
+	}
+	if a.a.buf == nil {
 		return errWritten
 	}
 	buf := a.a.buf

@@ -216,3 +216,40 @@ func TestRespondSuccess(t *testing.T) {
 		})
 	}
 }
+
+func TestRespondConcurrent(t *testing.T) {
+	t.Parallel()
+	o := mustOp(t, fixtureSet(t), "getProduct")
+	const workers, each = 8, 40
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				id := fmt.Sprintf("p-%d-%d", w, i)
+				in := fmt.Sprintf(`{"id":%q,"name":"n","priceCents":%d,"passwordHash":"x"}`, id, i)
+				resp, _ := answerOf(200, strings.NewReader(in))
+				a, err := o.Respond(context.Background(), resp, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				rec := httptest.NewRecorder()
+				if err := a.Write(rec); err != nil {
+					errs <- err
+					return
+				}
+				want := fmt.Sprintf(`{"success":true,"data":{"id":%q,"name":"n","priceCents":%d},"meta":`, id, i)
+				if !strings.HasPrefix(rec.Body.String(), want) {
+					errs <- fmt.Errorf("got %s, want %s...", rec.Body, want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
