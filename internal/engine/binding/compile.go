@@ -138,6 +138,11 @@ func compileOp(pub located, b *Binding, upstreams map[string]*openapi3.T, schema
 	if err != nil {
 		return nil, err
 	}
+	if upData := fieldSchemas(upSchema, c.field); len(upData) > 0 {
+		if err := provides(data, upData, "data", 0); err != nil {
+			return nil, fmt.Errorf("%w (upstream %s %s)", err, b.Service, b.Operation)
+		}
+	}
 	c.status = status
 	c.project = newProjector().compile(data)
 	for _, p := range pointers {
@@ -148,6 +153,95 @@ func compileOp(pub located, b *Binding, upstreams map[string]*openapi3.T, schema
 		c.schemas = append(c.schemas, s)
 	}
 	return c, nil
+}
+
+// fieldSchemas returns the upstream schemas of the public data: the success schema, or the
+// schemas of its field.
+func fieldSchemas(s *openapi3.Schema, field string) []*openapi3.Schema {
+	if s == nil {
+		return nil
+	}
+	if field == "" {
+		return []*openapi3.Schema{s}
+	}
+	var out []*openapi3.Schema
+	for _, f := range flatten([]*openapi3.Schema{s}) {
+		if ref := f.Properties[field]; ref != nil && ref.Value != nil {
+			out = append(out, ref.Value)
+		}
+	}
+	return out
+}
+
+// maxProvideDepth bounds how deep provides compares (recursive schemas).
+const maxProvideDepth = 16
+
+// provides checks that every property the public schemas require is one the upstream schemas
+// declare, recursively through declared properties and array items. Upstream schemas that
+// declare no properties (free-form objects) provide anything.
+func provides(public, up []*openapi3.Schema, at string, depth int) error {
+	if depth > maxProvideDepth {
+		return nil
+	}
+	pub, ups := flatten(public), flatten(up)
+	upProps := map[string][]*openapi3.Schema{}
+	open := len(ups) == 0
+	for _, s := range ups {
+		ap := s.AdditionalProperties
+		if ap.Schema != nil || (ap.Has != nil && *ap.Has) || (len(s.Properties) == 0 && len(s.AllOf)+len(s.OneOf)+len(s.AnyOf) == 0) {
+			open = true
+		}
+		for name, ref := range s.Properties {
+			if ref != nil && ref.Value != nil {
+				upProps[name] = append(upProps[name], ref.Value)
+			}
+		}
+	}
+	var required []string
+	pubProps := map[string][]*openapi3.Schema{}
+	for _, s := range pub {
+		required = append(required, s.Required...)
+		for name, ref := range s.Properties {
+			if ref != nil && ref.Value != nil {
+				pubProps[name] = append(pubProps[name], ref.Value)
+			}
+		}
+	}
+	sort.Strings(required)
+	if !open {
+		for _, name := range required {
+			if _, ok := upProps[name]; !ok {
+				return fieldError("data", "the public schema requires %s.%s, which the upstream success schema does not declare", at, name)
+			}
+		}
+	}
+	names := make([]string, 0, len(pubProps))
+	for name := range pubProps {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if u := upProps[name]; len(u) > 0 {
+			if err := provides(pubProps[name], u, at+"."+name, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	var pubItems, upItems []*openapi3.Schema
+	for _, s := range pub {
+		if s.Items != nil && s.Items.Value != nil {
+			pubItems = append(pubItems, s.Items.Value)
+		}
+	}
+	for _, s := range ups {
+		if s.Items != nil && s.Items.Value != nil {
+			upItems = append(upItems, s.Items.Value)
+		}
+	}
+	if len(pubItems) > 0 && len(upItems) > 0 {
+		return provides(pubItems, upItems, at+"[]", depth+1)
+	}
+	return nil
 }
 
 // params returns the parameters of an operation, the operation's own overriding its path

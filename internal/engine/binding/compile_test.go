@@ -104,6 +104,20 @@ func TestNewErrors(t *testing.T) {
 			want:   []string{"operation listProducts", "x-upstream.data", `"products"`},
 		},
 		{
+			desc: "public data requires what the upstream does not declare",
+			change: func(_ *openapi3.T, ups map[string]*openapi3.T) {
+				delete(ups["catalog"].Components.Schemas["Product"].Value.Properties, "name")
+			},
+			want: []string{"operation getProduct", "x-upstream.data", "data.name", "upstream catalog getProduct"},
+		},
+		{
+			desc: "... in array items",
+			change: func(_ *openapi3.T, ups map[string]*openapi3.T) {
+				delete(ups["catalog"].Components.Schemas["Product"].Value.Properties, "priceCents")
+			},
+			want: []string{"operation createProduct", "operation getProduct", "operation listProducts", "data[].priceCents"},
+		},
+		{
 			desc:   "body on an operation without one",
 			change: func(p *openapi3.T, _ map[string]*openapi3.T) { ext(p, "/v1/products", "GET")["body"] = "body" },
 			want:   []string{"operation listProducts", "x-upstream.body", "public operation declares no request body"},
@@ -114,6 +128,20 @@ func TestNewErrors(t *testing.T) {
 				ups["catalog"].Paths.Value("/products/{id}").Get.Responses.Delete("200")
 			},
 			want: []string{"operation getProduct", "x-upstream.operation", "no 2xx"},
+		},
+		{
+			desc: "envelope behind a $ref to another file",
+			change: func(p *openapi3.T, _ map[string]*openapi3.T) {
+				p.Paths.Value("/v1/products/{productId}").Get.Responses.Value("200").Ref = "components.yaml#/components/responses/Product"
+			},
+			want: []string{"operation getProduct", "public response 200", "not local", "InternalizeRefs"},
+		},
+		{
+			desc: "public operation without a 2xx JSON answer",
+			change: func(p *openapi3.T, _ map[string]*openapi3.T) {
+				p.Paths.Value("/v1/products/{productId}").Get.Responses.Delete("200")
+			},
+			want: []string{"operation getProduct", "no 2xx response"},
 		},
 		{
 			desc: "malformed extension",
