@@ -109,8 +109,9 @@ func (o *Op) Respond(ctx context.Context, resp *http.Response, err error) (Answe
 }
 
 // Answer is the gateway's answer to a bound operation: the public success status and the
-// projected data, waiting for the envelope's meta. Write it once; a copy shares the same
-// answer (the second Write fails).
+// projected data, waiting for the envelope's meta. Write it once, from one goroutine: its
+// buffer then goes back to a pool, and any further Write (also of a copy) fails. An Answer
+// never written is simply garbage collected.
 type Answer struct {
 	a *answer
 }

@@ -326,7 +326,7 @@ func checkBody(pub, up located, b *Binding) error {
 // schema of its success body (nil when it declares none but a schema-less JSON body).
 func upstreamSuccess(up located, c *compiled) (*openapi3.Schema, error) {
 	var schema *openapi3.Schema
-	json := false
+	hasJSON := false
 	for code, ref := range up.op.Responses.Map() {
 		switch {
 		case strings.EqualFold(code, "2XX"):
@@ -344,7 +344,7 @@ func upstreamSuccess(up located, c *compiled) (*openapi3.Schema, error) {
 			continue
 		}
 		if mt := jsonMedia(ref.Value.Content); mt != nil {
-			json = true
+			hasJSON = true
 			if mt.Schema != nil && mt.Schema.Value != nil && schema == nil {
 				schema = mt.Schema.Value
 			}
@@ -353,7 +353,7 @@ func upstreamSuccess(up located, c *compiled) (*openapi3.Schema, error) {
 	if len(c.success) == 0 && !c.range2xx {
 		return nil, fieldError("operation", "upstream operation %s declares no 2xx response", up.op.OperationID)
 	}
-	if !json {
+	if !hasJSON {
 		return nil, fieldError("operation", "upstream operation %s declares no JSON success body", up.op.OperationID)
 	}
 	return schema, nil
