@@ -41,7 +41,7 @@ type sdkPaths struct {
 // the pinned node_modules are missing.
 func requireSDK(t *testing.T) sdkPaths {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
