@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# make generate (TypeScript SDK): gen/typescript from api/openapi.yaml.
+# make generate (TypeScript SDK): gen/typescript from api/openapi.yaml, as bundled (the
+# shared components.yaml moved into it) in gen/openapi.bundled.yaml by `go generate ./gen/...`
+# (gen/sdk/generate.go), which make generate runs first.
 #   schema.d.ts  the contract's types, by openapi-typescript
 #   index.ts     createClient (openapi-fetch) bound to those types, and the types re-exported
 # Tool versions are the ones pinned in sdk/typescript/package-lock.json; after `npm ci` (run
 # here when sdk/typescript/node_modules is missing) it needs no network. Deterministic: the
-# same api/openapi.yaml gives byte-identical files.
+# same contract gives byte-identical files.
 #
 # usage: scripts/gen-typescript.sh [OUTDIR]   (default gen/typescript; tests compare a fresh
 #        generation in a temporary directory with the committed one)
@@ -24,13 +26,19 @@ if [[ ! -d $sdk/node_modules ]]; then
   (cd "$sdk" && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 
+spec=$root/gen/openapi.bundled.yaml
+if [[ ! -f $spec ]]; then
+  echo "gen-typescript: $spec is missing; run make generate (go generate ./gen/... writes it)" >&2
+  exit 1
+fi
+
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 # Run from sdk/typescript so that only the pinned openapi-typescript is used (no npx
 # download), and with no redocly.yaml in sight.
 (cd "$sdk" && node node_modules/openapi-typescript/bin/cli.js \
-  "$root/api/openapi.yaml" --output "$out/schema.d.ts" \
+  "$spec" --output "$out/schema.d.ts" \
   --root-types --root-types-no-schema-prefix) >/dev/null
 
 cat >"$out/index.ts" <<'TS'

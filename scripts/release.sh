@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make release: record api/openapi.yaml as the last released contract,
-# api/released/openapi.yaml, the base of the breaking-change gate in make check.
+# api/released/openapi.yaml, the base of the breaking-change gate in make check. The
+# snapshot is the contract bundled (`speclint bundle`: the shared components.yaml moved
+# into it), so that it stays what clients got even when components.yaml changes later.
 # A release is a new info.version that passes the contract rules and the gate (a breaking
 # change needs a major bump). Commit the snapshot with the release.
 set -euo pipefail
@@ -12,7 +14,9 @@ bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/speclint" ./cmd/speclint
 
-if [[ -f "$released" ]] && cmp -s "$spec" "$released"; then
+bundled=$bin/openapi.yaml
+"$bin/speclint" bundle -o "$bundled" "$spec"
+if [[ -f "$released" ]] && cmp -s "$bundled" "$released"; then
   echo "release: $spec is already the released contract ($("$bin/speclint" version "$spec"))"
   exit 0
 fi
@@ -29,5 +33,5 @@ if [[ -f "$released" ]]; then
 fi
 
 mkdir -p "$(dirname "$released")"
-cp "$spec" "$released"
+cp "$bundled" "$released"
 echo "release: $released is now $version; commit it with the release"

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	externalRef0 "github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -89,108 +90,6 @@ func (e DashboardEnvelopeSuccess) Valid() bool {
 	}
 }
 
-// Defines values for ErrorCode.
-const (
-	ErrCircuitOpen               ErrorCode = "CIRCUIT_OPEN"
-	ErrConflict                  ErrorCode = "CONFLICT"
-	ErrForbidden                 ErrorCode = "FORBIDDEN"
-	ErrIdempotencyKeyInFlight    ErrorCode = "IDEMPOTENCY_KEY_IN_FLIGHT"
-	ErrIdempotencyKeyInvalid     ErrorCode = "IDEMPOTENCY_KEY_INVALID"
-	ErrIdempotencyKeyMissing     ErrorCode = "IDEMPOTENCY_KEY_MISSING"
-	ErrIdempotencyKeyReused      ErrorCode = "IDEMPOTENCY_KEY_REUSED"
-	ErrInternalServerError       ErrorCode = "INTERNAL_SERVER_ERROR"
-	ErrInvalidPath               ErrorCode = "INVALID_PATH"
-	ErrMalformedJSON             ErrorCode = "MALFORMED_JSON"
-	ErrMethodNotAllowed          ErrorCode = "METHOD_NOT_ALLOWED"
-	ErrNotAcceptable             ErrorCode = "NOT_ACCEPTABLE"
-	ErrPayloadTooLarge           ErrorCode = "PAYLOAD_TOO_LARGE"
-	ErrRateLimitExceeded         ErrorCode = "RATE_LIMIT_EXCEEDED"
-	ErrResourceNotFound          ErrorCode = "RESOURCE_NOT_FOUND"
-	ErrRouteNotFound             ErrorCode = "ROUTE_NOT_FOUND"
-	ErrURITooLong                ErrorCode = "URI_TOO_LONG"
-	ErrUnauthorized              ErrorCode = "UNAUTHORIZED"
-	ErrUnsupportedMediaType      ErrorCode = "UNSUPPORTED_MEDIA_TYPE"
-	ErrUpstreamContractViolation ErrorCode = "UPSTREAM_CONTRACT_VIOLATION"
-	ErrUpstreamError             ErrorCode = "UPSTREAM_ERROR"
-	ErrUpstreamOverloaded        ErrorCode = "UPSTREAM_OVERLOADED"
-	ErrUpstreamTimeout           ErrorCode = "UPSTREAM_TIMEOUT"
-	ErrUpstreamUnavailable       ErrorCode = "UPSTREAM_UNAVAILABLE"
-	ErrValidationFailed          ErrorCode = "VALIDATION_FAILED"
-)
-
-// Valid indicates whether the value is a known member of the ErrorCode enum.
-func (e ErrorCode) Valid() bool {
-	switch e {
-	case ErrCircuitOpen:
-		return true
-	case ErrConflict:
-		return true
-	case ErrForbidden:
-		return true
-	case ErrIdempotencyKeyInFlight:
-		return true
-	case ErrIdempotencyKeyInvalid:
-		return true
-	case ErrIdempotencyKeyMissing:
-		return true
-	case ErrIdempotencyKeyReused:
-		return true
-	case ErrInternalServerError:
-		return true
-	case ErrInvalidPath:
-		return true
-	case ErrMalformedJSON:
-		return true
-	case ErrMethodNotAllowed:
-		return true
-	case ErrNotAcceptable:
-		return true
-	case ErrPayloadTooLarge:
-		return true
-	case ErrRateLimitExceeded:
-		return true
-	case ErrResourceNotFound:
-		return true
-	case ErrRouteNotFound:
-		return true
-	case ErrURITooLong:
-		return true
-	case ErrUnauthorized:
-		return true
-	case ErrUnsupportedMediaType:
-		return true
-	case ErrUpstreamContractViolation:
-		return true
-	case ErrUpstreamError:
-		return true
-	case ErrUpstreamOverloaded:
-		return true
-	case ErrUpstreamTimeout:
-		return true
-	case ErrUpstreamUnavailable:
-		return true
-	case ErrValidationFailed:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ErrorEnvelopeSuccess.
-const (
-	False ErrorEnvelopeSuccess = false
-)
-
-// Valid indicates whether the value is a known member of the ErrorEnvelopeSuccess enum.
-func (e ErrorEnvelopeSuccess) Valid() bool {
-	switch e {
-	case False:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for InvoicePaymentMethod.
 const (
 	Invoice InvoicePaymentMethod = "invoice"
@@ -200,27 +99,6 @@ const (
 func (e InvoicePaymentMethod) Valid() bool {
 	switch e {
 	case Invoice:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for MetaDegraded.
-const (
-	DegradedRecentOrders    MetaDegraded = "recentOrders"
-	DegradedRecommendations MetaDegraded = "recommendations"
-	DegradedStale           MetaDegraded = "stale"
-)
-
-// Valid indicates whether the value is a known member of the MetaDegraded enum.
-func (e MetaDegraded) Valid() bool {
-	switch e {
-	case DegradedRecentOrders:
-		return true
-	case DegradedRecommendations:
-		return true
-	case DegradedStale:
 		return true
 	default:
 		return false
@@ -371,52 +249,12 @@ type Dashboard struct {
 // DashboardEnvelope defines model for DashboardEnvelope.
 type DashboardEnvelope struct {
 	Data    Dashboard                `json:"data"`
-	Meta    Meta                     `json:"meta"`
+	Meta    externalRef0.Meta        `json:"meta"`
 	Success DashboardEnvelopeSuccess `json:"success"`
 }
 
 // DashboardEnvelopeSuccess defines model for DashboardEnvelope.Success.
 type DashboardEnvelopeSuccess bool
-
-// Error defines model for Error.
-type Error struct {
-	// Code A stable, machine-readable error code.
-	Code    ErrorCode      `json:"code"`
-	Details *[]ErrorDetail `json:"details,omitempty"`
-	Message string         `json:"message"`
-}
-
-// ErrorCode A stable, machine-readable error code.
-type ErrorCode string
-
-// ErrorDetail defines model for ErrorDetail.
-type ErrorDetail struct {
-	// Constraint The violated JSON Schema keyword (or `required`, `type`, ...).
-	//
-	// Examples: maximum
-	Constraint string `json:"constraint"`
-
-	// Field Where the violation is, prefixed by its location (`path.`, `query.`, `header.`, `body.`).
-	//
-	// Examples: body.items[0].quantity
-	Field string `json:"field"`
-
-	// Message Examples: must be at most 100
-	Message string `json:"message"`
-
-	// Received The received value, for scalars only.
-	Received interface{} `json:"received,omitempty"`
-}
-
-// ErrorEnvelope defines model for ErrorEnvelope.
-type ErrorEnvelope struct {
-	Error   Error                `json:"error"`
-	Meta    Meta                 `json:"meta"`
-	Success ErrorEnvelopeSuccess `json:"success"`
-}
-
-// ErrorEnvelopeSuccess defines model for ErrorEnvelope.Success.
-type ErrorEnvelopeSuccess bool
 
 // InvoicePayment defines model for InvoicePayment.
 type InvoicePayment struct {
@@ -426,28 +264,6 @@ type InvoicePayment struct {
 
 // InvoicePaymentMethod defines model for InvoicePayment.Method.
 type InvoicePaymentMethod string
-
-// Meta defines model for Meta.
-type Meta struct {
-	// Degraded Parts of the answer that are degraded, when the answer is still useful:
-	// `recentOrders` or `recommendations` left out of the dashboard because their
-	// upstream failed; `stale` when the data was served from the gateway's cache
-	// because the upstream failed (stale-if-error).
-	Degraded *[]MetaDegraded `json:"degraded,omitempty"`
-
-	// Duration Time spent in the gateway, in milliseconds.
-	Duration   float64     `json:"duration"`
-	Pagination *Pagination `json:"pagination,omitempty"`
-
-	// RequestId Equals the `X-Request-Id` response header.
-	RequestId string `json:"requestId"`
-
-	// Timestamp When the response was produced (RFC 3339, UTC, milliseconds).
-	Timestamp string `json:"timestamp"`
-}
-
-// MetaDegraded defines model for Meta.Degraded.
-type MetaDegraded string
 
 // Order defines model for Order.
 type Order struct {
@@ -468,7 +284,7 @@ type Order struct {
 // OrderEnvelope defines model for OrderEnvelope.
 type OrderEnvelope struct {
 	Data    Order                `json:"data"`
-	Meta    Meta                 `json:"meta"`
+	Meta    externalRef0.Meta    `json:"meta"`
 	Success OrderEnvelopeSuccess `json:"success"`
 }
 
@@ -499,7 +315,7 @@ type OrderItemRequest struct {
 // OrderListEnvelope defines model for OrderListEnvelope.
 type OrderListEnvelope struct {
 	Data    []Order                  `json:"data"`
-	Meta    Meta                     `json:"meta"`
+	Meta    externalRef0.Meta        `json:"meta"`
 	Success OrderListEnvelopeSuccess `json:"success"`
 }
 
@@ -508,16 +324,6 @@ type OrderListEnvelopeSuccess bool
 
 // OrderStatus defines model for OrderStatus.
 type OrderStatus string
-
-// Pagination defines model for Pagination.
-type Pagination struct {
-	HasNext     bool  `json:"hasNext"`
-	HasPrevious bool  `json:"hasPrevious"`
-	Page        int32 `json:"page"`
-	PageSize    int32 `json:"pageSize"`
-	TotalItems  int64 `json:"totalItems"`
-	TotalPages  int32 `json:"totalPages"`
-}
 
 // Payment How the order is paid.
 type Payment struct {
@@ -547,7 +353,7 @@ type Product struct {
 // ProductEnvelope defines model for ProductEnvelope.
 type ProductEnvelope struct {
 	Data    Product                `json:"data"`
-	Meta    Meta                   `json:"meta"`
+	Meta    externalRef0.Meta      `json:"meta"`
 	Success ProductEnvelopeSuccess `json:"success"`
 }
 
@@ -560,7 +366,7 @@ type ProductId = string
 // ProductListEnvelope defines model for ProductListEnvelope.
 type ProductListEnvelope struct {
 	Data    []Product                  `json:"data"`
-	Meta    Meta                       `json:"meta"`
+	Meta    externalRef0.Meta          `json:"meta"`
 	Success ProductListEnvelopeSuccess `json:"success"`
 }
 
@@ -589,46 +395,46 @@ type Page = int32
 type PageSize = int32
 
 // BadGateway defines model for BadGateway.
-type BadGateway = ErrorEnvelope
+type BadGateway = externalRef0.ErrorEnvelope
 
 // BadRequest defines model for BadRequest.
-type BadRequest = ErrorEnvelope
+type BadRequest = externalRef0.ErrorEnvelope
 
 // Conflict defines model for Conflict.
-type Conflict = ErrorEnvelope
+type Conflict = externalRef0.ErrorEnvelope
 
 // Forbidden defines model for Forbidden.
-type Forbidden = ErrorEnvelope
+type Forbidden = externalRef0.ErrorEnvelope
 
 // GatewayTimeout defines model for GatewayTimeout.
-type GatewayTimeout = ErrorEnvelope
+type GatewayTimeout = externalRef0.ErrorEnvelope
 
 // InternalError defines model for InternalError.
-type InternalError = ErrorEnvelope
+type InternalError = externalRef0.ErrorEnvelope
 
 // NotAcceptable defines model for NotAcceptable.
-type NotAcceptable = ErrorEnvelope
+type NotAcceptable = externalRef0.ErrorEnvelope
 
 // NotFound defines model for NotFound.
-type NotFound = ErrorEnvelope
+type NotFound = externalRef0.ErrorEnvelope
 
 // PayloadTooLarge defines model for PayloadTooLarge.
-type PayloadTooLarge = ErrorEnvelope
+type PayloadTooLarge = externalRef0.ErrorEnvelope
 
 // ServiceUnavailable defines model for ServiceUnavailable.
-type ServiceUnavailable = ErrorEnvelope
+type ServiceUnavailable = externalRef0.ErrorEnvelope
 
 // TooManyRequests defines model for TooManyRequests.
-type TooManyRequests = ErrorEnvelope
+type TooManyRequests = externalRef0.ErrorEnvelope
 
 // Unauthorized defines model for Unauthorized.
-type Unauthorized = ErrorEnvelope
+type Unauthorized = externalRef0.ErrorEnvelope
 
 // UnsupportedMediaType defines model for UnsupportedMediaType.
-type UnsupportedMediaType = ErrorEnvelope
+type UnsupportedMediaType = externalRef0.ErrorEnvelope
 
 // ValidationFailed defines model for ValidationFailed.
-type ValidationFailed = ErrorEnvelope
+type ValidationFailed = externalRef0.ErrorEnvelope
 
 // ListOrdersParams defines parameters for ListOrders.
 type ListOrdersParams struct {
@@ -1053,33 +859,33 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
-type BadGatewayJSONResponse ErrorEnvelope
+type BadGatewayJSONResponse externalRef0.ErrorEnvelope
 
-type BadRequestJSONResponse ErrorEnvelope
+type BadRequestJSONResponse externalRef0.ErrorEnvelope
 
-type ConflictJSONResponse ErrorEnvelope
+type ConflictJSONResponse externalRef0.ErrorEnvelope
 
-type ForbiddenJSONResponse ErrorEnvelope
+type ForbiddenJSONResponse externalRef0.ErrorEnvelope
 
-type GatewayTimeoutJSONResponse ErrorEnvelope
+type GatewayTimeoutJSONResponse externalRef0.ErrorEnvelope
 
-type InternalErrorJSONResponse ErrorEnvelope
+type InternalErrorJSONResponse externalRef0.ErrorEnvelope
 
-type NotAcceptableJSONResponse ErrorEnvelope
+type NotAcceptableJSONResponse externalRef0.ErrorEnvelope
 
-type NotFoundJSONResponse ErrorEnvelope
+type NotFoundJSONResponse externalRef0.ErrorEnvelope
 
-type PayloadTooLargeJSONResponse ErrorEnvelope
+type PayloadTooLargeJSONResponse externalRef0.ErrorEnvelope
 
-type ServiceUnavailableJSONResponse ErrorEnvelope
+type ServiceUnavailableJSONResponse externalRef0.ErrorEnvelope
 
-type TooManyRequestsJSONResponse ErrorEnvelope
+type TooManyRequestsJSONResponse externalRef0.ErrorEnvelope
 
-type UnauthorizedJSONResponse ErrorEnvelope
+type UnauthorizedJSONResponse externalRef0.ErrorEnvelope
 
-type UnsupportedMediaTypeJSONResponse ErrorEnvelope
+type UnsupportedMediaTypeJSONResponse externalRef0.ErrorEnvelope
 
-type ValidationFailedJSONResponse ErrorEnvelope
+type ValidationFailedJSONResponse externalRef0.ErrorEnvelope
 
 type GetDashboardRequestObject struct {
 }

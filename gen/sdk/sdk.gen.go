@@ -208,27 +208,6 @@ func (e InvoicePaymentMethod) Valid() bool {
 	}
 }
 
-// Defines values for MetaDegraded.
-const (
-	DegradedRecentOrders    MetaDegraded = "recentOrders"
-	DegradedRecommendations MetaDegraded = "recommendations"
-	DegradedStale           MetaDegraded = "stale"
-)
-
-// Valid indicates whether the value is a known member of the MetaDegraded enum.
-func (e MetaDegraded) Valid() bool {
-	switch e {
-	case DegradedRecentOrders:
-		return true
-	case DegradedRecommendations:
-		return true
-	case DegradedStale:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for OrderEnvelopeSuccess.
 const (
 	OrderEnvelopeSuccessTrue OrderEnvelopeSuccess = true
@@ -432,10 +411,11 @@ type InvoicePaymentMethod string
 // Meta defines model for Meta.
 type Meta struct {
 	// Degraded Parts of the answer that are degraded, when the answer is still useful:
-	// `recentOrders` or `recommendations` left out of the dashboard because their
-	// upstream failed; `stale` when the data was served from the gateway's cache
-	// because the upstream failed (stale-if-error).
-	Degraded *[]MetaDegraded `json:"degraded,omitempty"`
+	// `stale` when the data was served from the gateway's cache because the
+	// upstream failed (stale-if-error); otherwise the names of the parts an
+	// operation left out because their upstream failed, as its description lists
+	// them (e.g. the storefront dashboard's `recentOrders`, `recommendations`).
+	Degraded *[]string `json:"degraded,omitempty"`
 
 	// Duration Time spent in the gateway, in milliseconds.
 	Duration   float64     `json:"duration"`
@@ -447,9 +427,6 @@ type Meta struct {
 	// Timestamp When the response was produced (RFC 3339, UTC, milliseconds).
 	Timestamp string `json:"timestamp"`
 }
-
-// MetaDegraded defines model for Meta.Degraded.
-type MetaDegraded string
 
 // Order defines model for Order.
 type Order struct {
@@ -859,7 +836,7 @@ type ClientInterface interface {
 	// A backend-for-frontend aggregate of the caller's profile (users), recent orders (orders)
 	// and recommendations (catalog), fetched in parallel. The profile is essential; when
 	// recent orders or recommendations cannot be fetched the answer is still 200, without
-	// that part, and `meta.degraded` names it.
+	// that part, and `meta.degraded` names it (`recentOrders`, `recommendations`).
 	//
 	// Corresponds with GET /v1/me/dashboard (the `GetDashboard` operationId).
 	GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -927,7 +904,7 @@ type ClientInterface interface {
 // A backend-for-frontend aggregate of the caller's profile (users), recent orders (orders)
 // and recommendations (catalog), fetched in parallel. The profile is essential; when
 // recent orders or recommendations cannot be fetched the answer is still 200, without
-// that part, and `meta.degraded` names it.
+// that part, and `meta.degraded` names it (`recentOrders`, `recommendations`).
 //
 // Corresponds with GET /v1/me/dashboard (the `GetDashboard` operationId).
 func (c *Client) GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1493,7 +1470,7 @@ type ClientWithResponsesInterface interface {
 	// A backend-for-frontend aggregate of the caller's profile (users), recent orders (orders)
 	// and recommendations (catalog), fetched in parallel. The profile is essential; when
 	// recent orders or recommendations cannot be fetched the answer is still 200, without
-	// that part, and `meta.degraded` names it.
+	// that part, and `meta.degraded` names it (`recentOrders`, `recommendations`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2371,7 +2348,7 @@ func (r GetProductResponse) ContentType() string {
 // A backend-for-frontend aggregate of the caller's profile (users), recent orders (orders)
 // and recommendations (catalog), fetched in parallel. The profile is essential; when
 // recent orders or recommendations cannot be fetched the answer is still 200, without
-// that part, and `meta.degraded` names it.
+// that part, and `meta.degraded` names it (`recentOrders`, `recommendations`).
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -4,7 +4,7 @@
  */
 
 export interface paths {
-    "/v1/products": {
+    "/v1/me/dashboard": {
         parameters: {
             query?: never;
             header?: never;
@@ -12,30 +12,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List products
-         * @description Lists catalog products, paginated, optionally filtered by category, text and price.
+         * Get my dashboard
+         * @description A backend-for-frontend aggregate of the caller's profile (users), recent orders (orders)
+         *     and recommendations (catalog), fetched in parallel. The profile is essential; when
+         *     recent orders or recommendations cannot be fetched the answer is still 200, without
+         *     that part, and `meta.degraded` names it (`recentOrders`, `recommendations`).
          */
-        get: operations["listProducts"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/products/{productId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a product
-         * @description Returns one catalog product by id.
-         */
-        get: operations["getProduct"];
+        get: operations["getDashboard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -110,7 +93,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/me/dashboard": {
+    "/v1/products": {
         parameters: {
             query?: never;
             header?: never;
@@ -118,13 +101,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get my dashboard
-         * @description A backend-for-frontend aggregate of the caller's profile (users), recent orders (orders)
-         *     and recommendations (catalog), fetched in parallel. The profile is essential; when
-         *     recent orders or recommendations cannot be fetched the answer is still 200, without
-         *     that part, and `meta.degraded` names it.
+         * List products
+         * @description Lists catalog products, paginated, optionally filtered by category, text and price.
          */
-        get: operations["getDashboard"];
+        get: operations["listProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/products/{productId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a product
+         * @description Returns one catalog product by id.
+         */
+        get: operations["getProduct"];
         put?: never;
         post?: never;
         delete?: never;
@@ -137,49 +137,72 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @example prd_0001 */
-        ProductId: string;
-        /**
-         * Format: uuid
-         * @example 0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90
-         */
-        OrderId: string;
-        /** @enum {string} */
-        Category: "kitchen" | "office" | "outdoor" | "apparel" | "books";
-        /**
-         * @description ISO 4217 currency code. The demo store sells in US dollars only.
-         * @constant
-         */
-        Currency: "USD";
-        /** @enum {string} */
-        OrderStatus: "pending" | "confirmed" | "shipped" | "cancelled";
-        Product: {
-            id: components["schemas"]["ProductId"];
-            /** @example Enamel camping mug */
-            name: string;
-            description: string;
-            category: components["schemas"]["Category"];
-            /**
-             * Format: int64
-             * @description Unit price in cents.
-             */
-            priceCents: number;
-            currency: components["schemas"]["Currency"];
-            inStock: boolean;
-            tags?: string[];
-        };
-        OrderItemRequest: {
-            productId: components["schemas"]["ProductId"];
-            /** Format: int32 */
-            quantity: number;
-        };
         CardPayment: {
+            cardToken: string;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             method: "card";
-            cardToken: string;
+        };
+        /** @enum {string} */
+        Category: "kitchen" | "office" | "outdoor" | "apparel" | "books";
+        CreateOrderRequest: {
+            currency?: components["schemas"]["Currency"];
+            items: components["schemas"]["OrderItemRequest"][];
+            /** @description A note for the shop, or null. */
+            note?: string | null;
+            payment: components["schemas"]["Payment"];
+        };
+        /**
+         * @description ISO 4217 currency code. The demo store sells in US dollars only.
+         * @constant
+         */
+        Currency: "USD";
+        Dashboard: {
+            profile: components["schemas"]["Profile"];
+            /** @description The caller's five newest orders; absent when degraded. */
+            recentOrders?: components["schemas"]["Order"][];
+            /** @description Products picked for the caller; absent when degraded. */
+            recommendations?: components["schemas"]["Product"][];
+        };
+        DashboardEnvelope: {
+            data: components["schemas"]["Dashboard"];
+            meta: components["schemas"]["Meta"];
+            /** @constant */
+            success: true;
+        };
+        Error: {
+            code: components["schemas"]["ErrorCode"];
+            details?: components["schemas"]["ErrorDetail"][];
+            message: string;
+        };
+        /**
+         * @description A stable, machine-readable error code.
+         * @enum {string}
+         */
+        ErrorCode: "MALFORMED_JSON" | "INVALID_PATH" | "IDEMPOTENCY_KEY_MISSING" | "IDEMPOTENCY_KEY_INVALID" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "CONFLICT" | "IDEMPOTENCY_KEY_IN_FLIGHT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMIT_EXCEEDED" | "INTERNAL_SERVER_ERROR" | "UPSTREAM_ERROR" | "UPSTREAM_CONTRACT_VIOLATION" | "CIRCUIT_OPEN" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_OVERLOADED" | "UPSTREAM_TIMEOUT";
+        ErrorDetail: {
+            /**
+             * @description The violated JSON Schema keyword (or `required`, `type`, ...).
+             * @example maximum
+             */
+            constraint: string;
+            /**
+             * @description Where the violation is, prefixed by its location (`path.`, `query.`, `header.`, `body.`).
+             * @example body.items[0].quantity
+             */
+            field: string;
+            /** @example must be at most 100 */
+            message: string;
+            /** @description The received value, for scalars only. */
+            received?: unknown;
+        };
+        ErrorEnvelope: {
+            error: components["schemas"]["Error"];
+            meta: components["schemas"]["Meta"];
+            /** @constant */
+            success: false;
         };
         InvoicePayment: {
             /**
@@ -189,56 +212,79 @@ export interface components {
             method: "invoice";
             purchaseOrder: string;
         };
-        /** @description How the order is paid. */
-        Payment: components["schemas"]["CardPayment"] | components["schemas"]["InvoicePayment"];
-        CreateOrderRequest: {
-            items: components["schemas"]["OrderItemRequest"][];
-            currency?: components["schemas"]["Currency"];
-            /** @description A note for the shop, or null. */
-            note?: string | null;
-            payment: components["schemas"]["Payment"];
+        Meta: {
+            /**
+             * @description Parts of the answer that are degraded, when the answer is still useful:
+             *     `stale` when the data was served from the gateway's cache because the
+             *     upstream failed (stale-if-error); otherwise the names of the parts an
+             *     operation left out because their upstream failed, as its description lists
+             *     them (e.g. the storefront dashboard's `recentOrders`, `recommendations`).
+             */
+            degraded?: string[];
+            /**
+             * Format: double
+             * @description Time spent in the gateway, in milliseconds.
+             */
+            duration: number;
+            pagination?: components["schemas"]["Pagination"];
+            /** @description Equals the `X-Request-Id` response header. */
+            requestId: string;
+            /**
+             * Format: date-time
+             * @description When the response was produced (RFC 3339, UTC, milliseconds).
+             */
+            timestamp: string;
         };
+        Order: {
+            /** Format: date-time */
+            createdAt: string;
+            currency: components["schemas"]["Currency"];
+            id: components["schemas"]["OrderId"];
+            items: components["schemas"]["OrderItem"][];
+            note?: string | null;
+            status: components["schemas"]["OrderStatus"];
+            /** Format: int64 */
+            totalCents: number;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        OrderEnvelope: {
+            data: components["schemas"]["Order"];
+            meta: components["schemas"]["Meta"];
+            /** @constant */
+            success: true;
+        };
+        /**
+         * Format: uuid
+         * @example 0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90
+         */
+        OrderId: string;
         OrderItem: {
-            productId: components["schemas"]["ProductId"];
+            /** Format: int64 */
+            lineTotalCents: number;
             name: string;
+            productId: components["schemas"]["ProductId"];
             /** Format: int32 */
             quantity: number;
             /** Format: int64 */
             unitPriceCents: number;
-            /** Format: int64 */
-            lineTotalCents: number;
         };
-        Order: {
-            id: components["schemas"]["OrderId"];
-            status: components["schemas"]["OrderStatus"];
-            items: components["schemas"]["OrderItem"][];
-            /** Format: int64 */
-            totalCents: number;
-            currency: components["schemas"]["Currency"];
-            note?: string | null;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
+        OrderItemRequest: {
+            productId: components["schemas"]["ProductId"];
+            /** Format: int32 */
+            quantity: number;
         };
-        Profile: {
-            id: string;
-            name: string;
-            /** Format: email */
-            email: string;
-            /** @enum {string} */
-            tier: "standard" | "gold";
-            /** Format: date-time */
-            memberSince: string;
+        OrderListEnvelope: {
+            data: components["schemas"]["Order"][];
+            meta: components["schemas"]["Meta"];
+            /** @constant */
+            success: true;
         };
-        Dashboard: {
-            profile: components["schemas"]["Profile"];
-            /** @description The caller's five newest orders; absent when degraded. */
-            recentOrders?: components["schemas"]["Order"][];
-            /** @description Products picked for the caller; absent when degraded. */
-            recommendations?: components["schemas"]["Product"][];
-        };
+        /** @enum {string} */
+        OrderStatus: "pending" | "confirmed" | "shipped" | "cancelled";
         Pagination: {
+            hasNext: boolean;
+            hasPrevious: boolean;
             /** Format: int32 */
             page: number;
             /** Format: int32 */
@@ -247,95 +293,59 @@ export interface components {
             totalItems: number;
             /** Format: int32 */
             totalPages: number;
-            hasNext: boolean;
-            hasPrevious: boolean;
         };
-        Meta: {
-            /** @description Equals the `X-Request-Id` response header. */
-            requestId: string;
+        /** @description How the order is paid. */
+        Payment: components["schemas"]["CardPayment"] | components["schemas"]["InvoicePayment"];
+        Product: {
+            category: components["schemas"]["Category"];
+            currency: components["schemas"]["Currency"];
+            description: string;
+            id: components["schemas"]["ProductId"];
+            inStock: boolean;
+            /** @example Enamel camping mug */
+            name: string;
             /**
-             * Format: date-time
-             * @description When the response was produced (RFC 3339, UTC, milliseconds).
+             * Format: int64
+             * @description Unit price in cents.
              */
-            timestamp: string;
-            /**
-             * Format: double
-             * @description Time spent in the gateway, in milliseconds.
-             */
-            duration: number;
-            pagination?: components["schemas"]["Pagination"];
-            /**
-             * @description Parts of the answer that are degraded, when the answer is still useful:
-             *     `recentOrders` or `recommendations` left out of the dashboard because their
-             *     upstream failed; `stale` when the data was served from the gateway's cache
-             *     because the upstream failed (stale-if-error).
-             */
-            degraded?: ("recentOrders" | "recommendations" | "stale")[];
+            priceCents: number;
+            tags?: string[];
         };
         ProductEnvelope: {
-            /** @constant */
-            success: true;
             data: components["schemas"]["Product"];
             meta: components["schemas"]["Meta"];
-        };
-        ProductListEnvelope: {
             /** @constant */
             success: true;
+        };
+        /** @example prd_0001 */
+        ProductId: string;
+        ProductListEnvelope: {
             data: components["schemas"]["Product"][];
             meta: components["schemas"]["Meta"];
-        };
-        OrderEnvelope: {
             /** @constant */
             success: true;
-            data: components["schemas"]["Order"];
-            meta: components["schemas"]["Meta"];
         };
-        OrderListEnvelope: {
-            /** @constant */
-            success: true;
-            data: components["schemas"]["Order"][];
-            meta: components["schemas"]["Meta"];
-        };
-        DashboardEnvelope: {
-            /** @constant */
-            success: true;
-            data: components["schemas"]["Dashboard"];
-            meta: components["schemas"]["Meta"];
-        };
-        /**
-         * @description A stable, machine-readable error code.
-         * @enum {string}
-         */
-        ErrorCode: "MALFORMED_JSON" | "INVALID_PATH" | "IDEMPOTENCY_KEY_MISSING" | "IDEMPOTENCY_KEY_INVALID" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "CONFLICT" | "IDEMPOTENCY_KEY_IN_FLIGHT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMIT_EXCEEDED" | "INTERNAL_SERVER_ERROR" | "UPSTREAM_ERROR" | "UPSTREAM_CONTRACT_VIOLATION" | "CIRCUIT_OPEN" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_OVERLOADED" | "UPSTREAM_TIMEOUT";
-        ErrorDetail: {
-            /**
-             * @description Where the violation is, prefixed by its location (`path.`, `query.`, `header.`, `body.`).
-             * @example body.items[0].quantity
-             */
-            field: string;
-            /**
-             * @description The violated JSON Schema keyword (or `required`, `type`, ...).
-             * @example maximum
-             */
-            constraint: string;
-            /** @example must be at most 100 */
-            message: string;
-            /** @description The received value, for scalars only. */
-            received?: unknown;
-        };
-        Error: {
-            code: components["schemas"]["ErrorCode"];
-            message: string;
-            details?: components["schemas"]["ErrorDetail"][];
-        };
-        ErrorEnvelope: {
-            /** @constant */
-            success: false;
-            error: components["schemas"]["Error"];
-            meta: components["schemas"]["Meta"];
+        Profile: {
+            /** Format: email */
+            email: string;
+            id: string;
+            /** Format: date-time */
+            memberSince: string;
+            name: string;
+            /** @enum {string} */
+            tier: "standard" | "gold";
         };
     };
     responses: {
+        /** @description An upstream failed (`UPSTREAM_ERROR`) or answered outside its contract (`UPSTREAM_CONTRACT_VIOLATION`). */
+        BadGateway: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
         /** @description Malformed request (`MALFORMED_JSON`, `INVALID_PATH`, `IDEMPOTENCY_KEY_MISSING`, `IDEMPOTENCY_KEY_INVALID`). */
         BadRequest: {
             headers: {
@@ -344,23 +354,23 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "success": false,
                  *       "error": {
                  *         "code": "MALFORMED_JSON",
                  *         "message": "Request body is not well-formed JSON"
                  *       },
                  *       "meta": {
+                 *         "duration": 0.21,
                  *         "requestId": "0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90",
-                 *         "timestamp": "2026-11-26T17:05:07.123Z",
-                 *         "duration": 0.21
-                 *       }
+                 *         "timestamp": "2026-11-26T17:05:07.123Z"
+                 *       },
+                 *       "success": false
                  *     }
                  */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
-        /** @description Missing or invalid credentials (`UNAUTHORIZED`); carries `WWW-Authenticate`. */
-        Unauthorized: {
+        /** @description State conflict (`CONFLICT`), or a request with the same idempotency key is still in flight (`IDEMPOTENCY_KEY_IN_FLIGHT`). */
+        Conflict: {
             headers: {
                 [name: string]: unknown;
             };
@@ -377,26 +387,21 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
-        /** @description The resource does not exist (`RESOURCE_NOT_FOUND`). */
-        NotFound: {
+        /** @description An upstream did not answer in time (`UPSTREAM_TIMEOUT`). */
+        GatewayTimeout: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
-                /**
-                 * @example {
-                 *       "success": false,
-                 *       "error": {
-                 *         "code": "RESOURCE_NOT_FOUND",
-                 *         "message": "Resource not found"
-                 *       },
-                 *       "meta": {
-                 *         "requestId": "0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90",
-                 *         "timestamp": "2026-11-26T17:05:07.123Z",
-                 *         "duration": 1.02
-                 *       }
-                 *     }
-                 */
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Unexpected failure (`INTERNAL_SERVER_ERROR`), logged with the request id. */
+        InternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
@@ -409,8 +414,31 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
-        /** @description State conflict (`CONFLICT`), or a request with the same idempotency key is still in flight (`IDEMPOTENCY_KEY_IN_FLIGHT`). */
-        Conflict: {
+        /** @description The resource does not exist (`RESOURCE_NOT_FOUND`). */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "RESOURCE_NOT_FOUND",
+                 *         "message": "Resource not found"
+                 *       },
+                 *       "meta": {
+                 *         "duration": 1.02,
+                 *         "requestId": "0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90",
+                 *         "timestamp": "2026-11-26T17:05:07.123Z"
+                 *       },
+                 *       "success": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Body over the configured limit (`PAYLOAD_TOO_LARGE`). */
+        PayloadTooLarge: {
             headers: {
                 [name: string]: unknown;
             };
@@ -418,8 +446,26 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
-        /** @description Body over the configured limit (`PAYLOAD_TOO_LARGE`). */
-        PayloadTooLarge: {
+        /** @description An upstream is unavailable (`UPSTREAM_UNAVAILABLE`), its circuit is open (`CIRCUIT_OPEN`) or it is overloaded (`UPSTREAM_OVERLOADED`). */
+        ServiceUnavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Rate limit exceeded (`RATE_LIMIT_EXCEEDED`); carries `Retry-After`. */
+        TooManyRequests: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Missing or invalid credentials (`UNAUTHORIZED`); carries `WWW-Authenticate`. */
+        Unauthorized: {
             headers: {
                 [name: string]: unknown;
             };
@@ -444,76 +490,42 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "success": false,
                  *       "error": {
                  *         "code": "VALIDATION_FAILED",
-                 *         "message": "Request validation failed",
                  *         "details": [
                  *           {
-                 *             "field": "body.items[0].quantity",
                  *             "constraint": "maximum",
+                 *             "field": "body.items[0].quantity",
                  *             "message": "must be at most 100",
                  *             "received": 500
                  *           }
-                 *         ]
+                 *         ],
+                 *         "message": "Request validation failed"
                  *       },
                  *       "meta": {
+                 *         "duration": 0.31,
                  *         "requestId": "0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90",
-                 *         "timestamp": "2026-11-26T17:05:07.123Z",
-                 *         "duration": 0.31
-                 *       }
+                 *         "timestamp": "2026-11-26T17:05:07.123Z"
+                 *       },
+                 *       "success": false
                  *     }
                  */
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
-        /** @description Rate limit exceeded (`RATE_LIMIT_EXCEEDED`); carries `Retry-After`. */
-        TooManyRequests: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Unexpected failure (`INTERNAL_SERVER_ERROR`), logged with the request id. */
-        InternalError: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description An upstream failed (`UPSTREAM_ERROR`) or answered outside its contract (`UPSTREAM_CONTRACT_VIOLATION`). */
-        BadGateway: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description An upstream is unavailable (`UPSTREAM_UNAVAILABLE`), its circuit is open (`CIRCUIT_OPEN`) or it is overloaded (`UPSTREAM_OVERLOADED`). */
-        ServiceUnavailable: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description An upstream did not answer in time (`UPSTREAM_TIMEOUT`). */
-        GatewayTimeout: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
     };
     parameters: {
+        /**
+         * @description A client-chosen unique key for this request (IETF httpapi Idempotency-Key draft):
+         *     1 to 255 printable ASCII characters, bare or as a quoted structured-field string.
+         * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+         */
+        IdempotencyKey: string;
+        /**
+         * @description An order id (a UUID).
+         * @example 0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90
+         */
+        OrderId: components["schemas"]["OrderId"];
         /**
          * @description Page number, starting at 1.
          * @example 1
@@ -529,148 +541,81 @@ export interface components {
          * @example prd_0001
          */
         ProductId: components["schemas"]["ProductId"];
-        /**
-         * @description An order id (a UUID).
-         * @example 0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90
-         */
-        OrderId: components["schemas"]["OrderId"];
-        /**
-         * @description A client-chosen unique key for this request (IETF httpapi Idempotency-Key draft):
-         *     1 to 255 printable ASCII characters, bare or as a quoted structured-field string.
-         * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
-         */
-        IdempotencyKey: string;
     };
     requestBodies: never;
     headers: never;
     pathItems: never;
 }
-export type ProductId = components['schemas']['ProductId'];
-export type OrderId = components['schemas']['OrderId'];
-export type Category = components['schemas']['Category'];
-export type Currency = components['schemas']['Currency'];
-export type OrderStatus = components['schemas']['OrderStatus'];
-export type Product = components['schemas']['Product'];
-export type OrderItemRequest = components['schemas']['OrderItemRequest'];
 export type CardPayment = components['schemas']['CardPayment'];
-export type InvoicePayment = components['schemas']['InvoicePayment'];
-export type Payment = components['schemas']['Payment'];
+export type Category = components['schemas']['Category'];
 export type CreateOrderRequest = components['schemas']['CreateOrderRequest'];
-export type OrderItem = components['schemas']['OrderItem'];
-export type Order = components['schemas']['Order'];
-export type Profile = components['schemas']['Profile'];
+export type Currency = components['schemas']['Currency'];
 export type Dashboard = components['schemas']['Dashboard'];
-export type Pagination = components['schemas']['Pagination'];
-export type Meta = components['schemas']['Meta'];
-export type ProductEnvelope = components['schemas']['ProductEnvelope'];
-export type ProductListEnvelope = components['schemas']['ProductListEnvelope'];
-export type OrderEnvelope = components['schemas']['OrderEnvelope'];
-export type OrderListEnvelope = components['schemas']['OrderListEnvelope'];
 export type DashboardEnvelope = components['schemas']['DashboardEnvelope'];
+export type Error = components['schemas']['Error'];
 export type ErrorCode = components['schemas']['ErrorCode'];
 export type ErrorDetail = components['schemas']['ErrorDetail'];
-export type Error = components['schemas']['Error'];
 export type ErrorEnvelope = components['schemas']['ErrorEnvelope'];
+export type InvoicePayment = components['schemas']['InvoicePayment'];
+export type Meta = components['schemas']['Meta'];
+export type Order = components['schemas']['Order'];
+export type OrderEnvelope = components['schemas']['OrderEnvelope'];
+export type OrderId = components['schemas']['OrderId'];
+export type OrderItem = components['schemas']['OrderItem'];
+export type OrderItemRequest = components['schemas']['OrderItemRequest'];
+export type OrderListEnvelope = components['schemas']['OrderListEnvelope'];
+export type OrderStatus = components['schemas']['OrderStatus'];
+export type Pagination = components['schemas']['Pagination'];
+export type Payment = components['schemas']['Payment'];
+export type Product = components['schemas']['Product'];
+export type ProductEnvelope = components['schemas']['ProductEnvelope'];
+export type ProductId = components['schemas']['ProductId'];
+export type ProductListEnvelope = components['schemas']['ProductListEnvelope'];
+export type Profile = components['schemas']['Profile'];
+export type ResponseBadGateway = components['responses']['BadGateway'];
 export type ResponseBadRequest = components['responses']['BadRequest'];
-export type ResponseUnauthorized = components['responses']['Unauthorized'];
-export type ResponseForbidden = components['responses']['Forbidden'];
-export type ResponseNotFound = components['responses']['NotFound'];
-export type ResponseNotAcceptable = components['responses']['NotAcceptable'];
 export type ResponseConflict = components['responses']['Conflict'];
+export type ResponseForbidden = components['responses']['Forbidden'];
+export type ResponseGatewayTimeout = components['responses']['GatewayTimeout'];
+export type ResponseInternalError = components['responses']['InternalError'];
+export type ResponseNotAcceptable = components['responses']['NotAcceptable'];
+export type ResponseNotFound = components['responses']['NotFound'];
 export type ResponsePayloadTooLarge = components['responses']['PayloadTooLarge'];
+export type ResponseServiceUnavailable = components['responses']['ServiceUnavailable'];
+export type ResponseTooManyRequests = components['responses']['TooManyRequests'];
+export type ResponseUnauthorized = components['responses']['Unauthorized'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
 export type ResponseValidationFailed = components['responses']['ValidationFailed'];
-export type ResponseTooManyRequests = components['responses']['TooManyRequests'];
-export type ResponseInternalError = components['responses']['InternalError'];
-export type ResponseBadGateway = components['responses']['BadGateway'];
-export type ResponseServiceUnavailable = components['responses']['ServiceUnavailable'];
-export type ResponseGatewayTimeout = components['responses']['GatewayTimeout'];
+export type ParameterIdempotencyKey = components['parameters']['IdempotencyKey'];
+export type ParameterOrderId = components['parameters']['OrderId'];
 export type ParameterPage = components['parameters']['Page'];
 export type ParameterPageSize = components['parameters']['PageSize'];
 export type ParameterProductId = components['parameters']['ProductId'];
-export type ParameterOrderId = components['parameters']['OrderId'];
-export type ParameterIdempotencyKey = components['parameters']['IdempotencyKey'];
 export type $defs = Record<string, never>;
 export interface operations {
-    listProducts: {
+    getDashboard: {
         parameters: {
-            query?: {
-                /**
-                 * @description Page number, starting at 1.
-                 * @example 1
-                 */
-                page?: components["parameters"]["Page"];
-                /**
-                 * @description Items per page.
-                 * @example 20
-                 */
-                pageSize?: components["parameters"]["PageSize"];
-                /** @description Only products of this category. */
-                category?: components["schemas"]["Category"];
-                /**
-                 * @description Case-insensitive text search in name and description.
-                 * @example mug
-                 */
-                q?: string;
-                /**
-                 * @description Only products costing at most this much (in cents).
-                 * @example 5000
-                 */
-                maxPriceCents?: number;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description A page of products. */
+            /** @description The dashboard. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProductListEnvelope"];
+                    "application/json": components["schemas"]["DashboardEnvelope"];
                 };
             };
             400: components["responses"]["BadRequest"];
-            406: components["responses"]["NotAcceptable"];
-            422: components["responses"]["ValidationFailed"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
-            504: components["responses"]["GatewayTimeout"];
-        };
-    };
-    getProduct: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description A product id.
-                 * @example prd_0001
-                 */
-                productId: components["parameters"]["ProductId"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The product. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProductEnvelope"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
-            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
@@ -847,29 +792,85 @@ export interface operations {
             504: components["responses"]["GatewayTimeout"];
         };
     };
-    getDashboard: {
+    listProducts: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Page number, starting at 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Items per page.
+                 * @example 20
+                 */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only products of this category. */
+                category?: components["schemas"]["Category"];
+                /**
+                 * @description Case-insensitive text search in name and description.
+                 * @example mug
+                 */
+                q?: string;
+                /**
+                 * @description Only products costing at most this much (in cents).
+                 * @example 5000
+                 */
+                maxPriceCents?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The dashboard. */
+            /** @description A page of products. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DashboardEnvelope"];
+                    "application/json": components["schemas"]["ProductListEnvelope"];
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            406: components["responses"]["NotAcceptable"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    getProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A product id.
+                 * @example prd_0001
+                 */
+                productId: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The product. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];

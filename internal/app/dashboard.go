@@ -18,6 +18,13 @@ const (
 	recommendations = 5
 )
 
+// The parts of the dashboard meta.degraded names when they are left out (getDashboard's
+// description in api/openapi.yaml lists them).
+const (
+	degradedRecentOrders    = "recentOrders"
+	degradedRecommendations = "recommendations"
+)
+
 // GetDashboard aggregates the caller's profile (essential), recent orders and
 // recommendations (both optional), fetched in parallel. An optional part that fails is left
 // out and named in meta.degraded; only the profile failing fails the request.
@@ -41,12 +48,12 @@ func (h *Handlers) GetDashboard(ctx context.Context, _ gateway.GetDashboardReque
 	if profileErr != nil {
 		return nil, profileErr
 	}
-	var degraded []gateway.MetaDegraded
+	var degraded []string
 	if recentErr != nil {
-		degraded = append(degraded, gateway.DegradedRecentOrders)
+		degraded = append(degraded, degradedRecentOrders)
 	}
 	if recsErr != nil {
-		degraded = append(degraded, gateway.DegradedRecommendations)
+		degraded = append(degraded, degradedRecommendations)
 	}
 	meta := envelope.Meta(ctx)
 	if len(degraded) > 0 {

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/contractgate/contractgate/gen/gateway"
+	"github.com/contractgate/contractgate/internal/engine/components"
 )
 
-// Code is a stable, machine-readable error code, as declared by the spec's ErrorCode enum.
-type Code = gateway.ErrorCode
+// Code is a stable, machine-readable error code, as declared by the shared components' ErrorCode enum.
+type Code = components.ErrorCode
 
 // Detail is one violation in a VALIDATION_FAILED error.
-type Detail = gateway.ErrorDetail
+type Detail = components.ErrorDetail
 
 // Error is an error the gateway answers with: status, code, a message safe to show to the
 // client, optional details and headers (Allow, Retry-After, WWW-Authenticate, ...). The
@@ -85,29 +85,29 @@ func (e *Error) WithHeader(key, value string) *Error {
 // The errors of DESIGN section 5, as templates: use them with errors.Is, or derive a
 // specific error with Wrap, WithMessage, WithDetails and WithHeader.
 var (
-	ErrMalformedJSON             = New(http.StatusBadRequest, gateway.ErrMalformedJSON, "Request body is not well-formed JSON")
-	ErrInvalidPath               = New(http.StatusBadRequest, gateway.ErrInvalidPath, "Request path contains encoded separators or dot segments")
-	ErrIdempotencyKeyMissing     = New(http.StatusBadRequest, gateway.ErrIdempotencyKeyMissing, "This operation requires an Idempotency-Key header")
-	ErrIdempotencyKeyInvalid     = New(http.StatusBadRequest, gateway.ErrIdempotencyKeyInvalid, "Idempotency-Key must be 1 to 255 printable ASCII characters")
-	ErrUnauthorized              = New(http.StatusUnauthorized, gateway.ErrUnauthorized, "Missing or invalid credentials")
-	ErrForbidden                 = New(http.StatusForbidden, gateway.ErrForbidden, "Insufficient scope")
-	ErrRouteNotFound             = New(http.StatusNotFound, gateway.ErrRouteNotFound, "No operation at this path")
-	ErrNotFound                  = New(http.StatusNotFound, gateway.ErrResourceNotFound, "Resource not found")
-	ErrMethodNotAllowed          = New(http.StatusMethodNotAllowed, gateway.ErrMethodNotAllowed, "Method not allowed on this path")
-	ErrNotAcceptable             = New(http.StatusNotAcceptable, gateway.ErrNotAcceptable, "Accept rules out every representation of this operation")
-	ErrConflict                  = New(http.StatusConflict, gateway.ErrConflict, "The request conflicts with the resource's state")
-	ErrIdempotencyKeyInFlight    = New(http.StatusConflict, gateway.ErrIdempotencyKeyInFlight, "A request with this Idempotency-Key is still being processed")
-	ErrPayloadTooLarge           = New(http.StatusRequestEntityTooLarge, gateway.ErrPayloadTooLarge, "Request body is too large")
-	ErrURITooLong                = New(http.StatusRequestURITooLong, gateway.ErrURITooLong, "Request target is too long")
-	ErrUnsupportedMediaType      = New(http.StatusUnsupportedMediaType, gateway.ErrUnsupportedMediaType, "Unsupported content type")
-	ErrValidationFailed          = New(http.StatusUnprocessableEntity, gateway.ErrValidationFailed, "Request validation failed")
-	ErrIdempotencyKeyReused      = New(http.StatusUnprocessableEntity, gateway.ErrIdempotencyKeyReused, "Idempotency-Key was already used with a different payload")
-	ErrRateLimitExceeded         = New(http.StatusTooManyRequests, gateway.ErrRateLimitExceeded, "Rate limit exceeded")
-	ErrInternal                  = New(http.StatusInternalServerError, gateway.ErrInternalServerError, "Internal server error")
-	ErrUpstream                  = New(http.StatusBadGateway, gateway.ErrUpstreamError, "An upstream service failed")
-	ErrUpstreamContractViolation = New(http.StatusBadGateway, gateway.ErrUpstreamContractViolation, "An upstream service answered outside its contract")
-	ErrCircuitOpen               = New(http.StatusServiceUnavailable, gateway.ErrCircuitOpen, "An upstream service is failing; its circuit is open")
-	ErrUpstreamUnavailable       = New(http.StatusServiceUnavailable, gateway.ErrUpstreamUnavailable, "An upstream service is unavailable")
-	ErrUpstreamOverloaded        = New(http.StatusServiceUnavailable, gateway.ErrUpstreamOverloaded, "An upstream service is overloaded")
-	ErrUpstreamTimeout           = New(http.StatusGatewayTimeout, gateway.ErrUpstreamTimeout, "An upstream service did not answer in time")
+	ErrMalformedJSON             = New(http.StatusBadRequest, components.ErrMalformedJSON, "Request body is not well-formed JSON")
+	ErrInvalidPath               = New(http.StatusBadRequest, components.ErrInvalidPath, "Request path contains encoded separators or dot segments")
+	ErrIdempotencyKeyMissing     = New(http.StatusBadRequest, components.ErrIdempotencyKeyMissing, "This operation requires an Idempotency-Key header")
+	ErrIdempotencyKeyInvalid     = New(http.StatusBadRequest, components.ErrIdempotencyKeyInvalid, "Idempotency-Key must be 1 to 255 printable ASCII characters")
+	ErrUnauthorized              = New(http.StatusUnauthorized, components.ErrUnauthorized, "Missing or invalid credentials")
+	ErrForbidden                 = New(http.StatusForbidden, components.ErrForbidden, "Insufficient scope")
+	ErrRouteNotFound             = New(http.StatusNotFound, components.ErrRouteNotFound, "No operation at this path")
+	ErrNotFound                  = New(http.StatusNotFound, components.ErrResourceNotFound, "Resource not found")
+	ErrMethodNotAllowed          = New(http.StatusMethodNotAllowed, components.ErrMethodNotAllowed, "Method not allowed on this path")
+	ErrNotAcceptable             = New(http.StatusNotAcceptable, components.ErrNotAcceptable, "Accept rules out every representation of this operation")
+	ErrConflict                  = New(http.StatusConflict, components.ErrConflict, "The request conflicts with the resource's state")
+	ErrIdempotencyKeyInFlight    = New(http.StatusConflict, components.ErrIdempotencyKeyInFlight, "A request with this Idempotency-Key is still being processed")
+	ErrPayloadTooLarge           = New(http.StatusRequestEntityTooLarge, components.ErrPayloadTooLarge, "Request body is too large")
+	ErrURITooLong                = New(http.StatusRequestURITooLong, components.ErrURITooLong, "Request target is too long")
+	ErrUnsupportedMediaType      = New(http.StatusUnsupportedMediaType, components.ErrUnsupportedMediaType, "Unsupported content type")
+	ErrValidationFailed          = New(http.StatusUnprocessableEntity, components.ErrValidationFailed, "Request validation failed")
+	ErrIdempotencyKeyReused      = New(http.StatusUnprocessableEntity, components.ErrIdempotencyKeyReused, "Idempotency-Key was already used with a different payload")
+	ErrRateLimitExceeded         = New(http.StatusTooManyRequests, components.ErrRateLimitExceeded, "Rate limit exceeded")
+	ErrInternal                  = New(http.StatusInternalServerError, components.ErrInternalServerError, "Internal server error")
+	ErrUpstream                  = New(http.StatusBadGateway, components.ErrUpstreamError, "An upstream service failed")
+	ErrUpstreamContractViolation = New(http.StatusBadGateway, components.ErrUpstreamContractViolation, "An upstream service answered outside its contract")
+	ErrCircuitOpen               = New(http.StatusServiceUnavailable, components.ErrCircuitOpen, "An upstream service is failing; its circuit is open")
+	ErrUpstreamUnavailable       = New(http.StatusServiceUnavailable, components.ErrUpstreamUnavailable, "An upstream service is unavailable")
+	ErrUpstreamOverloaded        = New(http.StatusServiceUnavailable, components.ErrUpstreamOverloaded, "An upstream service is overloaded")
+	ErrUpstreamTimeout           = New(http.StatusGatewayTimeout, components.ErrUpstreamTimeout, "An upstream service did not answer in time")
 )

@@ -11,7 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/contractgate/contractgate/gen/gateway"
+	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/routes"
@@ -103,9 +103,9 @@ func write(c echo.Context, e *Error) error {
 	if prefersProblem(c.Request().Header.Get(echo.HeaderAccept)) {
 		return c.JSON(e.Status, problem(c, e, meta))
 	}
-	body := gateway.ErrorEnvelope{
+	body := components.ErrorEnvelope{
 		Success: false,
-		Error:   gateway.Error{Code: e.Code, Message: e.Message},
+		Error:   components.Error{Code: e.Code, Message: e.Message},
 		Meta:    meta,
 	}
 	if len(e.Details) > 0 {
@@ -126,7 +126,7 @@ type Problem struct {
 	RequestID string   `json:"requestId"`
 }
 
-func problem(c echo.Context, e *Error, meta gateway.Meta) Problem {
+func problem(c echo.Context, e *Error, meta components.Meta) Problem {
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	return Problem{
 		Type:      "https://contractgate.dev/errors/" + strings.ToLower(strings.ReplaceAll(string(e.Code), "_", "-")),

@@ -1,12 +1,13 @@
 // Package envelope builds the meta block every public response carries (request id,
-// timestamp, duration, pagination), as the spec's Meta schema.
+// timestamp, duration, pagination), as the shared components' Meta schema
+// (components.Meta, api/components.yaml).
 package envelope
 
 import (
 	"context"
 	"time"
 
-	"github.com/contractgate/contractgate/gen/gateway"
+	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 )
 
@@ -16,9 +17,9 @@ const TimestampFormat = "2006-01-02T15:04:05.000Z"
 
 // Meta returns the meta block for the request carried by ctx: its request id, the current
 // time (UTC, millisecond precision) and the time spent since the request arrived, in ms.
-func Meta(ctx context.Context) gateway.Meta {
+func Meta(ctx context.Context) components.Meta {
 	now := time.Now()
-	m := gateway.Meta{Timestamp: now.UTC().Format(TimestampFormat)}
+	m := components.Meta{Timestamp: now.UTC().Format(TimestampFormat)}
 	if info := correlation.FromContext(ctx); info != nil {
 		m.RequestId = info.RequestID
 		m.Duration = float64(now.Sub(info.Start).Microseconds()) / 1000
@@ -27,19 +28,19 @@ func Meta(ctx context.Context) gateway.Meta {
 }
 
 // ListMeta returns Meta plus the pagination block of a page of a list.
-func ListMeta(ctx context.Context, page, pageSize int32, totalItems int64) gateway.Meta {
+func ListMeta(ctx context.Context, page, pageSize int32, totalItems int64) components.Meta {
 	m := Meta(ctx)
 	m.Pagination = Pagination(page, pageSize, totalItems)
 	return m
 }
 
 // Pagination describes page (1-based) of pageSize items out of totalItems.
-func Pagination(page, pageSize int32, totalItems int64) *gateway.Pagination {
+func Pagination(page, pageSize int32, totalItems int64) *components.Pagination {
 	totalPages := int32(0)
 	if pageSize > 0 {
 		totalPages = int32((totalItems + int64(pageSize) - 1) / int64(pageSize))
 	}
-	return &gateway.Pagination{
+	return &components.Pagination{
 		Page:        page,
 		PageSize:    pageSize,
 		TotalItems:  totalItems,

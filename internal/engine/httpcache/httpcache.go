@@ -25,8 +25,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
-	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
+	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/configerr"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/identity"
@@ -98,7 +98,7 @@ type policy struct {
 // entry is one stored answer: the envelope's data and pagination, never its meta.
 type entry struct {
 	data       json.RawMessage
-	pagination *gateway.Pagination
+	pagination *components.Pagination
 	etag       string
 	stored     time.Time
 	key        string
@@ -391,7 +391,7 @@ func (c *Cache) store(key string, rec *recorder, now time.Time) *entry {
 	var env struct {
 		Success bool            `json:"success"`
 		Data    json.RawMessage `json:"data"`
-		Meta    gateway.Meta    `json:"meta"`
+		Meta    components.Meta `json:"meta"`
 	}
 	if json.Unmarshal(rec.body.Bytes(), &env) != nil || !env.Success || env.Meta.Degraded != nil {
 		return nil
@@ -452,12 +452,12 @@ func (c *Cache) answer(ctx echo.Context, p policy, e *entry, now time.Time, stat
 	meta := envelope.Meta(ctx.Request().Context())
 	meta.Pagination = e.pagination
 	if stale {
-		meta.Degraded = &[]gateway.MetaDegraded{gateway.DegradedStale}
+		meta.Degraded = &[]string{components.DegradedStale}
 	}
 	return ctx.JSON(http.StatusOK, struct {
 		Success bool            `json:"success"`
 		Data    json.RawMessage `json:"data"`
-		Meta    gateway.Meta    `json:"meta"`
+		Meta    components.Meta `json:"meta"`
 	}{true, e.data, meta})
 }
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
+	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
@@ -71,7 +71,7 @@ func TestWithTheContractAndTheValidator(t *testing.T) {
 	alice := map[string]string{headerSubject: "alice"}
 
 	res := do(t, srv.URL, call{body: invalid, key: "k-contract", header: alice})
-	if code := errorCode(t, res, http.StatusUnprocessableEntity); code != string(gateway.ErrValidationFailed) {
+	if code := errorCode(t, res, http.StatusUnprocessableEntity); code != string(components.ErrValidationFailed) {
 		t.Fatalf("invalid body: %s", res.Body)
 	}
 	first := do(t, srv.URL, call{body: valid, key: "k-contract", header: alice})

@@ -20,8 +20,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
+	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/idempotency"
@@ -92,9 +92,9 @@ func newApp() *app { return &app{release: make(chan struct{})} }
 func (a *app) unblock() { a.once.Do(func() { close(a.release) }) }
 
 type orderEnvelope struct {
-	Success bool           `json:"success"`
-	Data    map[string]any `json:"data"`
-	Meta    gateway.Meta   `json:"meta"`
+	Success bool            `json:"success"`
+	Data    map[string]any  `json:"data"`
+	Meta    components.Meta `json:"meta"`
 }
 
 func (a *app) handle(c echo.Context) error {
@@ -299,7 +299,7 @@ func envelopeOf(t testing.TB, res *response, status int) map[string]json.RawMess
 	if err := json.Unmarshal(res.Body, &env); err != nil {
 		t.Fatalf("body is not JSON: %v: %s", err, res.Body)
 	}
-	var meta gateway.Meta
+	var meta components.Meta
 	if err := json.Unmarshal(env["meta"], &meta); err != nil {
 		t.Fatalf("meta: %v: %s", err, res.Body)
 	}

@@ -148,7 +148,7 @@ func replayEnvelope(ctx context.Context, body []byte) []byte {
 	env.Meta["requestId"], _ = json.Marshal(now.RequestId)
 	env.Meta["timestamp"], _ = json.Marshal(now.Timestamp)
 	env.Meta["duration"], _ = json.Marshal(now.Duration)
-	meta, err := json.Marshal(env.Meta) // keys sorted, as gateway.Meta encodes them
+	meta, err := json.Marshal(env.Meta) // keys sorted, as components.Meta encodes them
 	if err != nil {
 		return nil
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/binding"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/connlimit"
+	"github.com/contractgate/contractgate/internal/engine/contract"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/docs"
 	"github.com/contractgate/contractgate/internal/engine/edge"
@@ -96,9 +97,10 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 		return nil, err
 	}
 	spec := ct.public
-	specJSON, err := spec.MarshalJSON()
+	// Served as one self-contained document: the shared components are bundled in.
+	specJSON, specYAML, err := contract.Bundle(spec)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the contract as JSON: %w", err)
+		return nil, err
 	}
 	m := metrics.New()
 	var refused, idleClosed func(reason string)
@@ -220,7 +222,7 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 
 	// Every GET route answers HEAD too (RFC 9110), through the same chain.
 	r := routes.WithHead(e)
-	ops_ := ops.New(ct.publicYAML, specJSON, clients.States)
+	ops_ := ops.New(specYAML, specJSON, clients.States)
 	ops_.Register(r)
 	apiDocs, err := docs.New(docs.Config{SpecURL: "/openapi.json"})
 	if err != nil {

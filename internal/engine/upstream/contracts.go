@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"path"
@@ -9,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	contractdoc "github.com/contractgate/contractgate/internal/engine/contract"
 )
 
 // ContractsDir is where an app's upstream contracts live in its contracts file system: every
@@ -32,16 +33,9 @@ func Contracts(fsys fs.FS) (map[string]*openapi3.T, error) {
 		if !validName.MatchString(name) {
 			return nil, fmt.Errorf("%s: an upstream's name must be lower-case letters and digits, starting with a letter", f)
 		}
-		data, err := fs.ReadFile(fsys, f)
+		doc, err := contractdoc.Load(fsys, f) // references to other files (../components.yaml) moved in
 		if err != nil {
 			return nil, err
-		}
-		doc, err := openapi3.NewLoader().LoadFromData(data)
-		if err != nil {
-			return nil, fmt.Errorf("loading %s: %w", f, err)
-		}
-		if err := doc.Validate(context.Background()); err != nil {
-			return nil, fmt.Errorf("%s is not a valid OpenAPI document: %w", f, err)
 		}
 		out[name] = doc
 	}

@@ -2,7 +2,7 @@ package validation_test
 
 import (
 	"bytes"
-	"context"
+	"cmp"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -20,8 +20,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
+	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
@@ -39,8 +39,9 @@ var (
 )
 
 // fuzzGateway is the gateway's validation chain for the real contract, built once: the
-// error handler, correlation, the body limit, the validator, and the generated strict server
-// with a stub behind it that checks what validation let through.
+// error handler, correlation, the body limit, the validator, and behind them a stub of the
+// two fuzzed operations that decodes what validation let through (as a generated strict
+// server would) and checks it.
 func fuzzGateway(tb testing.TB) *echo.Echo {
 	tb.Helper()
 	fuzzOnce.Do(func() {
@@ -63,19 +64,14 @@ func fuzzGateway(tb testing.TB) *echo.Echo {
 		e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
 		e.Pre(correlation.Middleware())
 		e.Use(middleware.BodyLimit(strconv.Itoa(fuzzBodyLimit)+"B"), v.Middleware())
-		gateway.RegisterHandlers(e, gateway.NewStrictHandler(fuzzStub{}, nil))
+		e.POST("/v1/orders", createOrder)
+		e.GET("/v1/products", listProducts)
 		fuzzE = e
 	})
 	if fuzzErr != nil {
 		tb.Fatal(fuzzErr)
 	}
 	return fuzzE
-}
-
-// fuzzStub answers the two fuzzed operations after checking that the value it was handed
-// satisfies the contract; a broken invariant answers 500 with the reason as the message.
-type fuzzStub struct {
-	gateway.StrictServerInterface // the other operations are never called
 }
 
 var (
@@ -87,76 +83,120 @@ func broken(format string, args ...any) error {
 	return apierror.ErrInternal.WithMessage("contract invariant broken: "+format, args...)
 }
 
-func (fuzzStub) CreateOrder(ctx context.Context, req gateway.CreateOrderRequestObject) (gateway.CreateOrderResponseObject, error) {
-	b := req.Body
-	if b == nil {
-		return nil, broken("no body")
+// orderRequest is the part of createOrder's request body the stub checks.
+type orderRequest struct {
+	Items []struct {
+		ProductId string  `json:"productId"`
+		Quantity  float64 `json:"quantity"` // 1.0 is an integer too (JSON Schema)
+	} `json:"items"`
+	Currency *string `json:"currency"`
+	Note     *string `json:"note"`
+	Payment  *struct {
+		Method        string  `json:"method"`
+		CardToken     *string `json:"cardToken"`
+		PurchaseOrder *string `json:"purchaseOrder"`
+	} `json:"payment"`
+}
+
+// successEnvelope is a success answer: data and the engine's meta.
+type successEnvelope struct {
+	Success bool            `json:"success"`
+	Data    any             `json:"data"`
+	Meta    components.Meta `json:"meta"`
+}
+
+func createOrder(c echo.Context) error {
+	var b orderRequest
+	if err := json.NewDecoder(c.Request().Body).Decode(&b); err != nil {
+		return broken("body does not decode: %v", err)
 	}
 	if n := len(b.Items); n < 1 || n > 50 {
-		return nil, broken("%d items", n)
+		return broken("%d items", n)
 	}
 	for i, it := range b.Items {
-		if it.Quantity < 1 || it.Quantity > 100 {
-			return nil, broken("items[%d].quantity %d", i, it.Quantity)
+		if it.Quantity < 1 || it.Quantity > 100 || it.Quantity != math.Trunc(it.Quantity) {
+			return broken("items[%d].quantity %v", i, it.Quantity)
 		}
 		if !productIDPattern.MatchString(it.ProductId) {
-			return nil, broken("items[%d].productId %q", i, it.ProductId)
+			return broken("items[%d].productId %q", i, it.ProductId)
 		}
 	}
 	if b.Currency != nil && *b.Currency != "USD" {
-		return nil, broken("currency %q", *b.Currency)
+		return broken("currency %q", *b.Currency)
 	}
 	if b.Note != nil && (utf8.RuneCountInString(*b.Note) > 500 || !utf8.ValidString(*b.Note)) {
-		return nil, broken("note of %d characters", utf8.RuneCountInString(*b.Note))
+		return broken("note of %d characters", utf8.RuneCountInString(*b.Note))
 	}
-	method, err := b.Payment.Discriminator()
-	if err != nil {
-		return nil, broken("payment without a method")
+	if b.Payment == nil {
+		return broken("payment without a method")
 	}
-	switch method {
+	switch p := b.Payment; p.Method {
 	case "card":
-		p, err := b.Payment.AsCardPayment()
-		if err != nil || !cardTokenPattern.MatchString(p.CardToken) {
-			return nil, broken("card payment %+v", p)
+		if p.CardToken == nil || !cardTokenPattern.MatchString(*p.CardToken) {
+			return broken("card payment %+v", p)
 		}
 	case "invoice":
-		p, err := b.Payment.AsInvoicePayment()
-		if n := utf8.RuneCountInString(p.PurchaseOrder); err != nil || n < 1 || n > 64 {
-			return nil, broken("invoice payment %+v", p)
+		if p.PurchaseOrder == nil {
+			return broken("invoice payment %+v", p)
+		}
+		if n := utf8.RuneCountInString(*p.PurchaseOrder); n < 1 || n > 64 {
+			return broken("invoice payment %+v", p)
 		}
 	default:
-		return nil, broken("payment method %q", method)
+		return broken("payment method %q", p.Method)
 	}
-	out := gateway.CreateOrder201JSONResponse{Success: true, Meta: envelope.Meta(ctx)}
-	out.Data.Status, out.Data.Currency = "pending", "USD"
-	return out, nil
+	ctx := c.Request().Context()
+	return c.JSON(http.StatusCreated, successEnvelope{Success: true,
+		Data: map[string]string{"status": "pending", "currency": "USD"}, Meta: envelope.Meta(ctx)})
 }
 
-func (fuzzStub) ListProducts(ctx context.Context, req gateway.ListProductsRequestObject) (gateway.ListProductsResponseObject, error) {
-	p := req.Params
-	if p.Page == nil || *p.Page < 1 || *p.Page > 100000 {
-		return nil, broken("page %v", p.Page)
+// queryInt returns the query parameter name as an integer, and whether it is present.
+func queryInt(c echo.Context, name string) (int64, bool, error) {
+	vs := c.QueryParams()[name]
+	switch len(vs) {
+	case 0:
+		return 0, false, nil
+	case 1:
+		n, err := strconv.ParseInt(vs[0], 10, 64)
+		if err != nil {
+			return 0, true, broken("%s %q", name, vs[0])
+		}
+		return n, true, nil
+	default:
+		return 0, true, broken("%s given %d times", name, len(vs))
 	}
-	if p.PageSize == nil || *p.PageSize < 1 || *p.PageSize > 100 {
-		return nil, broken("pageSize %v", p.PageSize)
+}
+
+func listProducts(c echo.Context) error {
+	page, ok, err := queryInt(c, "page")
+	if err != nil || !ok || page < 1 || page > 100000 {
+		return cmp.Or(err, broken("page %d (present %v)", page, ok))
 	}
-	if p.Category != nil {
-		switch *p.Category {
-		case "kitchen", "office", "outdoor", "apparel", "books":
+	size, ok, err := queryInt(c, "pageSize")
+	if err != nil || !ok || size < 1 || size > 100 {
+		return cmp.Or(err, broken("pageSize %d (present %v)", size, ok))
+	}
+	q := c.QueryParams()
+	if vs, ok := q["category"]; ok {
+		switch {
+		case len(vs) != 1:
+			return broken("category given %d times", len(vs))
+		case vs[0] == "kitchen", vs[0] == "office", vs[0] == "outdoor", vs[0] == "apparel", vs[0] == "books":
 		default:
-			return nil, broken("category %q", *p.Category)
+			return broken("category %q", vs[0])
 		}
 	}
-	if p.Q != nil {
-		if n := utf8.RuneCountInString(*p.Q); n < 1 || n > 100 {
-			return nil, broken("q of %d characters", n)
+	if vs, ok := q["q"]; ok {
+		if n := utf8.RuneCountInString(vs[0]); len(vs) != 1 || n < 1 || n > 100 {
+			return broken("q of %d characters", n)
 		}
 	}
-	if p.MaxPriceCents != nil && (*p.MaxPriceCents < 0 || *p.MaxPriceCents > 100000000) {
-		return nil, broken("maxPriceCents %d", *p.MaxPriceCents)
+	if price, ok, err := queryInt(c, "maxPriceCents"); err != nil || (ok && (price < 0 || price > 100000000)) {
+		return cmp.Or(err, broken("maxPriceCents %d", price))
 	}
-	return gateway.ListProducts200JSONResponse{Success: true, Data: []gateway.Product{},
-		Meta: envelope.ListMeta(ctx, *p.Page, *p.PageSize, 0)}, nil
+	ctx := c.Request().Context()
+	return c.JSON(http.StatusOK, successEnvelope{Success: true, Data: []any{},
+		Meta: envelope.ListMeta(ctx, int32(page), int32(size), 0)})
 }
 
 // fuzzLeaks are fragments of raw Go errors and library names that must never reach a

@@ -13,7 +13,6 @@ package breaking
 import (
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,6 +21,8 @@ import (
 	"github.com/oasdiff/oasdiff/checker"
 	"github.com/oasdiff/oasdiff/diff"
 	"github.com/oasdiff/oasdiff/load"
+
+	"github.com/contractgate/contractgate/internal/engine/contract"
 )
 
 // ErrBreaking is matched (errors.Is) by the error Report.Err returns when the contract
@@ -106,21 +107,24 @@ func (e *Error) Error() string {
 // Unwrap makes errors.Is(err, ErrBreaking) hold.
 func (e *Error) Unwrap() error { return ErrBreaking }
 
-// CompareFiles reads and compares two contract files; see Compare.
+// CompareFiles loads and compares two contract files; see Compare. Each is bundled first
+// (contract.BundleFile: its $refs to other files, such as the shared components.yaml,
+// resolved against its directory and moved into it), so that what is compared is what
+// clients get.
 func CompareFiles(basePath, revisionPath string) (*Report, error) {
-	base, err := os.ReadFile(basePath)
+	base, err := contract.BundleFile(basePath)
 	if err != nil {
 		return nil, err
 	}
-	revision, err := os.ReadFile(revisionPath)
+	revision, err := contract.BundleFile(revisionPath)
 	if err != nil {
 		return nil, err
 	}
 	return Compare(basePath, base, revisionPath, revision)
 }
 
-// Compare lists the changes from base to revision that break (or may break) clients of
-// base. The names label the documents in messages. It fails only when a document cannot
+// Compare lists the changes from base to revision (self-contained documents) that break
+// (or may break) clients of base. The names label the documents in messages. It fails only when a document cannot
 // be loaded or info.version is not MAJOR.MINOR.PATCH; call Report.Err for the verdict.
 func Compare(baseName string, base []byte, revisionName string, revision []byte) (*Report, error) {
 	s1, err := loadSpec(baseName, base)

@@ -175,3 +175,17 @@ func TestParseVersion(t *testing.T) {
 		t.Error("Less does not order by major first")
 	}
 }
+
+// TestReleasedAgainstContract: the gate compares the contract, its shared components
+// bundled in, with the released snapshot, and passes.
+func TestReleasedAgainstContract(t *testing.T) {
+	t.Parallel()
+	report, err := breaking.CompareFiles(filepath.Join("..", "..", "..", "api", "released", "openapi.yaml"),
+		filepath.Join("..", "..", "..", "api", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Err(); err != nil {
+		t.Error(err)
+	}
+}

@@ -2,6 +2,8 @@ package speclint
 
 import (
 	"fmt"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 
@@ -30,6 +32,9 @@ func checkOperation(doc *openapi3.T, o operation) []Finding {
 	}
 	for _, m := range errorEnvelopeProblems(o.op.Responses) {
 		add(RuleErrorEnvelope, "%s", m)
+	}
+	for _, m := range sharedComponentProblems(o.op.Responses) {
+		add(RuleSharedComponents, "%s", m)
 	}
 
 	if body := o.op.RequestBody; body != nil && body.Value != nil {
@@ -116,23 +121,100 @@ func errorEnvelopeProblems(responses *openapi3.Responses) []string {
 			name += " (" + ref.Ref + ")"
 		}
 		if len(ref.Value.Content) == 0 {
-			out = append(out, name+" has no content; error responses are the ErrorEnvelope ($ref "+ErrorEnvelopeRef+")")
+			out = append(out, name+" has no content; error responses are the shared ErrorEnvelope ($ref: "+ErrorEnvelopeRef+")")
 			continue
 		}
 		for _, mt := range sortedKeys(ref.Value.Content) {
-			if base, _, _ := strings.Cut(mt, ";"); strings.TrimSpace(base) == "application/problem+json" {
+			if isProblem(mt) {
 				continue // RFC 9457 is the alternative representation of the same error
 			}
-			media := ref.Value.Content[mt]
-			switch {
-			case media == nil || media.Schema == nil:
-				out = append(out, fmt.Sprintf("%s %s has no schema; it must be $ref %s", name, mt, ErrorEnvelopeRef))
-			case media.Schema.Ref != ErrorEnvelopeRef:
-				out = append(out, fmt.Sprintf("%s %s uses %s; it must be $ref %s", name, mt, describe(media.Schema), ErrorEnvelopeRef))
+			if media := ref.Value.Content[mt]; media == nil || media.Schema == nil {
+				out = append(out, fmt.Sprintf("%s %s has no schema; it must be the shared ErrorEnvelope ($ref: %s)", name, mt, ErrorEnvelopeRef))
 			}
 		}
 	}
 	return out
+}
+
+// sharedComponentProblems describes each response that does not use the shared components
+// (components.yaml) where the engine writes them: every 4xx, 5xx or default JSON response
+// is the shared ErrorEnvelope, and every 2xx JSON envelope (an object schema with success
+// or meta) has the shared Meta as meta (directly or as an allOf member).
+func sharedComponentProblems(responses *openapi3.Responses) []string {
+	if responses == nil {
+		return nil
+	}
+	var out []string
+	for _, code := range responses.Keys() {
+		isError := code == "default" || strings.HasPrefix(code, "4") || strings.HasPrefix(code, "5")
+		if !isError && !strings.HasPrefix(code, "2") {
+			continue
+		}
+		ref := responses.Value(code)
+		if ref == nil || ref.Value == nil {
+			continue
+		}
+		name := "response " + code
+		if ref.Ref != "" {
+			name += " (" + ref.Ref + ")"
+		}
+		for _, mt := range sortedKeys(ref.Value.Content) {
+			media := ref.Value.Content[mt]
+			if !isJSON(mt) || isProblem(mt) || media == nil || media.Schema == nil {
+				continue // error-envelope reports a missing schema
+			}
+			if isError {
+				if !isShared(media.Schema.Ref, "ErrorEnvelope") {
+					out = append(out, fmt.Sprintf("%s %s uses %s; error responses must use the shared ErrorEnvelope ($ref: %s)",
+						name, mt, describe(media.Schema), ErrorEnvelopeRef))
+				}
+				continue
+			}
+			s := media.Schema.Value
+			if s == nil || (s.Properties["success"] == nil && s.Properties["meta"] == nil) {
+				continue // not an envelope
+			}
+			switch meta := s.Properties["meta"]; {
+			case meta == nil:
+				out = append(out, fmt.Sprintf("%s %s is an envelope without meta; success envelopes are {success, data, meta} with the shared Meta ($ref: %s)",
+					name, mt, MetaRef))
+			case !sharedMeta(meta):
+				out = append(out, fmt.Sprintf("%s %s: meta uses %s; success envelopes must use the shared Meta ($ref: %s)",
+					name, mt, describe(meta), MetaRef))
+			}
+		}
+	}
+	return out
+}
+
+// sharedMeta reports whether meta is the shared Meta, or an allOf with it as a member.
+func sharedMeta(meta *openapi3.SchemaRef) bool {
+	if isShared(meta.Ref, "Meta") {
+		return true
+	}
+	return meta.Ref == "" && meta.Value != nil && slices.ContainsFunc(meta.Value.AllOf, func(m *openapi3.SchemaRef) bool {
+		return m != nil && isShared(m.Ref, "Meta")
+	})
+}
+
+// isShared reports whether ref points at the schema name of the shared components file
+// (any path to a file named components.yaml, as written in the contract).
+func isShared(ref, name string) bool {
+	u, err := url.Parse(ref)
+	return err == nil && u.Path != "" && path.Base(u.Path) == SharedComponentsFile &&
+		u.Fragment == "/components/schemas/"+name
+}
+
+func mediaBase(mt string) string {
+	base, _, _ := strings.Cut(mt, ";")
+	return strings.ToLower(strings.TrimSpace(base))
+}
+
+func isProblem(mt string) bool { return mediaBase(mt) == "application/problem+json" }
+
+func isJSON(mt string) bool {
+	b := mediaBase(mt)
+	return b == "application/json" || strings.HasSuffix(b, "+json")
 }
 
 // describe names a schema for messages: its $ref, or "an inline schema".

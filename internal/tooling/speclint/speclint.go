@@ -11,8 +11,13 @@
 //	                           request body also declares 422; a secured one (effective
 //	                           security with no anonymous alternative) 401 and 403
 //	error-envelope             every 4xx, 5xx and default response has content, and each
-//	                           media type (bar application/problem+json) has the schema
-//	                           $ref #/components/schemas/ErrorEnvelope
+//	                           media type (bar application/problem+json) has a schema
+//	shared-components          the contract uses the shared components (components.yaml,
+//	                           the shapes the engine writes): every 4xx, 5xx and default
+//	                           JSON response is $ref ./components.yaml#/components/schemas/ErrorEnvelope,
+//	                           and every 2xx JSON envelope (an object with success or
+//	                           meta) has meta $ref ./components.yaml#/components/schemas/Meta
+//	                           (or an allOf with it)
 //	strict-request-body        every object schema in a request body, nested ones included
 //	                           (properties, items, additionalProperties, allOf/anyOf/oneOf
 //	                           members), sets additionalProperties: false
@@ -32,13 +37,12 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/contractgate/contractgate/internal/engine/contract"
 )
 
 // Rule names, as carried by Finding.Rule.
@@ -47,14 +51,23 @@ const (
 	RuleOperationSummary        = "operation-summary"
 	RuleErrorResponses          = "error-responses"
 	RuleErrorEnvelope           = "error-envelope"
+	RuleSharedComponents        = "shared-components"
 	RuleStrictRequestBody       = "strict-request-body"
 	RulePathParameterConstraint = "path-parameter-constraint"
 	RulePagination              = "pagination"
 	RuleValidExamples           = "valid-examples"
 )
 
-// ErrorEnvelopeRef is the schema every error response must reference.
-const ErrorEnvelopeRef = "#/components/schemas/ErrorEnvelope"
+// SharedComponentsFile is the file name of the shared components every public contract
+// $refs (api/components.yaml); a reference to it may take any relative path.
+const SharedComponentsFile = "components.yaml"
+
+// ErrorEnvelopeRef and MetaRef are the shared schemas every error response, and every
+// success envelope's meta, must reference (as written beside components.yaml).
+const (
+	ErrorEnvelopeRef = "./" + SharedComponentsFile + "#/components/schemas/ErrorEnvelope"
+	MetaRef          = "./" + SharedComponentsFile + "#/components/schemas/Meta"
+)
 
 // Finding is one rule violation.
 type Finding struct {
@@ -70,35 +83,42 @@ type Finding struct {
 // String is "rule: where: message".
 func (f Finding) String() string { return f.Rule + ": " + f.Where + ": " + f.Message }
 
-// LintFile lints the contract at path (relative $refs resolve against its directory).
+// LintFile lints the contract at path. Its relative $refs (the shared components.yaml)
+// resolve against its directory; the rules see the references as written, and the
+// examples are checked in the bundled document (see contract.Internalize), so that those
+// of the shared components are checked too.
 func LintFile(path string) ([]Finding, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
-	}
-	return lint(data, &url.URL{Path: filepath.ToSlash(abs)})
-}
-
-// Lint lints a contract held in memory (it may use local "#/..." $refs only).
-func Lint(data []byte) ([]Finding, error) { return lint(data, nil) }
-
-func lint(data []byte, location *url.URL) ([]Finding, error) {
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = location != nil
-	var doc *openapi3.T
-	var err error
-	if location != nil {
-		doc, err = loader.LoadFromDataWithPath(data, location)
-	} else {
-		doc, err = loader.LoadFromData(data)
-	}
+	doc, err := contract.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("loading the contract: %w", err)
 	}
+	bundled, err := contract.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading the contract: %w", err)
+	}
+	if err := contract.Internalize(bundled); err != nil {
+		return nil, fmt.Errorf("bundling the contract: %w", err)
+	}
+	data, err := bundled.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encoding the contract as JSON: %w", err)
+	}
+	return lint(doc, data)
+}
+
+// Lint lints a contract held in memory (it may use local "#/..." $refs only, so it fails
+// the shared-components rule).
+func Lint(data []byte) ([]Finding, error) {
+	doc, err := openapi3.NewLoader().LoadFromData(data)
+	if err != nil {
+		return nil, fmt.Errorf("loading the contract: %w", err)
+	}
+	return lint(doc, data)
+}
+
+// lint applies every rule to doc, whose examples are checked in data (the same contract,
+// self-contained).
+func lint(doc *openapi3.T, data []byte) ([]Finding, error) {
 	// Examples are this package's valid-examples rule, with a message per example.
 	if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation()); err != nil {
 		return nil, fmt.Errorf("the contract is not a valid OpenAPI document: %w", err)

@@ -1,12 +1,14 @@
 package speclint_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/contractgate/contractgate/internal/engine/contract"
 	"github.com/contractgate/contractgate/internal/tooling/speclint"
 )
 
@@ -35,10 +37,15 @@ func TestRules(t *testing.T) {
 			"error-responses: POST /v1/books (createBook): does not declare the 403 response (it is secured, and a caller may lack a scope)",
 		}},
 		{"error-not-envelope", []string{
-			"error-envelope: GET /v1/books/{bookId} (getBook): response 404 application/json uses an inline schema; it must be $ref #/components/schemas/ErrorEnvelope",
+			"shared-components: GET /v1/books/{bookId} (getBook): response 404 application/json uses an inline schema; error responses must use the shared ErrorEnvelope ($ref: ./components.yaml#/components/schemas/ErrorEnvelope)",
 		}},
 		{"error-without-content", []string{
-			"error-envelope: GET /v1/status (getStatus): response default has no content; error responses are the ErrorEnvelope ($ref #/components/schemas/ErrorEnvelope)",
+			"error-envelope: GET /v1/status (getStatus): response default has no content; error responses are the shared ErrorEnvelope ($ref: ./components.yaml#/components/schemas/ErrorEnvelope)",
+		}},
+		{"local-error-envelope", localErrorEnvelope()},
+		{"local-meta", []string{
+			"shared-components: POST /v1/books (createBook): response 201 application/json: meta uses $ref #/components/schemas/BookMeta; success envelopes must use the shared Meta ($ref: ./components.yaml#/components/schemas/Meta)",
+			"shared-components: GET /v1/books/{bookId} (getBook): response 200 application/json: meta uses $ref #/components/schemas/BookMeta; success envelopes must use the shared Meta ($ref: ./components.yaml#/components/schemas/Meta)",
 		}},
 		{"open-request-body", []string{
 			"strict-request-body: POST /v1/books (createBook): request body application/json: object schema at body (#/components/schemas/CreateBookRequest) does not set additionalProperties: false",
@@ -58,7 +65,8 @@ func TestRules(t *testing.T) {
 		{"list-unbounded-page-size", []string{
 			"pagination: GET /v1/books (listBooks): query parameter pageSize has no maximum; page sizes must be bounded",
 		}},
-		{"list-without-pagination-meta", []string{
+		{"list-without-pagination-meta", []string{ // an inline meta cannot be the shared one
+			"shared-components: GET /v1/books (listBooks): response 200 application/json: meta uses an inline schema; success envelopes must use the shared Meta ($ref: ./components.yaml#/components/schemas/Meta)",
 			"pagination: GET /v1/books (listBooks): lists items (200 data is an array) but its 200 response does not declare meta.pagination",
 		}},
 		{"invalid-media-type-example", []string{
@@ -116,7 +124,7 @@ func TestFixturesCoverEveryRule(t *testing.T) {
 	}
 	for _, rule := range []string{
 		speclint.RuleOperationID, speclint.RuleOperationSummary, speclint.RuleErrorResponses,
-		speclint.RuleErrorEnvelope, speclint.RuleStrictRequestBody, speclint.RulePathParameterConstraint,
+		speclint.RuleErrorEnvelope, speclint.RuleSharedComponents, speclint.RuleStrictRequestBody, speclint.RulePathParameterConstraint,
 		speclint.RulePagination, speclint.RuleValidExamples,
 	} {
 		if !covered[rule] {
@@ -137,10 +145,11 @@ func TestContract(t *testing.T) {
 	}
 }
 
-// TestLint: the in-memory entry point agrees with LintFile.
+// TestLint: the in-memory entry point applies the same rules to a self-contained
+// document; having no file beside it, such a document cannot use the shared components.
 func TestLint(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile(filepath.Join("testdata", "missing-summary.yaml"))
+	data, err := contract.BundleFile(filepath.Join("testdata", "missing-summary.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,9 +157,42 @@ func TestLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(findings) != 1 || findings[0].Rule != speclint.RuleOperationSummary {
-		t.Errorf("findings = %v, want one %s", findings, speclint.RuleOperationSummary)
+	var summary, shared int
+	for _, f := range findings {
+		switch f.Rule {
+		case speclint.RuleOperationSummary:
+			summary++
+		case speclint.RuleSharedComponents:
+			shared++
+		default:
+			t.Errorf("unexpected finding %v", f)
+		}
 	}
+	if summary != 1 || shared == 0 {
+		t.Errorf("findings = %v, want one %s and %s ones", findings, speclint.RuleOperationSummary, speclint.RuleSharedComponents)
+	}
+}
+
+// localErrorEnvelope is what local-error-envelope.yaml must produce: every error response
+// of every operation names the local schema.
+func localErrorEnvelope() []string {
+	const msg = "response %s (#/components/responses/Error) application/json uses $ref #/components/schemas/ErrorEnvelope; " +
+		"error responses must use the shared ErrorEnvelope ($ref: ./components.yaml#/components/schemas/ErrorEnvelope)"
+	var out []string
+	for _, op := range []struct {
+		where string
+		codes []string
+	}{
+		{"GET /v1/books (listBooks)", []string{"422", "500"}},
+		{"POST /v1/books (createBook)", []string{"401", "403", "422", "500"}},
+		{"GET /v1/books/{bookId} (getBook)", []string{"401", "403", "404", "422", "500"}},
+		{"GET /v1/status (getStatus)", []string{"500", "default"}},
+	} {
+		for _, c := range op.codes {
+			out = append(out, "shared-components: "+op.where+": "+fmt.Sprintf(msg, c))
+		}
+	}
+	return out
 }
 
 // TestNotADocument: a document kin-openapi rejects is an error, not a finding.
