@@ -10,8 +10,9 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
-generate: ## regenerate gen/ from api/ (oapi-codegen pinned in go.mod; openapi-typescript in sdk/typescript/package-lock.json)
-	$(GO) generate ./gen/...
+generate: ## regenerate gen/ from api/ (upstream clients and x-upstream glue: internal/tooling/codegen; oapi-codegen pinned in go.mod; openapi-typescript in sdk/typescript/package-lock.json)
+	$(GO) run ./internal/tooling/codegen/cmd/codegen api:gen
+	$(GO) generate ./gen/gateway ./gen/sdk
 	./scripts/gen-typescript.sh
 
 .PHONY: build
