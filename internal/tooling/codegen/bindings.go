@@ -41,6 +41,9 @@ type opInfo struct {
 // operationId as written.
 func definitions(spec *openapi3.T, cfg codegen.Configuration, ids []string) (map[string]opInfo, error) {
 	// Generate sets oapi-codegen's naming state (name normalizer, type mappings) from cfg.
+	// Keeping the operationIds as written changes no Go name; it only stops oapi-codegen from
+	// rewriting them in spec, where they are looked up.
+	cfg.Compatibility.PreserveOriginalOperationIdCasingInEmbeddedSpec = true
 	if _, err := codegen.Generate(spec, cfg); err != nil {
 		return nil, err
 	}
@@ -123,7 +126,7 @@ func Bindings(publicPath string, gw config, upDir string, names []string) ([]bou
 	for _, p := range bound {
 		r := resolver{id: p.id, b: p.b, pub: pubDefs[p.id].def}
 		if !slices.Contains(names, p.b.Service) {
-			errs = append(errs, r.fail("service", "no upstream %q (%s)", p.b.Service, filepath.Join(upDir, p.b.Service+".yaml")))
+			errs = append(errs, r.fail("service", "no upstream %q (no upstreams/%s.yaml)", p.b.Service, p.b.Service))
 			continue
 		}
 		up, ok := upDefs[p.b.Service][p.b.Operation]
