@@ -33,7 +33,23 @@ type boundOp struct {
 
 // opInfo is one operation of a contract: its oapi-codegen definition (Go names and types).
 type opInfo struct {
-	def codegen.OperationDefinition
+	codegen.OperationDefinition
+	// under is the Go type underneath each parameter's type (in + "." + name): string for a
+	// $ref to a string enum, whose Schema.GoType is the enum's name.
+	under map[string]string
+}
+
+// underlying is the Go type of p's schema with any $ref removed, under the naming state of the
+// last Generate.
+func underlying(p codegen.ParameterDefinition) string {
+	if p.Spec.Schema == nil || p.Spec.Schema.Value == nil {
+		return p.Schema.GoType
+	}
+	s, err := codegen.GenerateGoSchema(openapi3.NewSchemaRef("", p.Spec.Schema.Value), nil)
+	if err != nil {
+		return p.Schema.GoType
+	}
+	return s.GoType
 }
 
 // definitions runs oapi-codegen's own naming on spec with cfg, so the Go names and types used
@@ -57,7 +73,11 @@ func definitions(spec *openapi3.T, cfg codegen.Configuration, ids []string) (map
 		if ids != nil && !slices.Contains(ids, id) {
 			continue
 		}
-		out[id] = opInfo{def: d}
+		info := opInfo{OperationDefinition: d, under: map[string]string{}}
+		for _, p := range d.AllParams() {
+			info.under[p.In+"."+p.ParamName] = underlying(p)
+		}
+		out[id] = info
 	}
 	return out, nil
 }
@@ -124,7 +144,7 @@ func Bindings(publicPath string, gw config, upDir string, names []string) ([]bou
 
 	var out []boundOp
 	for _, p := range bound {
-		r := resolver{id: p.id, b: p.b, pub: pubDefs[p.id].def}
+		r := resolver{id: p.id, b: p.b, pub: pubDefs[p.id]}
 		if !slices.Contains(names, p.b.Service) {
 			errs = append(errs, r.fail("service", "no upstream %q (no upstreams/%s.yaml)", p.b.Service, p.b.Service))
 			continue
@@ -134,7 +154,7 @@ func Bindings(publicPath string, gw config, upDir string, names []string) ([]bou
 			errs = append(errs, r.fail("operation", "%s has no operation %q", p.b.Service, p.b.Operation))
 			continue
 		}
-		r.up = up.def
+		r.up = up
 		g := r.resolve()
 		if len(r.errs) > 0 {
 			errs = append(errs, r.errs...)
@@ -149,8 +169,8 @@ func Bindings(publicPath string, gw config, upDir string, names []string) ([]bou
 type resolver struct {
 	id   string
 	b    *binding.Binding
-	pub  codegen.OperationDefinition
-	up   codegen.OperationDefinition
+	pub  opInfo
+	up   opInfo
 	errs []error
 	g    boundOp
 }
@@ -171,7 +191,7 @@ func (r *resolver) resolve() boundOp {
 
 	upParams := slices.Concat(r.up.PathParams, r.up.QueryParams, r.up.HeaderParams, r.up.CookieParams)
 	for _, name := range sortedKeys(r.b.Params) {
-		if !slices.ContainsFunc(upParams, func(p codegen.ParameterDefinition) bool { return p.ParamName == name }) {
+		if !slices.ContainsFunc(upParams, func(p codegen.ParameterDefinition) bool { return sameParam(p, name) }) {
 			r.errorf("params."+name, "%s has no parameter %q", r.upName(), name)
 		}
 	}
@@ -198,7 +218,14 @@ type source struct {
 // param fills one upstream parameter from its source.
 func (r *resolver) param(u codegen.ParameterDefinition) {
 	field := "params." + u.ParamName
-	src, explicit := r.b.Params[u.ParamName]
+	var src string
+	var explicit bool
+	for _, name := range sortedKeys(r.b.Params) {
+		if sameParam(u, name) {
+			src, explicit = r.b.Params[name], true
+			break
+		}
+	}
 	var s source
 	var ok bool
 	if explicit {
@@ -207,7 +234,7 @@ func (r *resolver) param(u codegen.ParameterDefinition) {
 			return
 		}
 	} else {
-		p := findParam(r.pub, u.In, u.ParamName)
+		p := findParam(r.pub.OperationDefinition, u.In, u.ParamName)
 		if p == nil {
 			if u.Required {
 				r.errorf(field, "%s requires %s parameter %q and no source fills it (no public %s parameter %q, no params.%s)",
@@ -221,7 +248,7 @@ func (r *resolver) param(u codegen.ParameterDefinition) {
 	dstPtr := u.In != "path" && u.HasOptionalPointer()
 	dstType := qualify(r.b.Service, u.TypeDef())
 	convert := func(e string) string {
-		if s.literal || s.typ == dstType || s.under != u.Schema.GoType || !basicTypes[s.under] {
+		if s.literal || s.typ == dstType || s.under != r.up.under[u.In+"."+u.ParamName] || !basicTypes[s.under] {
 			return e
 		}
 		return dstType + "(" + e + ")"
@@ -283,7 +310,7 @@ func (r *resolver) explicit(field, src string, u codegen.ParameterDefinition) (s
 		}
 		return source{expr: lit, literal: true, desc: src}, true
 	}
-	p := findParam(r.pub, place, name)
+	p := findParam(r.pub.OperationDefinition, place, name)
 	if p == nil {
 		r.errorf(field, "source %s: the public operation has no %s parameter %q", src, place, name)
 		return source{}, false
@@ -293,7 +320,7 @@ func (r *resolver) explicit(field, src string, u codegen.ParameterDefinition) (s
 
 // publicSource is the Go expression of a public parameter in the strict server's request object.
 func (r *resolver) publicSource(p codegen.ParameterDefinition) source {
-	s := source{typ: qualify("gateway", p.TypeDef()), under: p.Schema.GoType, desc: p.In + "." + p.ParamName}
+	s := source{typ: qualify("gateway", p.TypeDef()), under: r.pub.under[p.In+"."+p.ParamName], desc: p.In + "." + p.ParamName}
 	if p.In == "path" {
 		s.expr = "request." + exported(p.GoName())
 		return s
@@ -308,13 +335,18 @@ func (r *resolver) publicSource(p codegen.ParameterDefinition) source {
 	return s
 }
 
+// sameParam reports whether name (a key of x-upstream.params) names p; header names ignore case.
+func sameParam(p codegen.ParameterDefinition, name string) bool {
+	return p.ParamName == name || (p.In == "header" && strings.EqualFold(p.ParamName, name))
+}
+
 // findParam finds the parameter of op in place with name (header names ignore case).
 func findParam(op codegen.OperationDefinition, place, name string) *codegen.ParameterDefinition {
 	for _, p := range op.AllParams() {
 		if p.In != place {
 			continue
 		}
-		if p.ParamName == name || (place == "header" && strings.EqualFold(p.ParamName, name)) {
+		if sameParam(p, name) {
 			return &p
 		}
 	}
@@ -370,7 +402,7 @@ func qualify(pkg, typ string) string {
 // body maps the request body: the public JSON body as is, when both operations declare one
 // (or x-upstream.body says so).
 func (r *resolver) body() {
-	pubJSON, upJSON := jsonBody(r.pub), jsonBody(r.up)
+	pubJSON, upJSON := jsonBody(r.pub.OperationDefinition), jsonBody(r.up.OperationDefinition)
 	switch {
 	case r.up.HasBody() && !upJSON:
 		r.errorf("body", "%s takes a request body that is not JSON", r.upName())
@@ -418,8 +450,8 @@ func (r *resolver) data() {
 		upResp = p.props[f]
 		what = fmt.Sprintf("field %q of %s", f, what)
 	}
-	for _, m := range missing(pubData, upResp, "") {
-		r.errorf("data", "the public data requires %q, which %s does not provide", m, what)
+	for _, m := range missing(pubData, upResp, "data") {
+		r.errorf("data", "the public schema requires %s, which %s does not provide", m, what)
 	}
 }
 
@@ -489,14 +521,15 @@ func props(s *openapi3.Schema) propSet {
 	return ps
 }
 
-// missing lists the properties pub requires that up does not declare (nested: a.b, items[].c).
+// missing lists the properties pub requires that up does not declare, as paths from prefix
+// (data.price, data[].price, data.owner.name).
 func missing(pub, up *openapi3.Schema, prefix string) []string {
 	if pub == nil || up == nil {
 		return nil
 	}
 	if pub.Type.Is("array") {
 		if pub.Items != nil && up.Items != nil {
-			return missing(pub.Items.Value, up.Items.Value, prefix+"[].")
+			return missing(pub.Items.Value, up.Items.Value, prefix+"[]")
 		}
 		return nil
 	}
@@ -508,10 +541,10 @@ func missing(pub, up *openapi3.Schema, prefix string) []string {
 	for _, name := range p.required {
 		us, ok := u.props[name]
 		if !ok {
-			out = append(out, prefix+name)
+			out = append(out, prefix+"."+name)
 			continue
 		}
-		out = append(out, missing(p.props[name], us, prefix+name+".")...)
+		out = append(out, missing(p.props[name], us, prefix+"."+name)...)
 	}
 	return out
 }
