@@ -18,17 +18,18 @@ import (
 
 // boundOp is the glue of one bound operation, ready to print.
 type boundOp struct {
-	ID        string   // the public operationId, as written (getProduct)
-	GoName    string   // its Go name in the gateway package (GetProduct)
-	Service   string   // the upstream (catalog)
-	Call      string   // the upstream client method (GetProduct, CreateOrderWithBody)
-	Args      []string // path arguments of the call, in order
-	Params    []string // statements filling the upstream's params object
-	HasParam  bool     // the call takes &params
-	Body      bool     // the call sends the public body as JSON
-	BodyField string   // the public request object's body field (Body, JSONBody)
-	Identity  bool     // a source reads auth.subject
-	Helpers   []string // generic helpers used (set, deref)
+	ID           string   // the public operationId, as written (getProduct)
+	GoName       string   // its Go name in the gateway package (GetProduct)
+	Service      string   // the upstream (catalog)
+	Call         string   // the upstream client method (GetProduct, CreateOrderWithBody)
+	Args         []string // path arguments of the call, in order
+	Params       []string // statements filling the upstream's params object
+	HasParam     bool     // the call takes &params
+	Body         bool     // the call sends the public body as JSON
+	BodyField    string   // the public request object's body field (Body, JSONBody)
+	BodyOptional bool     // the public body may be absent (then the upstream gets none)
+	Identity     bool     // a source reads auth.subject
+	Helpers      []string // generic helpers used (set, deref)
 }
 
 // opInfo is one operation of a contract: its oapi-codegen definition (Go names and types).
@@ -412,6 +413,7 @@ func (r *resolver) body() {
 		r.errorf("body", "%s takes no request body", r.upName())
 	case r.up.HasBody():
 		r.g.Body = true
+		r.g.BodyOptional = !r.pub.BodyRequired
 		r.g.BodyField = "Body"
 		if len(r.pub.Bodies) > 1 {
 			r.g.BodyField = "JSONBody"

@@ -38,8 +38,8 @@
 //
 //	go run ./internal/tooling/codegen/cmd/codegen [-gateway] API_DIR:GEN_DIR[:IMPORT_PATH] ...
 //
-// Each argument is one target; IMPORT_PATH defaults to the module path (from go.mod) joined with
-// GEN_DIR. -gateway also generates GEN_DIR/gateway for every target. For example the storefront
+// Each argument is one target; IMPORT_PATH defaults to ModulePath joined with GEN_DIR (a
+// directory of this module, relative to its root). -gateway also generates GEN_DIR/gateway for every target. For example the storefront
 // and an engine test fixture app:
 //
 //	go run ./internal/tooling/codegen/cmd/codegen api:gen

@@ -131,10 +131,20 @@ func writeOp(p func(string, ...any), op boundOp) {
 		args = append(args, "&params")
 	}
 	if op.Body {
-		p("body, err := json.Marshal(request.%s)", op.BodyField)
-		p("if err != nil {")
-		p("return nil, err")
-		p("}")
+		if op.BodyOptional {
+			p("var body []byte")
+			p("if request.%s != nil {", op.BodyField)
+			p("var err error")
+			p("if body, err = json.Marshal(request.%s); err != nil {", op.BodyField)
+			p("return nil, err")
+			p("}")
+			p("}")
+		} else {
+			p("body, err := json.Marshal(request.%s)", op.BodyField)
+			p("if err != nil {")
+			p("return nil, err")
+			p("}")
+		}
 		args = append(args, `"application/json"`, "bytes.NewReader(body)")
 	}
 	p("resp, err := %s.%s(%s)", up, op.Call, strings.Join(args, ", "))
