@@ -36,6 +36,12 @@ test: ## run every test, with the race detector
 check: ## gofmt, go vet, go mod tidy -diff, gen/ drift, and the contract gate (Redocly, speclint, breaking changes)
 	./scripts/check.sh
 
+.PHONY: init
+init: ## replace the storefront with an app of your own: make init NAME=acme (FORCE=1: replace any app), then regenerate
+	@test -n "$(NAME)" || { echo "usage: make init NAME=<name>"; exit 2; }
+	$(GO) run ./cmd/contractgate init -name "$(NAME)" $(if $(FORCE),-force)
+	$(MAKE) generate
+
 .PHONY: release
 release: ## record api/openapi.yaml as the released contract api/released/openapi.yaml (needs a new info.version)
 	./scripts/release.sh

@@ -1,14 +1,20 @@
-// Package api embeds the gateway's public contract, api/openapi.yaml, so that the binary
-// serves and enforces exactly the document its code was generated from.
+// Package api embeds the app's contracts: the gateway's public contract (openapi.yaml) and the
+// contract of every upstream service (upstreams/<name>.yaml, the upstream registry), so that
+// the binary serves and enforces exactly the documents its code was generated from.
 package api
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
+
+// FS holds the contracts, by their paths under api/.
+//
+//go:embed openapi.yaml upstreams/*.yaml
+var FS embed.FS
 
 // OpenAPIYAML is api/openapi.yaml, byte for byte.
 //

@@ -11,14 +11,16 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# The upstream registry: every api/upstreams/<name>.yaml. An upstream without a baseURL in the
+# config answers from its contract's examples (development); MOCK=1 mocks every one of them.
+upstreams=()
+for f in api/upstreams/*.yaml; do [[ -e "$f" ]] && upstreams+=("$(basename "$f" .yaml)"); done
 if [[ "${MOCK:-}" == 1 ]]; then
-  # Mock mode: every upstream answers from the examples of its contract, in process.
-  export CONTRACTGATE_UPSTREAMS_CATALOG_MOCK=true CONTRACTGATE_UPSTREAMS_ORDERS_MOCK=true CONTRACTGATE_UPSTREAMS_USERS_MOCK=true
-  echo "MOCK=1: upstreams answer from their contracts' examples; no demo services started"
+  for u in "${upstreams[@]}"; do export "CONTRACTGATE_UPSTREAMS_${u^^}_MOCK=true"; done
+  echo "MOCK=1: upstreams (${upstreams[*]}) answer from their contracts' examples; no demo services started"
 else
-  "$bin/demo-catalog" -addr 127.0.0.1:9101 -admin-addr 127.0.0.1:9111 & pids+=($!)
-  "$bin/demo-orders"  -addr 127.0.0.1:9102 -admin-addr 127.0.0.1:9112 & pids+=($!)
-  "$bin/demo-users"   -addr 127.0.0.1:9103 -admin-addr 127.0.0.1:9113 & pids+=($!)
+  # The app's demo upstream services (cmd/demo-*), each on its own default loopback address.
+  for d in "$bin"/demo-*; do [[ -x "$d" ]] && { "$d" & pids+=($!); }; done
 fi
 CONTRACTGATE_LOG_FORMAT=${CONTRACTGATE_LOG_FORMAT:-text} "$bin/contractgate" serve & pids+=($!)
 
@@ -26,25 +28,10 @@ for _ in $(seq 1 50); do
   curl -fsS http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break
   sleep 0.1
 done
-cat <<MSG
-
-  contractgate is running on http://127.0.0.1:8080 (demo upstreams on :9101-9103, their
-  fault-injection admin on :9111-9113). Ctrl-C stops everything.
-
-  Public operations need no credentials:
-    curl -s 'http://127.0.0.1:8080/v1/products?pageSize=3'
-    curl -s  http://127.0.0.1:8080/v1/products/prd_0001
-
-  Secured ones take the demo API key of alice (or bob: demo-key-bob-0123456789abcdef) ...
-    curl -s  http://127.0.0.1:8080/v1/me/dashboard -H 'X-API-Key: demo-key-alice-0123456789abcdef'
-  ... or a development JWT:
-    TOKEN=\$(go run ./cmd/contractgate token --subject alice --scopes "orders:read orders:write")
-    curl -s -X POST http://127.0.0.1:8080/v1/orders -H "Authorization: Bearer \$TOKEN" \\
-         -H 'Content-Type: application/json' -H "Idempotency-Key: \$(date +%s%N)" \\
-         -d '{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}'
-
-  The contract: http://127.0.0.1:8080/openapi.yaml  docs: /docs  metrics: /metrics  health: /healthz, /readyz
-  (Demo credentials are development-only: env: production refuses them.)
-
-MSG
+echo
+echo "  contractgate is running on http://127.0.0.1:8080 (upstreams: ${upstreams[*]:-none}). Ctrl-C stops everything."
+echo "  The contract: http://127.0.0.1:8080/openapi.yaml  docs: /docs  metrics: /metrics  health: /healthz, /readyz"
+# The app's own hints (what to call, which demo credentials), if it has any.
+[[ -f internal/app/run.txt ]] && sed 's/^/  /' internal/app/run.txt
+echo
 wait -n "${pids[@]}"

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/contractgate/contractgate/internal/tooling/benchorigin"
+	"github.com/contractgate/contractgate/internal/app/benchorigin"
 )
 
 func main() {

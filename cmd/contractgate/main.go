@@ -2,6 +2,7 @@
 //
 //	contractgate [serve] [--config FILE]                        run the gateway (default)
 //	contractgate token [--subject S] [--scopes "a b"] [--ttl D]  print a development JWT
+//	contractgate init --name NAME [--force]                     replace the storefront with an app of one's own
 package main
 
 import (
@@ -13,10 +14,12 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/contractgate/contractgate/internal/app"
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/logging"
 	"github.com/contractgate/contractgate/internal/engine/server"
+	"github.com/contractgate/contractgate/internal/tooling/initapp"
 )
 
 func main() {
@@ -36,10 +39,15 @@ func run(args []string) error {
 	subject := fs.String("subject", "alice", "token: the token's subject")
 	scopes := fs.String("scopes", "orders:read orders:write", "token: space-separated scopes")
 	ttl := fs.Duration("ttl", 0, "token: lifetime (default auth.devToken.ttl)")
+	name := fs.String("name", "", "init: the new app's name (lower-case letters, digits, dashes)")
+	force := fs.Bool("force", false, "init: replace an app that is not the storefront")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*configPath, os.Environ())
+	if cmd == "init" {
+		return initapp.Run(initapp.Options{Root: ".", Name: *name, Force: *force}, os.Stdout)
+	}
+	cfg, err := config.Load(*configPath, os.Environ(), app.Config)
 	if err != nil {
 		return err
 	}
@@ -54,7 +62,7 @@ func run(args []string) error {
 	case "serve":
 		out := logging.NewBuffered(os.Stdout) // one write per 100 ms, not per log line
 		defer func() { _ = out.Close() }()    // flushes the last lines
-		srv, err := server.New(cfg, logging.New(cfg.Log, out))
+		srv, err := server.New(cfg, app.App(), logging.New(cfg.Log, out))
 		if err != nil {
 			return err
 		}
@@ -63,5 +71,5 @@ func run(args []string) error {
 		context.AfterFunc(ctx, stop) // draining: a second signal stops the process at once
 		return srv.Run(ctx)
 	}
-	return fmt.Errorf("unknown command %q (serve, token)", cmd)
+	return fmt.Errorf("unknown command %q (serve, token, init)", cmd)
 }

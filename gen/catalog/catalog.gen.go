@@ -29,14 +29,17 @@ type Error struct {
 
 // Product defines model for Product.
 type Product struct {
-	Category    string    `json:"category"`
-	Currency    string    `json:"currency"`
-	Description string    `json:"description"`
-	Id          string    `json:"id"`
-	Name        string    `json:"name"`
-	PriceCents  int64     `json:"priceCents"`
-	Stock       int32     `json:"stock"`
-	Tags        *[]string `json:"tags,omitempty"`
+	Category    string `json:"category"`
+	Currency    string `json:"currency"`
+	Description string `json:"description"`
+	Id          string `json:"id"`
+
+	// InStock Whether stock is above zero.
+	InStock    bool      `json:"inStock"`
+	Name       string    `json:"name"`
+	PriceCents int64     `json:"priceCents"`
+	Stock      int32     `json:"stock"`
+	Tags       *[]string `json:"tags,omitempty"`
 }
 
 // ProductPage defines model for ProductPage.
@@ -1200,24 +1203,25 @@ func (sh *strictHandler) GetRecommendations(ctx echo.Context, params GetRecommen
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FZLb9tGEP4ri2kOLUBRpKykMHsK3CBwUTRC015qqcmWHEkbc3fp3aFrV+B/L4YUJVKiH0ofh6Inrbg7",
-	"M9/MfPPYQGp1YQ0a8pBswKEvrPFY/3njnHV8SK0hNMRHWRS5SiUpa8afvDX8zadr1JJPLxwuIYEvxnut",
-	"4+bWjxttVVUFkKFPnSpYCSTw2gjkuxD4bvu8Z79wtkBHqoGV2gz5l+4LhAQ8OWVWUAWg0Xu5GrqrAnB4",
-	"UyqHGSRXjYb9+0XQvre/fcKUWNfM2axMacC6JFxZdz+IIC2dQ5MOX/a8HrhX2eBnI/Wwu4VTKV60mVta",
-	"pyVBAsrQqyl7p4zSpYYk2rmnDOEKHQt7sun1odzZ5Ek5kqvanCLUfhDW9oN0Tt4fRV5lsPWoH49gH9ee",
-	"Y52QtpgfydZsm/1+xnZQd4fHaNom/siTAMiSzE+O9WEEahCtsmNn+L0yS8t2+nXy0xpFhtqKVJLM7UqU",
-	"hSeHUieiaEB7IU0mHKZWazRZXaU+FLNcKiO+e//uh0AYK9DcYm4LDOemrjAvpEPxcTOv62IOiZhDGIZz",
-	"CMS8rZHO1+pjOOeEkaKcgV9s0Xh0tyrlxN6i8w3kOIzCiENnCzSyUJDAWRiHESdZ0rpOxrgFz39WWJcc",
-	"p69Gf5lBAt8rT7P2EUs6qZHQeUiuNqDY0E2JNXWaYgG7XHokCDqtKcOlLHOqU3QS56tg2EautHrAxGTQ",
-	"hrxrbMRR1LEYP99ip0T2Ro863bDszecIaXk369biXsGJFXBI5Xcmvxe0Ro9CZV58yYSVwiOnljD76htR",
-	"mmtjfzf1NdMzxyUJW1IIAeBdkdczYClzj8EgdJX1AT/cr7S8u2wu68QcFr2n+5rm7DFUi6A/IidR9IwB",
-	"iXdSFzl2cFx1BwnYkjJrXbfbJfDz+2/haFSKs5eR0LlAdjMXulwJWksSvnS36hY9B1WkUhdL5ZBjxUMF",
-	"Cpd9iKIo3ofnTSPPL5VZsZ5+303i6fn5bkpMJ23jv4KtCKe8XMGCc9vx5FpRukbztCczhyOP0luDmfDX",
-	"Ks+RDvFO9ngvpKeRcta0b8XklUj1Aeiz8w7ouAva2msGveAEbtv4pAqeubl0p8vQ/iIKuUJhl7s2HDJx",
-	"pg01hhTvKNQuRQG8POE1Ay+1lnXEuTnuDNd3u4Y63mxPl1n1YHN9i21vfaC1cqPeJ2KnEbpjjVyJ3WgW",
-	"kggdS/969Xr0ixz9EY3OP4wWmzh4Na1eQHDUgf5yYf1Xyuk0Tg7xkfeEbZq2RJz+G0R8iyRka7gh4sEm",
-	"8hgHfzx4+qwxX3p0fzsTTx/3Lx+b9pOnhv3/I+WwBvpV8I8s84NL+fAy3g/XjqeY9dv9Z9dNu9nu93bM",
-	"BFkhBdO7wcC7dVsIpcshgTVRkYzH8eRrXrHDODmPoxiqRfVnAAAA//8=",
+	"7Ffdb9s2EP9XCK4PGyDLkuNkiPZUZEWRYViNZcOAxV7LSGeZjUgq5MlLauh/H06yZMlWPtx9PAx9Cq0j",
+	"735397uPbHhsVG40aHQ82nALLjfaQfXjjbXG0iE2GkEjHUWeZzIWKI0ef3RG0zcXr0AJOr2ysOQR/2q8",
+	"0zqupW5cayvL0uMJuNjKnJTwiL/WDEjmc5Jtr/fs59bkYFHWsGKTAP3Fhxx4xB1aqVNeelyBcyIdkpUe",
+	"t3BXSAsJj65rDbv7C6+5b24+Qoyka2ZNUsQ4YF0gpMY+DCKIC2tBx8PCntcDcpkMf9ZXaOJbkvXj9tsK",
+	"cAWWORIz6Zi4MWtgn8Aan7cu3RiTgdCkSQs1HLjcyhguGg4sjVUCecSlxrMpxUlqqQrFo6DVKjVCCpYe",
+	"uwZd993J5Nl3KNLKnERQbhDW9oOwVjwc5FAmfOtRP7LeLkM9xzrJaTDvYvsEA2ZbRvVZ0IJuD09RvyHT",
+	"gU8eR4MiOzrq+7GoQDTKDp0pKxotzSGHflkBS0AZFgsUmUlZkTu0IFTE8hq0Y0InzEJslAKdVJXvfDbL",
+	"hNTsh6t3P3lMGwZ6DZnJwZ/rqmodExbYh828qrU5j9ic+74/5x6bN3XX+Vp+8OeUOpSYEfCLLRoHdi1j",
+	"SvEarKshh37gBxQ6k4MWueQRP/FDP6B0C1xVyRg34OlHClUZU/oq9JcJj/iP0uGsuUQvrVCAYB2Prjdc",
+	"kqG7AioS1WXDzXLpALnXaXcJLEWRYZWio9hfesM2MqnkIyYmgzbEfW0jDIKOxfDlFjvFsjN60D2H3959",
+	"ziMl7mfdqtwpOLIC9qn8TmcPDFfggMnEsa+JsII5oNQiJN98xwp9q82fuhITPTNYIjMFUreE+zyr5spS",
+	"ZA68Qegy6QN+vHMpcX9ZC6vE7Be9w4eK5uQxLxdef+xOguAFQxfuhcoz6OC47g4nbgpMjLHdvhfxX6++",
+	"5wfjl52cBkxlDMjNjKkiZbgSyFxh13INjoLKYqHypbRAsaJBxXObvA+CIOx00QhtAW203tTq6KHUKant",
+	"N+QonJ6ft+NjOmkmwjXfPiEGFClfUKo7jt1KjFegn3dsZmHkQDijIWHuVmYZ4D78yaPwL4TDkbRGN0/Z",
+	"5IzFas+Hk/OOD2HXB2NuyYcFpXfb5Cel98JdqTt7hjYmlosUmFm2TdonWk1r4gwpbgnWrGEePz3iNgEv",
+	"lBJVAqh1toYrWdtux5vt6TIpH229b6HpvI80Xmrju6prNfLu0KtztYtmLhDB0us/rl+PfhejT8Ho/P1o",
+	"sQm9s2n5arcPtf3pb5fd/7TYjqPoED1pqdhmbcvL6X/By7eATDSGa17urS1PUfLnvasv2gkKB/YfJ+bx",
+	"u8HpU6vB5LnN4Mv8eaYk+kXxr/wjMLjQDy/y/ei1tIWkPww+u4yarXi380PC0DDBiO01BtrLm7oobMYj",
+	"vkLMo/E4nHxL67kfRudhEPJyUf4VAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

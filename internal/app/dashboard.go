@@ -61,10 +61,10 @@ func (h *Handlers) GetDashboard(ctx context.Context, _ gateway.GetDashboardReque
 
 func (h *Handlers) profile(ctx context.Context, subject string) (*gateway.Profile, error) {
 	res, err := h.up.Users.GetUserWithResponse(ctx, subject)
-	if err := upstream.Check(upstream.Users, res, err, statusOK); err != nil {
+	if err := upstream.Check(upUsers, res, err, statusOK); err != nil {
 		return nil, err
 	}
-	u, err := upstream.Require(upstream.Users, res.JSON200)
+	u, err := upstream.Require(upUsers, res.JSON200)
 	if err != nil {
 		return nil, err
 	}
@@ -80,10 +80,10 @@ func (h *Handlers) profile(ctx context.Context, subject string) (*gateway.Profil
 func (h *Handlers) recentOrders(ctx context.Context, subject string) (*[]gateway.Order, error) {
 	limit := int32(recentOrders)
 	res, err := h.up.Orders.ListOrdersWithResponse(ctx, &ordersapi.ListOrdersParams{UserId: subject, Limit: &limit})
-	if err := upstream.Check(upstream.Orders, res, err, statusOK); err != nil {
+	if err := upstream.Check(upOrders, res, err, statusOK); err != nil {
 		return nil, err
 	}
-	page, err := upstream.Require(upstream.Orders, res.JSON200)
+	page, err := upstream.Require(upOrders, res.JSON200)
 	if err != nil {
 		return nil, err
 	}
@@ -94,10 +94,10 @@ func (h *Handlers) recentOrders(ctx context.Context, subject string) (*[]gateway
 func (h *Handlers) recommendations(ctx context.Context, subject string) (*[]gateway.Product, error) {
 	limit := int32(recommendations)
 	res, err := h.up.Catalog.GetRecommendationsWithResponse(ctx, &catalogapi.GetRecommendationsParams{UserId: subject, Limit: &limit})
-	if err := upstream.Check(upstream.Catalog, res, err, statusOK); err != nil {
+	if err := upstream.Check(upCatalog, res, err, statusOK); err != nil {
 		return nil, err
 	}
-	body, err := upstream.Require(upstream.Catalog, res.JSON200)
+	body, err := upstream.Require(upCatalog, res.JSON200)
 	if err != nil {
 		return nil, err
 	}

@@ -29,10 +29,10 @@ func (h *Handlers) ListOrders(ctx context.Context, req gateway.ListOrdersRequest
 		params.Status = &status
 	}
 	res, err := h.up.Orders.ListOrdersWithResponse(ctx, params)
-	if err := upstream.Check(upstream.Orders, res, err, statusOK); err != nil {
+	if err := upstream.Check(upOrders, res, err, statusOK); err != nil {
 		return nil, err
 	}
-	body, err := upstream.Require(upstream.Orders, res.JSON200)
+	body, err := upstream.Require(upOrders, res.JSON200)
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +66,13 @@ func (h *Handlers) CancelOrder(ctx context.Context, req gateway.CancelOrderReque
 		return nil, err
 	}
 	res, err := h.up.Orders.CancelOrderWithResponse(ctx, req.OrderId)
-	if err := upstream.Check(upstream.Orders, res, err, statusOK); err != nil {
+	if err := upstream.Check(upOrders, res, err, statusOK); err != nil {
 		if errors.Is(err, apierror.ErrConflict) {
 			return nil, apierror.ErrConflict.WithMessage("The order can no longer be cancelled").Wrap(err)
 		}
 		return nil, err
 	}
-	body, err := upstream.Require(upstream.Orders, res.JSON200)
+	body, err := upstream.Require(upOrders, res.JSON200)
 	if err != nil {
 		return nil, err
 	}
@@ -95,10 +95,10 @@ func (h *Handlers) CreateOrder(ctx context.Context, req gateway.CreateOrderReque
 	}
 	limit := int32(len(ids))
 	res, err := h.up.Catalog.ListProductsWithResponse(ctx, &catalogapi.ListProductsParams{Ids: &ids, Limit: &limit})
-	if err := upstream.Check(upstream.Catalog, res, err, statusOK); err != nil {
+	if err := upstream.Check(upCatalog, res, err, statusOK); err != nil {
 		return nil, err
 	}
-	page, err := upstream.Require(upstream.Catalog, res.JSON200)
+	page, err := upstream.Require(upCatalog, res.JSON200)
 	if err != nil {
 		return nil, err
 	}
@@ -145,10 +145,10 @@ func (h *Handlers) CreateOrder(ctx context.Context, req gateway.CreateOrderReque
 		Note:          req.Body.Note,
 		PaymentMethod: &pm,
 	})
-	if err := upstream.Check(upstream.Orders, created, err, http.StatusCreated); err != nil {
+	if err := upstream.Check(upOrders, created, err, http.StatusCreated); err != nil {
 		return nil, err
 	}
-	body, err := upstream.Require(upstream.Orders, created.JSON201)
+	body, err := upstream.Require(upOrders, created.JSON201)
 	if err != nil {
 		return nil, err
 	}
@@ -159,10 +159,10 @@ func (h *Handlers) CreateOrder(ctx context.Context, req gateway.CreateOrderReque
 // cannot learn which order ids exist.
 func (h *Handlers) ownOrder(ctx context.Context, subject string, id gateway.OrderId) (*ordersapi.Order, error) {
 	res, err := h.up.Orders.GetOrderWithResponse(ctx, id)
-	if err := upstream.Check(upstream.Orders, res, err, statusOK); err != nil {
+	if err := upstream.Check(upOrders, res, err, statusOK); err != nil {
 		return nil, err
 	}
-	o, err := upstream.Require(upstream.Orders, res.JSON200)
+	o, err := upstream.Require(upOrders, res.JSON200)
 	if err != nil {
 		return nil, err
 	}

@@ -20,10 +20,10 @@ func (h *Handlers) ListProducts(ctx context.Context, req gateway.ListProductsReq
 		params.Category = &c
 	}
 	res, err := h.up.Catalog.ListProductsWithResponse(ctx, params)
-	if err := upstream.Check(upstream.Catalog, res, err, statusOK); err != nil {
+	if err := upstream.Check(upCatalog, res, err, statusOK); err != nil {
 		return nil, err
 	}
-	body, err := upstream.Require(upstream.Catalog, res.JSON200)
+	body, err := upstream.Require(upCatalog, res.JSON200)
 	if err != nil {
 		return nil, err
 	}
@@ -37,10 +37,10 @@ func (h *Handlers) ListProducts(ctx context.Context, req gateway.ListProductsReq
 // GetProduct returns one catalog product.
 func (h *Handlers) GetProduct(ctx context.Context, req gateway.GetProductRequestObject) (gateway.GetProductResponseObject, error) {
 	res, err := h.up.Catalog.GetProductWithResponse(ctx, req.ProductId)
-	if err := upstream.Check(upstream.Catalog, res, err, statusOK); err != nil {
+	if err := upstream.Check(upCatalog, res, err, statusOK); err != nil {
 		return nil, err
 	}
-	body, err := upstream.Require(upstream.Catalog, res.JSON200)
+	body, err := upstream.Require(upCatalog, res.JSON200)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func product(p catalogapi.Product) gateway.Product {
 		Category:    gateway.Category(p.Category),
 		PriceCents:  p.PriceCents,
 		Currency:    gateway.Currency(p.Currency),
-		InStock:     p.Stock > 0,
+		InStock:     p.InStock,
 		Tags:        p.Tags,
 	}
 }

@@ -1,27 +1,39 @@
-// Package storefront is the handler glue of the storefront demo: it implements the
-// generated strict server interface of api/openapi.yaml by calling the upstream services
-// through their generated clients and wrapping the results in the response envelope.
+// Package app is the app the engine serves: the storefront demo. Its hand-written handlers
+// implement the generated strict server interface of api/openapi.yaml by calling the upstream
+// services through their generated clients and wrapping the results in the response
+// envelope; App is its seam to the engine (package seam).
 package app
 
 import (
 	"context"
 	"net/http"
 
+	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/identity"
-	"github.com/contractgate/contractgate/internal/engine/upstream"
+	"github.com/contractgate/contractgate/internal/engine/seam"
 )
+
+// App is the storefront, as the engine serves it.
+func App() seam.App { return seam.App{Contracts: api.FS, Mount: Mount} }
+
+// Mount registers the storefront's operations on r.
+func Mount(r seam.Router, deps seam.Deps) error {
+	up, err := newClients(deps.Upstreams)
+	if err != nil {
+		return err
+	}
+	gateway.RegisterHandlers(r, gateway.NewStrictHandler(&Handlers{up: up}, nil))
+	return nil
+}
 
 // Handlers implements gateway.StrictServerInterface. Safe for concurrent use.
 type Handlers struct {
-	up *upstream.Clients
+	up *clients
 }
 
 var _ gateway.StrictServerInterface = (*Handlers)(nil)
-
-// New returns the storefront handlers calling the given upstream clients.
-func New(up *upstream.Clients) *Handlers { return &Handlers{up: up} }
 
 // Default page size of list operations (the spec's default for pageSize).
 const (
@@ -51,3 +63,10 @@ func paging(page, pageSize *int32) (p, size, offset int32) {
 
 // statusOK is the status every read of an upstream expects.
 const statusOK = http.StatusOK
+
+// The storefront's upstreams (api/upstreams/<name>.yaml), as errors name them.
+const (
+	upCatalog = "catalog"
+	upOrders  = "orders"
+	upUsers   = "users"
+)

@@ -16,6 +16,7 @@ import (
 	catalogapi "github.com/contractgate/contractgate/gen/catalog"
 	ordersapi "github.com/contractgate/contractgate/gen/orders"
 	usersapi "github.com/contractgate/contractgate/gen/users"
+	"github.com/contractgate/contractgate/internal/app"
 	"github.com/contractgate/contractgate/internal/app/demo"
 	catalogdemo "github.com/contractgate/contractgate/internal/app/demo/catalog"
 	ordersdemo "github.com/contractgate/contractgate/internal/app/demo/orders"
@@ -99,7 +100,7 @@ func Launch(opts []server.Option, mutate ...func(*config.Config)) (env *Env, sto
 		return nil, nil, err
 	}
 
-	cfg, err := config.Parse(config.Default())
+	cfg, err := config.Parse(app.Config)
 	if err != nil {
 		return fail(err)
 	}
@@ -118,7 +119,7 @@ func Launch(opts []server.Option, mutate ...func(*config.Config)) (env *Env, sto
 	if opts == nil {
 		opts = []server.Option{server.WithTracing(tracing.Disabled())} // tests ignore OTEL_* of the host
 	}
-	srv, err := server.New(cfg, logger, opts...)
+	srv, err := server.New(cfg, app.App(), logger, opts...)
 	if err != nil {
 		return fail(err)
 	}

@@ -25,10 +25,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 
-	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/identity"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 )
@@ -53,7 +53,7 @@ var (
 		return k
 	})
 	table = sync.OnceValues(func() (*routes.Table, error) {
-		doc, err := api.Load()
+		doc, err := enginetest.Shop()
 		if err != nil {
 			return nil, err
 		}

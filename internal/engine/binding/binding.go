@@ -109,14 +109,18 @@ func (o *Op) Respond(ctx context.Context, resp *http.Response, err error) (Answe
 }
 
 // Answer is the gateway's answer to a bound operation: the public success status and the
-// projected data, waiting for the envelope's meta. Write it once; a copy shares the same
-// answer (the second Write fails).
+// projected data, waiting for the envelope's meta. Write it once, from one goroutine: its
+// buffer then goes back to a pool, and any further Write (also of a copy) fails. An Answer
+// never written is simply garbage collected.
 type Answer struct {
 	a *answer
 }
 
-// errWritten is returned by a second Answer.Write.
-var errWritten = errors.New("binding: answer already written")
+// errWritten is returned by a second Answer.Write, errEmpty by Write of the zero Answer.
+var (
+	errWritten = errors.New("binding: answer already written")
+	errEmpty   = errors.New("binding: no answer to write (the zero Answer)")
+)
 
 // Write writes the answer: the public operation's success status, Content-Type
 // application/json and the envelope {"success":true,"data":<data>,"meta":<meta>}, where meta

@@ -1,22 +1,21 @@
 package binding
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
-// raw is the extension's JSON shape; unknown fields are errors.
+// raw is the extension's shape; every field is optional here and checked by parse.
 type raw struct {
-	Service   *string           `json:"service"`
-	Operation *string           `json:"operation"`
-	Params    map[string]string `json:"params"`
-	Body      *string           `json:"body"`
-	Data      *string           `json:"data"`
+	Service   *string
+	Operation *string
+	Params    map[string]string
+	Body      *string
+	Data      *string
 }
 
 func parse(op *openapi3.Operation) (*Binding, bool, error) {
@@ -28,26 +27,15 @@ func parse(op *openapi3.Operation) (*Binding, bool, error) {
 		return nil, false, nil
 	}
 	fail := func(field, format string, args ...any) error {
-		return fmt.Errorf("operation %s: %s.%s: %s", opName(op), Extension, field, fmt.Sprintf(format, args...))
-	}
-	js, err := json.Marshal(ext)
-	if err != nil {
-		return nil, true, fmt.Errorf("operation %s: %s: %w", opName(op), Extension, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	var r raw
-	if err := dec.Decode(&r); err != nil {
-		var ute *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &ute):
-			return nil, true, fail(ute.Field, "must be %s", kindName(ute.Type.Kind().String()))
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return nil, true, fail(name, "unknown field (service, operation, params, body, data)")
-		default:
-			return nil, true, fmt.Errorf("operation %s: %s: must be an object: %w", opName(op), Extension, err)
+		at := Extension
+		if field != "" {
+			at += "." + field
 		}
+		return fmt.Errorf("operation %s: %s: %s", opName(op), at, fmt.Sprintf(format, args...))
+	}
+	r, err := decode(ext, fail)
+	if err != nil {
+		return nil, true, err
 	}
 	b := &Binding{Params: r.Params, Data: "body"}
 	if r.Service == nil || *r.Service == "" {
@@ -125,13 +113,64 @@ func opName(op *openapi3.Operation) string {
 	return op.OperationID
 }
 
-func kindName(k string) string {
-	switch k {
-	case "map":
-		return "an object"
-	case "string":
-		return "a string"
-	default:
-		return k
+// decode reads the extension (as kin-openapi holds it: decoded YAML) field by field, so that
+// an error names the field.
+func decode(ext any, fail func(field, format string, args ...any) error) (*raw, error) {
+	js, err := json.Marshal(ext)
+	if err != nil {
+		return nil, fail("", "%v", err)
 	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(js, &fields); err != nil || fields == nil {
+		return nil, fail("", "must be an object")
+	}
+	r := &raw{}
+	str := func(name string, dst **string) error {
+		v, ok := fields[name]
+		if !ok {
+			return nil
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fail(name, "must be a string")
+		}
+		*dst = &s
+		return nil
+	}
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		switch name {
+		case "service":
+			err = str(name, &r.Service)
+		case "operation":
+			err = str(name, &r.Operation)
+		case "body":
+			err = str(name, &r.Body)
+		case "data":
+			err = str(name, &r.Data)
+		case "params":
+			var params map[string]json.RawMessage
+			if json.Unmarshal(fields[name], &params) != nil || params == nil {
+				return nil, fail(name, "must be an object (upstream parameter name: source)")
+			}
+			r.Params = make(map[string]string, len(params))
+			for k, v := range params {
+				var src string
+				if json.Unmarshal(v, &src) != nil {
+					return nil, fail("params."+k, "must be a string")
+				}
+				r.Params[k] = src
+			}
+		default:
+			return nil, fail(name, "unknown field (service, operation, params, body, data)")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }

@@ -1,11 +1,10 @@
 // Package config is the gateway's one typed configuration tree: decoded from YAML (a file or
-// the embedded demo default), overridden by CONTRACTGATE_* environment variables, then
+// the app's embedded default), overridden by CONTRACTGATE_* environment variables, then
 // defaulted and validated once at start-up.
 package config
 
 import (
 	"bytes"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -29,20 +28,11 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/validation"
 )
 
-//go:embed default.yaml
-var defaultYAML []byte
-
-// Default returns the embedded demo configuration (the file internal/engine/config/default.yaml).
-func Default() []byte { return bytes.Clone(defaultYAML) }
-
 // Environments the gateway knows.
 const (
 	EnvDevelopment = "development"
 	EnvProduction  = "production"
 )
-
-// RequiredUpstreams are the upstreams the storefront handlers call; each must be configured.
-var RequiredUpstreams = []string{"catalog", "orders", "users"}
 
 // Config is the whole configuration.
 type Config struct {
@@ -53,7 +43,9 @@ type Config struct {
 	Server Server `yaml:"server"`
 	// Log holds the logger's settings.
 	Log Log `yaml:"log"`
-	// Upstreams maps an upstream's name (catalog, orders, users) to its settings.
+	// Upstreams maps an upstream's name to its settings. Every api/upstreams/<name>.yaml is an
+	// upstream (the registry); a section for a name with no contract is a start-up error, an
+	// upstream with no section gets the defaults.
 	Upstreams map[string]Upstream `yaml:"upstreams"`
 	// Auth configures authentication from the contract's security schemes: JWT bearer
 	// tokens (HMAC keys, JWKS), API keys, development tokens.
@@ -147,7 +139,8 @@ type Log struct {
 
 // Upstream configures one upstream service.
 type Upstream struct {
-	// BaseURL is the service's absolute http(s) URL. Required unless Mock.
+	// BaseURL is the service's absolute http(s) URL. Without one, the upstream is mocked in
+	// development (answers from its contract's examples) and a start-up error in production.
 	BaseURL string `yaml:"baseURL"`
 	// Mock answers the upstream's operations from the examples in its contract, in process,
 	// instead of calling it: client teams can build against the gateway before a backend
@@ -163,14 +156,25 @@ type Upstream struct {
 	resilience.Config `yaml:",inline"`
 }
 
+// SetDefaults fills the unset settings of one upstream (also for an upstream of the registry
+// that the configuration does not mention).
+func (u *Upstream) SetDefaults() {
+	u.Config.SetDefaults()
+	if u.MaxIdleConns == 0 {
+		u.MaxIdleConns = 64
+	}
+	u.TLS.SetDefaults()
+}
+
 // FieldError is a configuration error located at a key path such as
 // "upstreams.orders.timeout".
 type FieldError = configerr.FieldError
 
-// Load reads the configuration from path (the embedded default when path is empty), applies
-// environment overrides from environ (os.Environ() form), then SetDefaults and Validate.
-func Load(path string, environ []string) (*Config, error) {
-	data, source := defaultYAML, "embedded default"
+// Load reads the configuration from path (fallback, the app's embedded default, when path is
+// empty), applies environment overrides from environ (os.Environ() form), then SetDefaults and
+// Validate.
+func Load(path string, environ []string, fallback []byte) (*Config, error) {
+	data, source := fallback, "embedded default"
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -248,14 +252,7 @@ func (c *Config) SetDefaults() {
 		c.Log.Format = "json"
 	}
 	for name, u := range c.Upstreams {
-		u.Config.SetDefaults()
-		if u.Mock && u.BaseURL == "" {
-			u.BaseURL = "http://" + name + ".mock"
-		}
-		if u.MaxIdleConns == 0 {
-			u.MaxIdleConns = 64
-		}
-		u.TLS.SetDefaults()
+		u.SetDefaults()
 		c.Upstreams[name] = u
 	}
 	c.Auth.SetDefaults()
@@ -313,11 +310,6 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		bad("log.format", "must be json or text, got %q", c.Log.Format)
 	}
-	for _, name := range RequiredUpstreams {
-		if _, ok := c.Upstreams[name]; !ok {
-			bad("upstreams."+name, "is required")
-		}
-	}
 	names := make([]string, 0, len(c.Upstreams))
 	for name := range c.Upstreams {
 		names = append(names, name)
@@ -325,11 +317,13 @@ func (c *Config) Validate() error {
 	sort.Strings(names)
 	for _, name := range names {
 		u, p := c.Upstreams[name], "upstreams."+name
-		if !slices.Contains(RequiredUpstreams, name) {
-			bad(p, "unknown upstream (known: %s)", strings.Join(RequiredUpstreams, ", "))
+		if u.BaseURL != "" {
+			if parsed, err := url.Parse(u.BaseURL); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+				bad(p+".baseURL", "must be an absolute http or https URL, got %q", u.BaseURL)
+			}
 		}
-		if parsed, err := url.Parse(u.BaseURL); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-			bad(p+".baseURL", "must be an absolute http or https URL, got %q", u.BaseURL)
+		if c.Env == EnvProduction && u.Mock {
+			bad(p+".mock", "must be false in production (env: production): a mocked upstream answers from examples")
 		}
 		for _, fe := range resilience.FieldErrors(u.Config.Validate()) {
 			bad(p+"."+fe.Path, "%s", fe.Problem)

@@ -14,9 +14,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/httpcache"
 	"github.com/contractgate/contractgate/internal/engine/routes"
@@ -224,7 +224,7 @@ func TestUndeclaredQueryDoesNotSplitTheKey(t *testing.T) {
 // storefront's).
 func newCache(tb testing.TB, spec string, cfg httpcache.Config) (*httpcache.Cache, *routes.Table) {
 	tb.Helper()
-	doc, err := api.Load()
+	doc, err := enginetest.Shop()
 	if spec != "" {
 		doc, err = openapi3.NewLoader().LoadFromData([]byte(spec))
 	}

@@ -12,10 +12,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/idempotency"
 	"github.com/contractgate/contractgate/internal/engine/routes"
@@ -27,7 +27,7 @@ import (
 // (no second decode) and the body bytes, and a request the validator rejects claims no key.
 func TestWithTheContractAndTheValidator(t *testing.T) {
 	t.Parallel()
-	spec, err := api.Load()
+	spec, err := enginetest.Shop()
 	if err != nil {
 		t.Fatal(err)
 	}

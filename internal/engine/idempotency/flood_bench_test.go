@@ -11,9 +11,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/identity"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 )
@@ -29,7 +29,7 @@ func BenchmarkFloodOfBulkyErrors(b *testing.B) {
 }
 
 func floodOfBulkyErrors(b *testing.B, cfg Config) {
-	spec, err := api.Load()
+	spec, err := enginetest.Shop()
 	if err != nil {
 		b.Fatal(err)
 	}

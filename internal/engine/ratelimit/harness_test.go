@@ -16,9 +16,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/identity"
 	"github.com/contractgate/contractgate/internal/engine/ratelimit"
 	"github.com/contractgate/contractgate/internal/engine/routes"
@@ -29,7 +29,7 @@ const subjectHeader = "X-Test-Subject"
 
 // contract is the route table of the real contract, loaded once per test binary.
 var contract = sync.OnceValues(func() (*routes.Table, error) {
-	doc, err := api.Load()
+	doc, err := enginetest.Shop()
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contractgate/contractgate/api"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/ratelimit"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 )
@@ -260,7 +260,7 @@ func TestMalformedExtension(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
-			doc, err := api.Load()
+			doc, err := enginetest.Shop()
 			if err != nil {
 				t.Fatal(err)
 			}

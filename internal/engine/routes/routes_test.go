@@ -8,7 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/contractgate/contractgate/api"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 )
 
 func TestEchoRoute(t *testing.T) {
@@ -31,7 +31,7 @@ func TestEchoRoute(t *testing.T) {
 }
 
 func TestTableIndexesTheContract(t *testing.T) {
-	doc, err := api.Load()
+	doc, err := enginetest.Shop()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestTableIndexesTheContract(t *testing.T) {
 }
 
 func TestSecurityAndExtensions(t *testing.T) {
-	doc, err := api.Load()
+	doc, err := enginetest.Shop()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestSecurityAndExtensions(t *testing.T) {
 
 func TestHeadFindsTheGetOperation(t *testing.T) {
 	t.Parallel()
-	doc, err := api.Load()
+	doc, err := enginetest.Shop()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
-// Package server assembles the gateway: the middleware chain of DESIGN section 1, the
-// generated strict server with the storefront handlers, the operator endpoints, and the HTTP
-// server with graceful shutdown.
+// Package server assembles the gateway around one app (package seam): the middleware chain of
+// DESIGN section 1, the upstream registry, the app's operations, the operator endpoints, and
+// the HTTP server with graceful shutdown.
 package server
 
 import (
@@ -18,9 +18,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/contractgate/contractgate/api"
-	"github.com/contractgate/contractgate/gen/gateway"
-	app "github.com/contractgate/contractgate/internal/app"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
@@ -37,6 +34,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/ratelimit"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
 	"github.com/contractgate/contractgate/internal/engine/routes"
+	"github.com/contractgate/contractgate/internal/engine/seam"
 	"github.com/contractgate/contractgate/internal/engine/tlsconfig"
 	"github.com/contractgate/contractgate/internal/engine/tracing"
 	"github.com/contractgate/contractgate/internal/engine/upstream"
@@ -60,8 +58,8 @@ type Server struct {
 	metrics *metrics.Metrics
 	// admin is the operator listener's handler (nil: none).
 	admin *echo.Echo
-	// clients are the upstream clients (their idle connections are closed at shutdown).
-	clients *upstream.Clients
+	// upstreams are the upstream clients (their idle connections are closed at shutdown).
+	upstreams *upstream.Registry
 	// conns caps the public listener's connections.
 	conns *connlimit.Limiter
 }
@@ -76,8 +74,8 @@ type options struct {
 // WithTracing uses t instead of the tracing configured by the OTEL_* environment.
 func WithTracing(t *tracing.Tracing) Option { return func(o *options) { o.tracing = t } }
 
-// New assembles the gateway from a validated configuration.
-func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, error) {
+// New assembles the gateway serving app from a validated configuration.
+func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) (*Server, error) {
 	// Every line logged with a request's context carries its requestId, traceId and spanId,
 	// whatever handler the caller built the logger on.
 	logger = logging.Correlated(logger)
@@ -92,10 +90,11 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		}
 		o.tracing = t
 	}
-	spec, err := api.Load()
+	ct, err := loadContracts(app.Contracts)
 	if err != nil {
 		return nil, err
 	}
+	spec := ct.public
 	specJSON, err := spec.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("encoding the contract as JSON: %w", err)
@@ -110,7 +109,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 		return nil, err
 	}
 	refused, idleClosed = m.Connections(conns.Open, conns.Idle)
-	clients, err := upstream.New(cfg.Upstreams,
+	clients, err := upstream.New(ct.upstreams, cfg.Upstreams, cfg.Env,
 		upstream.WithLogger(logger),
 		upstream.WithHooks(resilience.Hooks{
 			Attempt:     m.UpstreamAttempt,
@@ -220,7 +219,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 
 	// Every GET route answers HEAD too (RFC 9110), through the same chain.
 	r := routes.WithHead(e)
-	ops_ := ops.New(api.OpenAPIYAML, specJSON, clients.States)
+	ops_ := ops.New(ct.publicYAML, specJSON, clients.States)
 	ops_.Register(r)
 	apiDocs, err := docs.New(docs.Config{SpecURL: "/openapi.json"})
 	if err != nil {
@@ -234,10 +233,12 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if cfg.Admin.Addr != "" {
 		admin = adminEcho(cfg.Admin, ops_, m, logger)
 	}
-	gateway.RegisterHandlers(r, gateway.NewStrictHandler(app.New(clients), nil))
+	if err := app.Mount(r, seam.Deps{Upstreams: clients}); err != nil {
+		return nil, fmt.Errorf("mounting the app: %w", err)
+	}
 	return &Server{
 		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
-		ops: ops_, metrics: m, admin: admin, clients: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, authGuard, limits, idemStore},
+		ops: ops_, metrics: m, admin: admin, upstreams: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, authGuard, limits, idemStore},
 	}, nil
 }
 
@@ -379,7 +380,7 @@ func (s *Server) cleanup(adminSrv *http.Server) {
 			_ = adminSrv.Close()
 		}
 	}
-	s.clients.CloseIdleConnections()
+	s.upstreams.CloseIdleConnections()
 	for _, c := range s.closers {
 		_ = c.Close()
 	}

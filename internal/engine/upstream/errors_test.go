@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go/budget"
@@ -80,18 +81,26 @@ func TestFailure(t *testing.T) {
 
 func TestNewRejectsInvalidPolicies(t *testing.T) {
 	cfg := map[string]config.Upstream{}
-	for _, n := range []string{Catalog, Orders, Users} {
-		cfg[n] = config.Upstream{BaseURL: "http://127.0.0.1:1", MaxIdleConns: 1, Config: resilience.Config{Timeout: time.Second}}
+	fsys := fstest.MapFS{}
+	for _, n := range []string{"catalog", "orders", "users"} {
+		fsys["upstreams/"+n+".yaml"] = &fstest.MapFile{Data: []byte("openapi: 3.1.0\ninfo: {title: " + n + ", version: 1.0.0}\npaths: {}\n")}
 	}
-	_, err := New(cfg, WithPolicy(Orders, resilience.Config{Retry: resilience.Retry{MaxAttempts: 50}}))
-	if err == nil || !strings.Contains(err.Error(), "orders") || !strings.Contains(err.Error(), "retry.maxAttempts") {
-		t.Fatalf("err = %v", err)
-	}
-	c, err := New(cfg)
+	contracts, err := Contracts(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := c.States(); len(s) != 3 || s[Catalog] != "closed" {
+	for _, n := range []string{"catalog", "orders", "users"} {
+		cfg[n] = config.Upstream{BaseURL: "http://127.0.0.1:1", MaxIdleConns: 1, Config: resilience.Config{Timeout: time.Second}}
+	}
+	_, err = New(contracts, cfg, config.EnvDevelopment, WithPolicy("orders", resilience.Config{Retry: resilience.Retry{MaxAttempts: 50}}))
+	if err == nil || !strings.Contains(err.Error(), "orders") || !strings.Contains(err.Error(), "retry.maxAttempts") {
+		t.Fatalf("err = %v", err)
+	}
+	c, err := New(contracts, cfg, config.EnvDevelopment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.States(); len(s) != 3 || s["catalog"] != "closed" {
 		t.Fatalf("States() = %v", s)
 	}
 }

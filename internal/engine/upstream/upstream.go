@@ -1,24 +1,25 @@
-// Package upstream builds the typed clients of the upstream services (generated from their
-// contracts) once at start-up, each with its resilience policies (package resilience) and
-// its contract check in the transport, and maps every failed upstream call to the error the
-// gateway's client sees, in one function (Failure).
+// Package upstream is the registry of upstream services: every upstream contract the app
+// ships (api/upstreams/<name>.yaml) is one upstream, and New builds for each, once at
+// start-up, the HTTP client its generated typed client calls through: its resilience policies
+// (package resilience), its contract check in the transport, TLS, and mock mode. Every failed
+// upstream call is mapped to the error the gateway's client sees in one function (Failure).
 package upstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	catalogapi "github.com/contractgate/contractgate/gen/catalog"
-	ordersapi "github.com/contractgate/contractgate/gen/orders"
-	usersapi "github.com/contractgate/contractgate/gen/users"
 	"github.com/contractgate/contractgate/internal/engine/config"
+	"github.com/contractgate/contractgate/internal/engine/configerr"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/identity"
 	"github.com/contractgate/contractgate/internal/engine/mock"
@@ -26,19 +27,16 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/tlsconfig"
 )
 
-// Names of the upstreams the storefront calls.
-const (
-	Catalog = "catalog"
-	Orders  = "orders"
-	Users   = "users"
-)
+// Client is what a generated upstream client is built from: the base URL of its requests and
+// the HTTP client that runs the upstream's policies.
+type Client struct {
+	BaseURL string
+	HTTP    *http.Client
+}
 
-// Clients are the generated clients of every upstream, ready for concurrent use.
-type Clients struct {
-	Catalog *catalogapi.ClientWithResponses
-	Orders  *ordersapi.ClientWithResponses
-	Users   *usersapi.ClientWithResponses
-
+// Registry holds one Client per upstream. Read-only after New; safe for concurrent use.
+type Registry struct {
+	clients    map[string]Client
 	policies   map[string]*resilience.Policy
 	transports []*http.Transport
 }
@@ -80,48 +78,74 @@ func (o *options) policyConfig(name string, u config.Upstream) resilience.Config
 	return u.Config
 }
 
-// New builds one client per configured upstream: the generated client over an http.Client
-// whose transport runs the upstream's policies (bulkhead, timeout, retry with budget,
-// circuit breaker, attempt timeout), checks answers against the upstream's contract, speaks
-// TLS as the upstream's tls settings say, and sets the correlation and identity headers. It
-// fails on an invalid policy or TLS configuration.
-func New(cfg map[string]config.Upstream, opts ...Option) (*Clients, error) {
+// New builds the registry: one Client per upstream contract (name -> document, from
+// api/upstreams/<name>.yaml), configured by cfg[name] (the defaults when absent). An upstream
+// without a base URL is mocked (answered from its contract's examples, logged once here) in
+// development and a start-up error in production (env). A configuration section that names no
+// contract is an error too. Errors are configuration errors located at upstreams.<name>.
+func New(contracts map[string]*openapi3.T, cfg map[string]config.Upstream, env string, opts ...Option) (*Registry, error) {
 	o := &options{logger: slog.Default(), policies: map[string]resilience.Config{}}
 	for _, opt := range opts {
 		opt(o)
 	}
-	c := &Clients{policies: map[string]*resilience.Policy{}}
-	catalog, err := c.httpClient(Catalog, cfg[Catalog], catalogapi.GetSpec, o)
-	if err != nil {
+	names := make([]string, 0, len(contracts))
+	for name := range contracts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var errs []error
+	for name := range cfg {
+		if _, ok := contracts[name]; !ok {
+			errs = append(errs, &configerr.FieldError{Path: "upstreams." + name,
+				Problem: fmt.Sprintf("no upstream contract api/upstreams/%s.yaml (upstreams: %s)", name, strings.Join(names, ", "))})
+		}
+	}
+	r := &Registry{clients: map[string]Client{}, policies: map[string]*resilience.Policy{}}
+	for _, name := range names {
+		u, configured := cfg[name]
+		if !configured {
+			u.SetDefaults()
+		}
+		if u.BaseURL == "" {
+			if env == config.EnvProduction {
+				errs = append(errs, &configerr.FieldError{Path: "upstreams." + name + ".baseURL",
+					Problem: "is required in production (env: production); in development an upstream without one is mocked from its contract's examples"})
+				continue
+			}
+			u.Mock = true
+		}
+		if u.Mock {
+			if u.BaseURL == "" {
+				u.BaseURL = "http://" + name + ".mock"
+			}
+			o.logger.Info("upstream mocked: answering from its contract's examples", "upstream", name)
+		}
+		hc, err := r.httpClient(name, u, contracts[name], o)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.clients[name] = Client{BaseURL: u.BaseURL, HTTP: hc}
+	}
+	if err := errors.Join(errs...); err != nil {
+		r.CloseIdleConnections()
 		return nil, err
 	}
-	orders, err := c.httpClient(Orders, cfg[Orders], ordersapi.GetSpec, o)
-	if err != nil {
-		return nil, err
-	}
-	users, err := c.httpClient(Users, cfg[Users], usersapi.GetSpec, o)
-	if err != nil {
-		return nil, err
-	}
-	if c.Catalog, err = catalogapi.NewClientWithResponses(cfg[Catalog].BaseURL, catalogapi.WithHTTPClient(catalog), catalogapi.WithRequestEditorFn(editRequest)); err != nil {
-		return nil, fmt.Errorf("upstream %s: %w", Catalog, err)
-	}
-	if c.Orders, err = ordersapi.NewClientWithResponses(cfg[Orders].BaseURL, ordersapi.WithHTTPClient(orders), ordersapi.WithRequestEditorFn(editRequest)); err != nil {
-		return nil, fmt.Errorf("upstream %s: %w", Orders, err)
-	}
-	if c.Users, err = usersapi.NewClientWithResponses(cfg[Users].BaseURL, usersapi.WithHTTPClient(users), usersapi.WithRequestEditorFn(editRequest)); err != nil {
-		return nil, fmt.Errorf("upstream %s: %w", Users, err)
+	return r, nil
+}
+
+// Client returns the client of upstream name.
+func (r *Registry) Client(name string) (Client, error) {
+	c, ok := r.clients[name]
+	if !ok {
+		return Client{}, fmt.Errorf("no upstream %q (upstreams: %s)", name, strings.Join(r.Names(), ", "))
 	}
 	return c, nil
 }
 
-func (c *Clients) httpClient(name string, u config.Upstream, spec func() (*openapi3.T, error), o *options) (*http.Client, error) {
+func (c *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o *options) (*http.Client, error) {
 	pc := o.policyConfig(name, u)
-	pc.SetDefaults()
-	doc, err := spec()
-	if err != nil {
-		return nil, fmt.Errorf("upstream %s: loading its contract: %w", name, err)
-	}
+	pc.SetDefaults() // a policy set by WithPolicy
 	check, err := newContract(name, u.BaseURL, pc.Contract, doc, o.logger)
 	if err != nil {
 		return nil, fmt.Errorf("upstream %s: compiling its contract: %w", name, err)
@@ -170,7 +194,7 @@ func (c *Clients) httpClient(name string, u config.Upstream, spec func() (*opena
 
 // States returns the circuit state of every upstream ("closed", "open" or "half-open"),
 // for /readyz.
-func (c *Clients) States() map[string]string {
+func (c *Registry) States() map[string]string {
 	out := make(map[string]string, len(c.policies))
 	for name, p := range c.policies {
 		out[name] = string(p.State())
@@ -179,7 +203,7 @@ func (c *Clients) States() map[string]string {
 }
 
 // Names returns the names of the upstreams, sorted.
-func (c *Clients) Names() []string {
+func (c *Registry) Names() []string {
 	out := make([]string, 0, len(c.policies))
 	for name := range c.policies {
 		out = append(out, name)
@@ -190,14 +214,15 @@ func (c *Clients) Names() []string {
 
 // CloseIdleConnections closes the idle keep-alive connections to every upstream (on
 // shutdown, and in tests that check for leaks).
-func (c *Clients) CloseIdleConnections() {
+func (c *Registry) CloseIdleConnections() {
 	for _, t := range c.transports {
 		t.CloseIdleConnections()
 	}
 }
 
-// editRequest passes the request's correlation headers and the caller's identity on.
-func editRequest(ctx context.Context, req *http.Request) error {
+// EditRequest passes the request's correlation headers and the caller's identity on: the
+// request editor of every generated upstream client.
+func EditRequest(ctx context.Context, req *http.Request) error {
 	correlation.Propagate(ctx, req.Header)
 	if id, ok := identity.FromContext(ctx); ok {
 		req.Header.Set(identity.Header, id.Subject)

@@ -9,8 +9,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/strictjson"
 )
 
@@ -71,7 +71,7 @@ func assertExplainAgrees(t *testing.T, v *Validator, s *schema, body string) int
 
 func explainSetup(tb testing.TB) (*Validator, *schema) {
 	tb.Helper()
-	doc, err := api.Load()
+	doc, err := enginetest.Shop()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,14 +3,14 @@ package validation
 import (
 	"testing"
 
-	"github.com/contractgate/contractgate/api"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/strictjson"
 )
 
 // agreement compiles the contract's create-order body schema with both engines.
 func agreement(tb testing.TB) *schema {
 	tb.Helper()
-	doc, err := api.Load()
+	doc, err := enginetest.Shop()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func FuzzFastPathAgreesWithFullEngine(f *testing.F) {
 
 func TestPlainDateTimeAgreesWithFullEngine(t *testing.T) {
 	t.Parallel()
-	doc, err := api.Load()
+	doc, err := enginetest.Shop()
 	if err != nil {
 		t.Fatal(err)
 	}

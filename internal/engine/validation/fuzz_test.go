@@ -20,10 +20,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 	"github.com/contractgate/contractgate/internal/engine/validation"
@@ -44,7 +44,7 @@ var (
 func fuzzGateway(tb testing.TB) *echo.Echo {
 	tb.Helper()
 	fuzzOnce.Do(func() {
-		doc, err := api.Load()
+		doc, err := enginetest.Shop()
 		if err != nil {
 			fuzzErr = err
 			return
@@ -161,7 +161,7 @@ func (fuzzStub) ListProducts(ctx context.Context, req gateway.ListProductsReques
 
 // fuzzLeaks are fragments of raw Go errors and library names that must never reach a
 // client. (The wording "unexpected end" / "invalid character", which strictjson's own
-// messages use, is pinned by internal/engine/server TestBadInput instead, so that fuzzing can run
+// messages use, is pinned by internal/app/e2e TestBadInput instead, so that fuzzing can run
 // past it.)
 var fuzzLeaks = []string{"json:", "strconv", "runtime", "goroutine", "reflect", "kin-openapi", "jsonschema", "panic"}
 

@@ -13,8 +13,8 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 
-	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 	"github.com/contractgate/contractgate/internal/engine/validation"
 )
@@ -40,7 +40,7 @@ const benchQuery = "/v1/products?page=2&pageSize=50&category=kitchen"
 // the validator: route lookup and validation, nothing else.
 func newEcho(tb testing.TB) *echo.Echo {
 	tb.Helper()
-	doc, err := api.Load()
+	doc, err := enginetest.Shop()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func BenchmarkValidate(b *testing.B) {
 // BenchmarkValidateStockKin is the baseline: kin-openapi's own router and request validator
 // on the same contract and requests (its OpenAPI 3.1 path compiles schemas per call).
 func BenchmarkValidateStockKin(b *testing.B) {
-	doc, err := api.Load()
+	doc, err := enginetest.Shop()
 	if err != nil {
 		b.Fatal(err)
 	}

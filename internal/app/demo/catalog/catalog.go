@@ -37,7 +37,7 @@ func New() *Service {
 		tags := slices.Clone(p.tags)
 		s.products = append(s.products, catalogapi.Product{
 			Id: p.id, Name: p.name, Description: p.description, Category: p.category,
-			PriceCents: p.priceCents, Currency: Currency, Stock: p.stock, Tags: &tags,
+			PriceCents: p.priceCents, Currency: Currency, Stock: p.stock, InStock: p.stock > 0, Tags: &tags,
 		})
 	}
 	sort.Slice(s.products, func(i, j int) bool { return s.products[i].Id < s.products[j].Id })
