@@ -86,7 +86,6 @@ func definitions(spec *openapi3.T, cfg codegen.Configuration, ids []string) (map
 type parsed struct {
 	id string
 	b  *binding.Binding
-	op *openapi3.Operation
 }
 
 // Bindings reads the x-upstream extensions of the public contract at publicPath and resolves
@@ -101,18 +100,22 @@ func Bindings(publicPath string, gw config, upDir string, names []string) ([]bou
 	var bound []parsed
 	var errs []error
 	for _, path := range public.Paths.InMatchingOrder() {
-		for _, op := range public.Paths.Value(path).Operations() {
+		ops := public.Paths.Value(path).Operations()
+		for _, method := range sortedKeys(ops) {
+			op := ops[method]
 			b, ok, err := binding.Parse(op)
 			switch {
 			case err != nil:
 				errs = append(errs, err)
+			case ok && op.OperationID == "":
+				errs = append(errs, fmt.Errorf("%s %s: %s: a bound operation needs an operationId", method, path, binding.Extension))
 			case ok:
-				bound = append(bound, parsed{id: op.OperationID, b: b, op: op})
+				bound = append(bound, parsed{id: op.OperationID, b: b})
 			}
 		}
 	}
 	if len(bound) == 0 || len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, joinSorted(errs)
 	}
 	slices.SortFunc(bound, func(a, b parsed) int { return strings.Compare(a.id, b.id) })
 
@@ -163,7 +166,13 @@ func Bindings(publicPath string, gw config, upDir string, names []string) ([]bou
 		}
 		out = append(out, g)
 	}
-	return out, errors.Join(errs...)
+	return out, joinSorted(errs)
+}
+
+// joinSorted joins errs in the order of their messages, so that the output is deterministic.
+func joinSorted(errs []error) error {
+	slices.SortStableFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(errs...)
 }
 
 // resolver resolves one binding; errors accumulate in errs.
