@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/contractgate/contractgate/internal/engine/binding"
 	"github.com/contractgate/contractgate/internal/engine/upstream"
 )
 
@@ -26,6 +27,9 @@ type App struct {
 type Deps struct {
 	// Upstreams holds the HTTP client of every upstream (policies, contract check, mock).
 	Upstreams *upstream.Registry
+	// Bindings holds what every operation bound with x-upstream needs per request (the
+	// runtime of the generated glue in gen/bindings).
+	Bindings *binding.Set
 }
 
 // Router is the route registration of Echo that oapi-codegen's RegisterHandlers takes

@@ -20,6 +20,7 @@ import (
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/auth"
+	"github.com/contractgate/contractgate/internal/engine/binding"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/connlimit"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
@@ -233,7 +234,11 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 	if cfg.Admin.Addr != "" {
 		admin = adminEcho(cfg.Admin, ops_, m, logger)
 	}
-	if err := app.Mount(r, seam.Deps{Upstreams: clients}); err != nil {
+	bound, err := binding.New(spec, ct.upstreams)
+	if err != nil {
+		return nil, err
+	}
+	if err := app.Mount(r, seam.Deps{Upstreams: clients, Bindings: bound}); err != nil {
 		return nil, fmt.Errorf("mounting the app: %w", err)
 	}
 	return &Server{
