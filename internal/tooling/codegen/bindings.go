@@ -28,6 +28,7 @@ type boundOp struct {
 	Body         bool     // the call sends the public body as JSON
 	BodyField    string   // the public request object's body field (Body, JSONBody)
 	BodyOptional bool     // the public body may be absent (then the upstream gets none)
+	NoBody       bool     // the upstream's optional body is never sent
 	Identity     bool     // a source reads auth.subject
 	Helpers      []string // generic helpers used (set, deref)
 }
@@ -201,7 +202,7 @@ func (r *resolver) resolve() boundOp {
 
 	upParams := slices.Concat(r.up.PathParams, r.up.QueryParams, r.up.HeaderParams, r.up.CookieParams)
 	for _, name := range sortedKeys(r.b.Params) {
-		if !slices.ContainsFunc(upParams, func(p codegen.ParameterDefinition) bool { return sameParam(p, name) }) {
+		if !slices.ContainsFunc(upParams, func(p codegen.ParameterDefinition) bool { return p.ParamName == name }) {
 			r.errorf("params."+name, "%s has no parameter %q", r.upName(), name)
 		}
 	}
@@ -228,14 +229,7 @@ type source struct {
 // param fills one upstream parameter from its source.
 func (r *resolver) param(u codegen.ParameterDefinition) {
 	field := "params." + u.ParamName
-	var src string
-	var explicit bool
-	for _, name := range sortedKeys(r.b.Params) {
-		if sameParam(u, name) {
-			src, explicit = r.b.Params[name], true
-			break
-		}
-	}
+	src, explicit := r.b.Params[u.ParamName] // keyed by the upstream's name as written (as the runtime)
 	var s source
 	var ok bool
 	if explicit {
@@ -345,7 +339,8 @@ func (r *resolver) publicSource(p codegen.ParameterDefinition) source {
 	return s
 }
 
-// sameParam reports whether name (a key of x-upstream.params) names p; header names ignore case.
+// sameParam reports whether name (of a source or the implied same-name rule) names p; header
+// names ignore case.
 func sameParam(p codegen.ParameterDefinition, name string) bool {
 	return p.ParamName == name || (p.In == "header" && strings.EqualFold(p.ParamName, name))
 }
@@ -416,10 +411,15 @@ func (r *resolver) body() {
 	switch {
 	case r.up.HasBody() && !upJSON:
 		r.errorf("body", "%s takes a request body that is not JSON", r.upName())
-	case r.up.HasBody() && !pubJSON:
-		r.errorf("body", "%s takes a request body and the public operation declares no JSON body to fill it", r.upName())
+	case r.b.Body == "body" && !pubJSON:
+		r.errorf("body", "the public operation declares no JSON request body")
 	case r.b.Body == "body" && !r.up.HasBody():
 		r.errorf("body", "%s takes no request body", r.upName())
+	case r.up.HasBody() && !pubJSON && r.up.BodyRequired:
+		r.errorf("body", "%s requires a request body and the public operation declares no JSON body to fill it", r.upName())
+	case r.up.HasBody() && !pubJSON:
+		r.g.Call += "WithBody" // an optional upstream body, not sent
+		r.g.NoBody = true
 	case r.up.HasBody():
 		r.g.Body = true
 		r.g.BodyOptional = !r.pub.BodyRequired

@@ -109,6 +109,19 @@ func TestGenerateCompiles(t *testing.T) {
 		t.Fatalf("the generated glue does not compile:\n%s", out)
 	}
 
+	// The glue at work: each bound method against a recording upstream and a real binding.Set.
+	glue, err := os.ReadFile("testdata/ok/glue_test.go.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	glue = bytes.ReplaceAll(glue, []byte("IMPORT"), []byte(importPath))
+	if err := os.WriteFile(filepath.Join(gen, "bindings", "glue_test.go"), glue, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("go", "test", "-count=1", "./"+filepath.ToSlash(filepath.Join(gen, "bindings"))).CombinedOutput(); err != nil {
+		t.Fatalf("the generated glue at work:\n%s", out)
+	}
+
 	// Deterministic: a second run changes nothing.
 	before, _ := os.ReadFile(filepath.Join(gen, "shop", "shop.gen.go"))
 	if err := Run(Target{API: "testdata/ok/api", Gen: gen, ImportPath: importPath + "/gen", Gateway: true}); err != nil {

@@ -147,6 +147,9 @@ func writeOp(p func(string, ...any), op boundOp) {
 		}
 		args = append(args, `"application/json"`, "bytes.NewReader(body)")
 	}
+	if op.NoBody {
+		args = append(args, `"application/json"`, "nil")
+	}
 	p("resp, err := %s.%s(%s)", up, op.Call, strings.Join(args, ", "))
 	p("a, err := b.%s.Respond(ctx, resp, err)", op.ID)
 	p("if err != nil {")
