@@ -89,10 +89,10 @@ type parsed struct {
 	b  *binding.Binding
 }
 
-// Bindings reads the x-upstream extensions of the public contract at publicPath and resolves
+// resolveBindings reads the x-upstream extensions of the public contract at publicPath and resolves
 // each against the upstream contracts in upDir (names: the registry). It returns the glue of
 // every bound operation, or every error, each naming the operation and the field.
-func Bindings(publicPath string, gw config, upDir string, names []string) ([]boundOp, error) {
+func resolveBindings(publicPath string, gw config, upDir string, names []string) ([]boundOp, error) {
 	public, err := util.LoadSwagger(publicPath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", publicPath, err)

@@ -72,11 +72,11 @@ type Target struct {
 	Gateway bool
 }
 
-// ModulePath and EngineImport locate the engine packages the generated glue imports.
-const (
-	ModulePath   = "github.com/contractgate/contractgate"
-	engineImport = ModulePath + "/internal/engine"
-)
+// ModulePath is this module's path: the default root of a target's import path, and of the
+// engine packages (binding, identity, upstream) the generated glue imports.
+const ModulePath = "github.com/contractgate/contractgate"
+
+const engineImport = ModulePath + "/internal/engine"
 
 // Reserved lists the names an upstream cannot take: the generator's own packages under gen/,
 // the other generated directories, and the packages the generated glue imports.
@@ -128,7 +128,7 @@ func Run(t Target) error {
 	if err != nil {
 		return err
 	}
-	bound, err := Bindings(filepath.Join(t.API, "openapi.yaml"), gwCfg, filepath.Join(t.API, "upstreams"), names)
+	bound, err := resolveBindings(filepath.Join(t.API, "openapi.yaml"), gwCfg, filepath.Join(t.API, "upstreams"), names)
 	if err != nil {
 		return err
 	}
