@@ -27,8 +27,8 @@
 // A directory gen/<name> whose upstream file is gone is removed, if the generator owns it: its
 // name is not reserved and it holds only <name>.gen.go files starting with a "Code generated"
 // line. An upstream name must be a lower-case Go package identifier ([a-z][a-z0-9]*) and not one
-// of the reserved names (gateway, sdk, upstreams, bindings, typescript, fixture, and the
-// packages the generated glue imports).
+// of the Reserved names (gateway, sdk, upstreams, bindings, typescript, fixture, the packages
+// the generated code imports and its local names).
 //
 // Nothing is written when a binding is wrong: every error names the operation and the field of
 // its x-upstream extension (e.g. `getProduct: x-upstream.operation: catalog has no operation
@@ -79,10 +79,12 @@ const ModulePath = "github.com/contractgate/contractgate"
 const engineImport = ModulePath + "/internal/engine"
 
 // Reserved lists the names an upstream cannot take: the generator's own packages under gen/,
-// the other generated directories, and the packages the generated glue imports.
+// the other generated directories, the packages the generated code imports, and its local
+// names (an upstream's package name would be shadowed by them).
 var Reserved = []string{
-	"binding", "bindings", "bytes", "context", "fixture", "fmt", "gateway", "http", "identity",
-	"io", "json", "sdk", "typescript", "upstream", "upstreams",
+	"a", "b", "binding", "bindings", "body", "bytes", "c", "context", "cs", "ctx", "deref",
+	"err", "fixture", "fmt", "gateway", "http", "id", "identity", "io", "json", "params", "r",
+	"reg", "request", "resp", "sdk", "set", "typescript", "up", "upstream", "upstreams", "v", "w",
 }
 
 var upstreamName = regexp.MustCompile(`^[a-z][a-z0-9]*$`)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/oapi-codegen/oapi-codegen/v2/pkg/codegen"
 )
 
 // bindingsFile is gen/bindings/bindings.gen.go: the glue of every bound operation.
@@ -69,7 +71,7 @@ func bindingsFile(importPath string, ops []boundOp) ([]byte, error) {
 	p("type Bound struct {")
 	p("up *upstreams.Clients")
 	for _, op := range ops {
-		p("%s *binding.Op", op.ID)
+		p("%s *binding.Op", field(op))
 	}
 	p("}")
 	p("")
@@ -80,7 +82,7 @@ func bindingsFile(importPath string, ops []boundOp) ([]byte, error) {
 		p("var err error")
 	}
 	for _, op := range ops {
-		p("if b.%s, err = set.Op(%q); err != nil {", op.ID, op.ID)
+		p("if b.%s, err = set.Op(%q); err != nil {", field(op), op.ID)
 		p("return nil, err")
 		p("}")
 	}
@@ -112,7 +114,7 @@ func bindingsFile(importPath string, ops []boundOp) ([]byte, error) {
 }
 
 func writeOp(p func(string, ...any), op boundOp) {
-	resp := op.ID + "Response"
+	resp := field(op) + "Response"
 	up := "b.up." + exported(op.Service)
 	p("")
 	p("// %s calls %s (x-upstream).", op.GoName, op.Service)
@@ -151,7 +153,7 @@ func writeOp(p func(string, ...any), op boundOp) {
 		args = append(args, `"application/json"`, "nil")
 	}
 	p("resp, err := %s.%s(%s)", up, op.Call, strings.Join(args, ", "))
-	p("a, err := b.%s.Respond(ctx, resp, err)", op.ID)
+	p("a, err := b.%s.Respond(ctx, resp, err)", field(op))
 	p("if err != nil {")
 	p("return nil, err")
 	p("}")
@@ -161,4 +163,14 @@ func writeOp(p func(string, ...any), op boundOp) {
 	p("type %s struct{ a binding.Answer }", resp)
 	p("")
 	p("func (r %s) Visit%sResponse(w http.ResponseWriter) error { return r.a.Write(w) }", resp, op.GoName)
+}
+
+// field is the Bound field of op's compiled binding: its Go name, lower-cased first
+// (getProduct), or with an Op suffix when that is a keyword or Bound's client field (up).
+func field(op boundOp) string {
+	name := codegen.LowercaseFirstCharacter(op.GoName)
+	if name == "up" || slices.Contains(goKeywords, name) {
+		name += "Op"
+	}
+	return name
 }
