@@ -9,9 +9,15 @@ BIN   := bin
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# The apps whose upstream clients and x-upstream glue internal/tooling/codegen writes:
+# API_DIR:GEN_DIR pairs. (A fixture app whose gateway package the generator writes too gets its
+# own line with -gateway, e.g. `... cmd/codegen -gateway internal/engine/testdata/fixture/api:gen/fixture`.)
+CODEGEN := api:gen
+
 .PHONY: generate
-generate: ## regenerate gen/ from api/ (oapi-codegen pinned in go.mod; openapi-typescript in sdk/typescript/package-lock.json)
-	$(GO) generate ./gen/...
+generate: ## regenerate gen/ from api/ (upstream clients and x-upstream glue: internal/tooling/codegen; oapi-codegen pinned in go.mod; openapi-typescript in sdk/typescript/package-lock.json)
+	$(GO) run ./internal/tooling/codegen/cmd/codegen $(CODEGEN)
+	$(GO) generate ./gen/gateway ./gen/sdk
 	./scripts/gen-typescript.sh
 
 .PHONY: build

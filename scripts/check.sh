@@ -18,8 +18,7 @@ if ! go mod tidy -diff; then
   echo "check: go.mod/go.sum are not tidy (run: go mod tidy)"; fail=1
 fi
 
-go generate ./gen/...
-./scripts/gen-typescript.sh
+make -s generate
 untracked=$(git ls-files --others --exclude-standard -- gen/)
 if ! git diff --exit-code --stat -- gen/ || [[ -n "$untracked" ]]; then
   echo "check: gen/ differs from what 'make generate' produces from api/:"
