@@ -6,17 +6,79 @@
 package bindings
 
 import (
+	"context"
+	"net/http"
+
+	"github.com/contractgate/contractgate/gen/catalog"
+	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/gen/upstreams"
 	"github.com/contractgate/contractgate/internal/engine/binding"
+	"github.com/contractgate/contractgate/internal/engine/identity"
 )
 
 // Bound implements the bound operations of gateway.StrictServerInterface.
 type Bound struct {
-	up *upstreams.Clients
+	up                   *upstreams.Clients
+	getMyRecommendations *binding.Op
+	getProduct           *binding.Op
 }
 
 // New resolves every bound operation in set once.
 func New(up *upstreams.Clients, set *binding.Set) (*Bound, error) {
 	b := &Bound{up: up}
+	var err error
+	if b.getMyRecommendations, err = set.Op("getMyRecommendations"); err != nil {
+		return nil, err
+	}
+	if b.getProduct, err = set.Op("getProduct"); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// GetMyRecommendations calls catalog (x-upstream).
+func (b *Bound) GetMyRecommendations(ctx context.Context, request gateway.GetMyRecommendationsRequestObject) (gateway.GetMyRecommendationsResponseObject, error) {
+	id, _ := identity.FromContext(ctx)
+	var params catalog.GetRecommendationsParams
+	params.UserId = id.Subject
+	set(&params.Limit, deref(request.Params.Limit, 5))
+	resp, err := b.up.Catalog.GetRecommendations(ctx, &params)
+	a, err := b.getMyRecommendations.Respond(ctx, resp, err)
+	if err != nil {
+		return nil, err
+	}
+	return getMyRecommendationsResponse{a}, nil
+}
+
+type getMyRecommendationsResponse struct{ a binding.Answer }
+
+func (r getMyRecommendationsResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+	return r.a.Write(w)
+}
+
+// GetProduct calls catalog (x-upstream).
+func (b *Bound) GetProduct(ctx context.Context, request gateway.GetProductRequestObject) (gateway.GetProductResponseObject, error) {
+	resp, err := b.up.Catalog.GetProduct(ctx, string(request.ProductId))
+	a, err := b.getProduct.Respond(ctx, resp, err)
+	if err != nil {
+		return nil, err
+	}
+	return getProductResponse{a}, nil
+}
+
+type getProductResponse struct{ a binding.Answer }
+
+func (r getProductResponse) VisitGetProductResponse(w http.ResponseWriter) error { return r.a.Write(w) }
+
+// deref returns *p, or def when p is nil.
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// set points *dst at a copy of v.
+func set[T any](dst **T, v T) {
+	*dst = &v
 }

@@ -207,6 +207,21 @@ func (e ProfileTier) Valid() bool {
 	}
 }
 
+// Defines values for RecommendationsEnvelopeSuccess.
+const (
+	RecommendationsEnvelopeSuccessTrue RecommendationsEnvelopeSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the RecommendationsEnvelopeSuccess enum.
+func (e RecommendationsEnvelopeSuccess) Valid() bool {
+	switch e {
+	case RecommendationsEnvelopeSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // CardPayment defines model for CardPayment.
 type CardPayment struct {
 	CardToken string            `json:"cardToken"`
@@ -385,6 +400,21 @@ type Profile struct {
 // ProfileTier defines model for Profile.Tier.
 type ProfileTier string
 
+// Recommendations defines model for Recommendations.
+type Recommendations struct {
+	Items []Product `json:"items"`
+}
+
+// RecommendationsEnvelope defines model for RecommendationsEnvelope.
+type RecommendationsEnvelope struct {
+	Data    Recommendations                `json:"data"`
+	Meta    externalRef0.Meta              `json:"meta"`
+	Success RecommendationsEnvelopeSuccess `json:"success"`
+}
+
+// RecommendationsEnvelopeSuccess defines model for RecommendationsEnvelope.Success.
+type RecommendationsEnvelopeSuccess bool
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -435,6 +465,12 @@ type UnsupportedMediaType = externalRef0.ErrorEnvelope
 
 // ValidationFailed defines model for ValidationFailed.
 type ValidationFailed = externalRef0.ErrorEnvelope
+
+// GetMyRecommendationsParams defines parameters for GetMyRecommendations.
+type GetMyRecommendationsParams struct {
+	// Limit How many products, at most.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+}
 
 // ListOrdersParams defines parameters for ListOrders.
 type ListOrdersParams struct {
@@ -589,6 +625,9 @@ type ServerInterface interface {
 	// GetDashboard Get my dashboard
 	// (GET /v1/me/dashboard)
 	GetDashboard(ctx echo.Context) error
+	// GetMyRecommendations Get my recommendations
+	// (GET /v1/me/recommendations)
+	GetMyRecommendations(ctx echo.Context, params GetMyRecommendationsParams) error
 	// ListOrders List my orders
 	// (GET /v1/orders)
 	ListOrders(ctx echo.Context, params ListOrdersParams) error
@@ -620,6 +659,24 @@ func (w *ServerInterfaceWrapper) GetDashboard(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetDashboard(ctx)
+	return err
+}
+
+// GetMyRecommendations converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyRecommendations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetMyRecommendationsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyRecommendations(ctx, params)
 	return err
 }
 
@@ -856,6 +913,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/orders/:orderId", wrapper.GetOrder, options.OperationMiddlewares["getOrder"]...)
 	router.POST(options.BaseURL+"/v1/orders/:orderId/cancel", wrapper.CancelOrder, options.OperationMiddlewares["cancelOrder"]...)
 	router.GET(options.BaseURL+"/v1/me/dashboard", wrapper.GetDashboard, options.OperationMiddlewares["getDashboard"]...)
+	router.GET(options.BaseURL+"/v1/me/recommendations", wrapper.GetMyRecommendations, options.OperationMiddlewares["getMyRecommendations"]...)
 
 }
 
@@ -1037,6 +1095,168 @@ func (response GetDashboard503JSONResponse) VisitGetDashboardResponse(w http.Res
 type GetDashboard504JSONResponse struct{ GatewayTimeoutJSONResponse }
 
 func (response GetDashboard504JSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendationsRequestObject struct {
+	Params GetMyRecommendationsParams
+}
+
+type GetMyRecommendationsResponseObject interface {
+	VisitGetMyRecommendationsResponse(w http.ResponseWriter) error
+}
+
+type GetMyRecommendations200JSONResponse RecommendationsEnvelope
+
+func (response GetMyRecommendations200JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendations400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMyRecommendations400JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendations401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetMyRecommendations401JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendations403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetMyRecommendations403JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendations406JSONResponse struct{ NotAcceptableJSONResponse }
+
+func (response GetMyRecommendations406JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendations422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response GetMyRecommendations422JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendations429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetMyRecommendations429JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendations500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetMyRecommendations500JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendations502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response GetMyRecommendations502JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendations503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetMyRecommendations503JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyRecommendations504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response GetMyRecommendations504JSONResponse) VisitGetMyRecommendationsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -2071,6 +2291,9 @@ type StrictServerInterface interface {
 	// GetDashboard Get my dashboard
 	// (GET /v1/me/dashboard)
 	GetDashboard(ctx context.Context, request GetDashboardRequestObject) (GetDashboardResponseObject, error)
+	// GetMyRecommendations Get my recommendations
+	// (GET /v1/me/recommendations)
+	GetMyRecommendations(ctx context.Context, request GetMyRecommendationsRequestObject) (GetMyRecommendationsResponseObject, error)
 	// ListOrders List my orders
 	// (GET /v1/orders)
 	ListOrders(ctx context.Context, request ListOrdersRequestObject) (ListOrdersResponseObject, error)
@@ -2120,6 +2343,31 @@ func (sh *strictHandler) GetDashboard(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetDashboardResponseObject); ok {
 		return validResponse.VisitGetDashboardResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyRecommendations operation middleware
+func (sh *strictHandler) GetMyRecommendations(ctx echo.Context, params GetMyRecommendationsParams) error {
+	var request GetMyRecommendationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyRecommendations(ctx.Request().Context(), request.(GetMyRecommendationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyRecommendations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyRecommendationsResponseObject); ok {
+		return validResponse.VisitGetMyRecommendationsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -310,6 +310,21 @@ func (e ProfileTier) Valid() bool {
 	}
 }
 
+// Defines values for RecommendationsEnvelopeSuccess.
+const (
+	RecommendationsEnvelopeSuccessTrue RecommendationsEnvelopeSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the RecommendationsEnvelopeSuccess enum.
+func (e RecommendationsEnvelopeSuccess) Valid() bool {
+	switch e {
+	case RecommendationsEnvelopeSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // CardPayment defines model for CardPayment.
 type CardPayment struct {
 	CardToken string            `json:"cardToken"`
@@ -558,6 +573,21 @@ type Profile struct {
 // ProfileTier defines model for Profile.Tier.
 type ProfileTier string
 
+// Recommendations defines model for Recommendations.
+type Recommendations struct {
+	Items []Product `json:"items"`
+}
+
+// RecommendationsEnvelope defines model for RecommendationsEnvelope.
+type RecommendationsEnvelope struct {
+	Data    Recommendations                `json:"data"`
+	Meta    Meta                           `json:"meta"`
+	Success RecommendationsEnvelopeSuccess `json:"success"`
+}
+
+// RecommendationsEnvelopeSuccess defines model for RecommendationsEnvelope.Success.
+type RecommendationsEnvelopeSuccess bool
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -608,6 +638,12 @@ type UnsupportedMediaType = ErrorEnvelope
 
 // ValidationFailed defines model for ValidationFailed.
 type ValidationFailed = ErrorEnvelope
+
+// GetMyRecommendationsParams defines parameters for GetMyRecommendations.
+type GetMyRecommendationsParams struct {
+	// Limit How many products, at most.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+}
 
 // ListOrdersParams defines parameters for ListOrders.
 type ListOrdersParams struct {
@@ -841,6 +877,16 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/me/dashboard (the `GetDashboard` operationId).
 	GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetMyRecommendations Get my recommendations
+	//
+	// Products the catalog recommends to the caller. Bound to the catalog's
+	// getRecommendations with `x-upstream` (no hand-written Go): the caller's subject is the
+	// catalog's `userId`, `limit` passes through, and every product is projected onto
+	// Product.
+	//
+	// Corresponds with GET /v1/me/recommendations (the `GetMyRecommendations` operationId).
+	GetMyRecommendations(ctx context.Context, params *GetMyRecommendationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListOrders List my orders
 	//
 	// Lists the caller's own orders, newest first, paginated.
@@ -893,7 +939,9 @@ type ClientInterface interface {
 
 	// GetProduct Get a product
 	//
-	// Returns one catalog product by id.
+	// Returns one catalog product by id. Bound to the catalog's getProduct with `x-upstream`
+	// (no hand-written Go): the catalog's answer is checked against its contract, projected
+	// onto Product (its stock count stays inside) and validated against it.
 	//
 	// Corresponds with GET /v1/products/{productId} (the `GetProduct` operationId).
 	GetProduct(ctx context.Context, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -909,6 +957,26 @@ type ClientInterface interface {
 // Corresponds with GET /v1/me/dashboard (the `GetDashboard` operationId).
 func (c *Client) GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDashboardRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMyRecommendations Get my recommendations
+//
+// Products the catalog recommends to the caller. Bound to the catalog's
+// getRecommendations with `x-upstream` (no hand-written Go): the caller's subject is the
+// catalog's `userId`, `limit` passes through, and every product is projected onto
+// Product.
+//
+// Corresponds with GET /v1/me/recommendations (the `GetMyRecommendations` operationId).
+func (c *Client) GetMyRecommendations(ctx context.Context, params *GetMyRecommendationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMyRecommendationsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1031,7 +1099,9 @@ func (c *Client) ListProducts(ctx context.Context, params *ListProductsParams, r
 
 // GetProduct Get a product
 //
-// Returns one catalog product by id.
+// Returns one catalog product by id. Bound to the catalog's getProduct with `x-upstream`
+// (no hand-written Go): the catalog's answer is checked against its contract, projected
+// onto Product (its stock count stays inside) and validated against it.
 //
 // Corresponds with GET /v1/products/{productId} (the `GetProduct` operationId).
 func (c *Client) GetProduct(ctx context.Context, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1063,6 +1133,60 @@ func NewGetDashboardRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMyRecommendationsRequest constructs an http.Request for the GetMyRecommendations method
+func NewGetMyRecommendationsRequest(server string, params *GetMyRecommendationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/recommendations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -1477,6 +1601,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/me/dashboard (the `GetDashboard` operationId).
 	GetDashboardWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardResponse, error)
 
+	// GetMyRecommendationsWithResponse Get my recommendations
+	//
+	// Products the catalog recommends to the caller. Bound to the catalog's
+	// getRecommendations with `x-upstream` (no hand-written Go): the caller's subject is the
+	// catalog's `userId`, `limit` passes through, and every product is projected onto
+	// Product.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me/recommendations (the `GetMyRecommendations` operationId).
+	GetMyRecommendationsWithResponse(ctx context.Context, params *GetMyRecommendationsParams, reqEditors ...RequestEditorFn) (*GetMyRecommendationsResponse, error)
+
 	// ListOrdersWithResponse List my orders
 	//
 	// Lists the caller's own orders, newest first, paginated.
@@ -1537,7 +1673,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetProductWithResponse Get a product
 	//
-	// Returns one catalog product by id.
+	// Returns one catalog product by id. Bound to the catalog's getProduct with `x-upstream`
+	// (no hand-written Go): the catalog's answer is checked against its contract, projected
+	// onto Product (its stock count stays inside) and validated against it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1650,6 +1788,117 @@ func (r GetDashboardResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetDashboardResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetMyRecommendationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecommendationsEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON406 the response for an HTTP 406 `application/json` response
+	JSON406 *NotAcceptable
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *GatewayTimeout
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON200() *RecommendationsEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON406 returns the response for an HTTP 406 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON406() *NotAcceptable {
+	return r.JSON406
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r GetMyRecommendationsResponse) GetJSON504() *GatewayTimeout {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMyRecommendationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMyRecommendationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMyRecommendationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMyRecommendationsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2361,6 +2610,24 @@ func (c *ClientWithResponses) GetDashboardWithResponse(ctx context.Context, reqE
 	return ParseGetDashboardResponse(rsp)
 }
 
+// GetMyRecommendationsWithResponse Get my recommendations
+//
+// Products the catalog recommends to the caller. Bound to the catalog's
+// getRecommendations with `x-upstream` (no hand-written Go): the caller's subject is the
+// catalog's `userId`, `limit` passes through, and every product is projected onto
+// Product.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me/recommendations (the `GetMyRecommendations` operationId).
+func (c *ClientWithResponses) GetMyRecommendationsWithResponse(ctx context.Context, params *GetMyRecommendationsParams, reqEditors ...RequestEditorFn) (*GetMyRecommendationsResponse, error) {
+	rsp, err := c.GetMyRecommendations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMyRecommendationsResponse(rsp)
+}
+
 // ListOrdersWithResponse List my orders
 //
 // Lists the caller's own orders, newest first, paginated.
@@ -2457,7 +2724,9 @@ func (c *ClientWithResponses) ListProductsWithResponse(ctx context.Context, para
 
 // GetProductWithResponse Get a product
 //
-// Returns one catalog product by id.
+// Returns one catalog product by id. Bound to the catalog's getProduct with `x-upstream`
+// (no hand-written Go): the catalog's answer is checked against its contract, projected
+// onto Product (its stock count stays inside) and validated against it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2525,6 +2794,102 @@ func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error
 			return nil, err
 		}
 		response.JSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest GatewayTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetMyRecommendationsResponse parses an HTTP response from a GetMyRecommendationsWithResponse call
+func ParseGetMyRecommendationsResponse(rsp *http.Response) (*GetMyRecommendationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMyRecommendationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecommendationsEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

@@ -27,6 +27,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/recommendations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get my recommendations
+         * @description Products the catalog recommends to the caller. Bound to the catalog's
+         *     getRecommendations with `x-upstream` (no hand-written Go): the caller's subject is the
+         *     catalog's `userId`, `limit` passes through, and every product is projected onto
+         *     Product.
+         */
+        get: operations["getMyRecommendations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/orders": {
         parameters: {
             query?: never;
@@ -122,7 +145,9 @@ export interface paths {
         };
         /**
          * Get a product
-         * @description Returns one catalog product by id.
+         * @description Returns one catalog product by id. Bound to the catalog's getProduct with `x-upstream`
+         *     (no hand-written Go): the catalog's answer is checked against its contract, projected
+         *     onto Product (its stock count stays inside) and validated against it.
          */
         get: operations["getProduct"];
         put?: never;
@@ -334,6 +359,15 @@ export interface components {
             name: string;
             /** @enum {string} */
             tier: "standard" | "gold";
+        };
+        Recommendations: {
+            items: components["schemas"]["Product"][];
+        };
+        RecommendationsEnvelope: {
+            data: components["schemas"]["Recommendations"];
+            meta: components["schemas"]["Meta"];
+            /** @constant */
+            success: true;
         };
     };
     responses: {
@@ -572,6 +606,8 @@ export type ProductEnvelope = components['schemas']['ProductEnvelope'];
 export type ProductId = components['schemas']['ProductId'];
 export type ProductListEnvelope = components['schemas']['ProductListEnvelope'];
 export type Profile = components['schemas']['Profile'];
+export type Recommendations = components['schemas']['Recommendations'];
+export type RecommendationsEnvelope = components['schemas']['RecommendationsEnvelope'];
 export type ResponseBadGateway = components['responses']['BadGateway'];
 export type ResponseBadRequest = components['responses']['BadRequest'];
 export type ResponseConflict = components['responses']['Conflict'];
@@ -616,6 +652,39 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    getMyRecommendations: {
+        parameters: {
+            query?: {
+                /** @description How many products, at most. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recommended products. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommendationsEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            406: components["responses"]["NotAcceptable"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];

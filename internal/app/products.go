@@ -34,19 +34,6 @@ func (h *Handlers) ListProducts(ctx context.Context, req gateway.ListProductsReq
 	}, nil
 }
 
-// GetProduct returns one catalog product.
-func (h *Handlers) GetProduct(ctx context.Context, req gateway.GetProductRequestObject) (gateway.GetProductResponseObject, error) {
-	res, err := h.up.Catalog.GetProductWithResponse(ctx, req.ProductId)
-	if err := upstream.Check(upCatalog, res, err, statusOK); err != nil {
-		return nil, err
-	}
-	body, err := upstream.Require(upCatalog, res.JSON200)
-	if err != nil {
-		return nil, err
-	}
-	return gateway.GetProduct200JSONResponse{Success: true, Data: product(*body), Meta: envelope.Meta(ctx)}, nil
-}
-
 func product(p catalogapi.Product) gateway.Product {
 	return gateway.Product{
 		Id:          p.Id,

@@ -9,7 +9,9 @@ import (
 	"net/http"
 
 	"github.com/contractgate/contractgate/api"
+	"github.com/contractgate/contractgate/gen/bindings"
 	"github.com/contractgate/contractgate/gen/gateway"
+	"github.com/contractgate/contractgate/gen/upstreams"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/identity"
 	"github.com/contractgate/contractgate/internal/engine/seam"
@@ -18,19 +20,28 @@ import (
 // App is the storefront, as the engine serves it.
 func App() seam.App { return seam.App{Contracts: api.FS, Mount: Mount} }
 
-// Mount registers the storefront's operations on r.
+// Mount registers the storefront's operations on r: the bound ones (x-upstream) answered by
+// the generated glue, the others by the hand-written methods of Handlers.
 func Mount(r seam.Router, deps seam.Deps) error {
-	up, err := newClients(deps.Upstreams)
+	up, err := upstreams.New(deps.Upstreams)
 	if err != nil {
 		return err
 	}
-	gateway.RegisterHandlers(r, gateway.NewStrictHandler(&Handlers{up: up}, nil))
+	bound, err := bindings.New(up, deps.Bindings)
+	if err != nil {
+		return err
+	}
+	gateway.RegisterHandlers(r, gateway.NewStrictHandler(&Handlers{Bound: bound, up: up}, nil))
 	return nil
 }
 
-// Handlers implements gateway.StrictServerInterface. Safe for concurrent use.
+// Handlers implements gateway.StrictServerInterface: the operations bound with x-upstream
+// (getProduct, getMyRecommendations) through the generated *bindings.Bound, the ones that
+// do real work (pagination, pricing, ownership, the dashboard's fan-out) by hand. Safe for
+// concurrent use.
 type Handlers struct {
-	up *clients
+	*bindings.Bound
+	up *upstreams.Clients
 }
 
 var _ gateway.StrictServerInterface = (*Handlers)(nil)

@@ -20,6 +20,10 @@ func answer(status int, contentType, body string) answerFunc {
 // A product the Go client decodes, but outside the catalog contract (negative price).
 const negativePrice = `{"id":"prd_0001","name":"Mug","description":"d","category":"kitchen","priceCents":-5,"currency":"USD","stock":3}`
 
+// negativeStock breaks the catalog's contract (stock >= 0) in a property the public Product
+// does not declare: getProduct is bound, so the projection drops it.
+const negativeStock = `{"id":"prd_0001","name":"Mug","description":"d","category":"kitchen","priceCents":5,"currency":"USD","stock":-3,"inStock":true}`
+
 func TestUpstreamContractIsEnforced(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -71,7 +75,7 @@ func TestContractModes(t *testing.T) {
 			p := fast()
 			p.Contract = c.mode
 			h := newHarness(t, map[string]resilience.Config{"catalog": p})
-			h.catalog.setAnswer(answer(200, "application/json", negativePrice))
+			h.catalog.setAnswer(answer(200, "application/json", negativeStock))
 			h.do(http.MethodGet, productPath, "").expect(t, http.StatusOK, "")
 			logs := h.logs.String()
 			if got := strings.Contains(logs, "upstream answered outside its contract"); got != c.logged {
@@ -80,6 +84,10 @@ func TestContractModes(t *testing.T) {
 			if strings.Contains(logs, "Mug") {
 				t.Fatalf("the log carries the upstream body:\n%s", logs)
 			}
+			// The public contract is enforced in every mode: a negative price never leaves
+			// the gateway (the bound operation validates what it projects).
+			h.catalog.setAnswer(answer(200, "application/json", negativePrice))
+			h.do(http.MethodGet, productPath, "").expect(t, http.StatusBadGateway, "UPSTREAM_CONTRACT_VIOLATION")
 			// Malformed JSON still cannot be decoded: a contract violation in every mode.
 			h.catalog.setAnswer(answer(200, "application/json", `{"id":`))
 			h.do(http.MethodGet, productPath, "").expect(t, http.StatusBadGateway, "UPSTREAM_CONTRACT_VIOLATION")

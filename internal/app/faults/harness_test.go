@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/contractgate/contractgate/api"
+	"github.com/contractgate/contractgate/internal/engine/binding"
 	"github.com/contractgate/contractgate/internal/engine/seam"
 	"io"
 	"log/slog"
@@ -174,7 +175,15 @@ func start(t testing.TB, policies map[string]resilience.Config) *harness {
 			return next(c)
 		}
 	})
-	if err := app.Mount(e, seam.Deps{Upstreams: clients}); err != nil {
+	public, err := api.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound, err := binding.New(public, contracts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Mount(e, seam.Deps{Upstreams: clients, Bindings: bound}); err != nil {
 		t.Fatal(err)
 	}
 	h.gateway = httptest.NewServer(e)

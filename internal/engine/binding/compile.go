@@ -462,6 +462,9 @@ func escape(s string) string {
 }
 
 func (s *Set) op(operationID string) (*Op, error) {
+	if s == nil {
+		return nil, fmt.Errorf("binding: operation %s is bound but no binding set was given (seam.Deps.Bindings)", operationID)
+	}
 	o, ok := s.ops[operationID]
 	if !ok {
 		return nil, fmt.Errorf("binding: operation %s has no %s", operationID, Extension)
