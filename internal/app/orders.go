@@ -9,7 +9,6 @@ import (
 	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
-	"github.com/contractgate/contractgate/internal/engine/idempotency"
 	"github.com/contractgate/contractgate/internal/engine/upstream"
 
 	catalogapi "github.com/contractgate/contractgate/gen/catalog"
@@ -133,11 +132,9 @@ func (h *Handlers) CreateOrder(ctx context.Context, req gateway.CreateOrderReque
 	}
 	pm := ordersapi.NewOrderPaymentMethod(method)
 	// The orders service deduplicates by key: a retry after an answer lost to a timeout
-	// creates no second order (the gateway's own record only covers answers it saw).
-	key, err := idempotency.UpstreamKey(who.Subject, string(req.Params.IdempotencyKey))
-	if err != nil {
-		return nil, apierror.ErrIdempotencyKeyInvalid.Wrap(err)
-	}
+	// creates no second order (the gateway's own record only covers answers it saw). The
+	// upstream client scopes the key to the caller (upstream.EditRequest).
+	key := string(req.Params.IdempotencyKey)
 	created, err := h.up.Orders.CreateOrderWithResponse(ctx, &ordersapi.CreateOrderParams{IdempotencyKey: &key}, ordersapi.NewOrder{
 		UserId:        who.Subject,
 		Lines:         lines,

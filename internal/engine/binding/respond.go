@@ -69,7 +69,7 @@ func (o *Op) respond(ctx context.Context, resp *http.Response, err error) (Answe
 	if body == nil {
 		body = http.NoBody
 	}
-	defer body.Close()
+	defer func() { _ = body.Close() }()
 	if !o.c.isSuccess(resp.StatusCode) {
 		_, _ = io.CopyN(io.Discard, body, drainBytes)
 		return Answer{}, upstream.Failure(svc, resp.StatusCode, nil)

@@ -18,9 +18,11 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/configerr"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/idempotency"
 	"github.com/contractgate/contractgate/internal/engine/identity"
 	"github.com/contractgate/contractgate/internal/engine/mock"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
@@ -143,7 +145,7 @@ func (r *Registry) Client(name string) (Client, error) {
 	return c, nil
 }
 
-func (c *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o *options) (*http.Client, error) {
+func (r *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o *options) (*http.Client, error) {
 	pc := o.policyConfig(name, u)
 	pc.SetDefaults() // a policy set by WithPolicy
 	check, err := newContract(name, u.BaseURL, pc.Contract, doc, o.logger)
@@ -171,8 +173,8 @@ func (c *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o
 		TLSHandshakeTimeout: min(pc.AttemptTimeout, 5*time.Second),
 		ForceAttemptHTTP2:   true,
 	}
-	c.policies[name] = policy
-	c.transports = append(c.transports, base)
+	r.policies[name] = policy
+	r.transports = append(r.transports, base)
 	var answer http.RoundTripper = base
 	if u.Mock {
 		m, err := mock.New(doc)
@@ -194,18 +196,18 @@ func (c *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o
 
 // States returns the circuit state of every upstream ("closed", "open" or "half-open"),
 // for /readyz.
-func (c *Registry) States() map[string]string {
-	out := make(map[string]string, len(c.policies))
-	for name, p := range c.policies {
+func (r *Registry) States() map[string]string {
+	out := make(map[string]string, len(r.policies))
+	for name, p := range r.policies {
 		out[name] = string(p.State())
 	}
 	return out
 }
 
 // Names returns the names of the upstreams, sorted.
-func (c *Registry) Names() []string {
-	out := make([]string, 0, len(c.policies))
-	for name := range c.policies {
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.policies))
+	for name := range r.policies {
 		out = append(out, name)
 	}
 	sort.Strings(out)
@@ -214,18 +216,28 @@ func (c *Registry) Names() []string {
 
 // CloseIdleConnections closes the idle keep-alive connections to every upstream (on
 // shutdown, and in tests that check for leaks).
-func (c *Registry) CloseIdleConnections() {
-	for _, t := range c.transports {
+func (r *Registry) CloseIdleConnections() {
+	for _, t := range r.transports {
 		t.CloseIdleConnections()
 	}
 }
 
-// EditRequest passes the request's correlation headers and the caller's identity on: the
-// request editor of every generated upstream client.
+// EditRequest passes the request's correlation headers and the caller's identity on, and
+// scopes an Idempotency-Key to the caller (idempotency.UpstreamKey: two callers' keys never
+// meet upstream, a caller's raw key never leaves the gateway, a retry carries the key of the
+// first attempt): the request editor of every generated upstream client, bound or hand-written.
 func EditRequest(ctx context.Context, req *http.Request) error {
 	correlation.Propagate(ctx, req.Header)
-	if id, ok := identity.FromContext(ctx); ok {
+	id, ok := identity.FromContext(ctx)
+	if ok {
 		req.Header.Set(identity.Header, id.Subject)
+	}
+	if v := req.Header.Get(idempotency.Header); v != "" {
+		key, err := idempotency.UpstreamKey(id.Subject, v)
+		if err != nil {
+			return apierror.ErrIdempotencyKeyInvalid.Wrap(err)
+		}
+		req.Header.Set(idempotency.Header, key)
 	}
 	return nil
 }

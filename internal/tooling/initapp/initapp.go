@@ -78,7 +78,7 @@ func Run(o Options, out io.Writer) error {
 		if err := os.RemoveAll(full); err != nil {
 			return fmt.Errorf("init: removing %s: %w", p, err)
 		}
-		fmt.Fprintf(out, "removed  %s\n", p)
+		_, _ = fmt.Fprintf(out, "removed  %s\n", p)
 		removed++
 	}
 	data := struct{ Name, Title string }{Name: o.Name, Title: title(o.Name)}
@@ -110,13 +110,13 @@ func Run(o Options, out io.Writer) error {
 		if err := os.WriteFile(full, content, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "wrote    %s\n", rel)
+		_, _ = fmt.Fprintf(out, "wrote    %s\n", rel)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n%s replaces the storefront (%d paths removed; the storefront stays in git history: commit this app on a branch of its own, or `git stash -u` to bring the storefront back).\n", data.Title, removed)
+	_, _ = fmt.Fprintf(out, "\n%s replaces the storefront (%d paths removed; the storefront stays in git history: commit this app on a branch of its own, or `git stash -u` to bring the storefront back).\n", data.Title, removed)
 	return nil
 }
 
