@@ -10,13 +10,16 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # The apps whose upstream clients and x-upstream glue internal/tooling/codegen writes:
-# API_DIR:GEN_DIR pairs. (A fixture app whose gateway package the generator writes too gets its
-# own line with -gateway, e.g. `... cmd/codegen -gateway internal/engine/testdata/fixture/api:gen/fixture`.)
+# API_DIR:GEN_DIR pairs. CODEGEN_GATEWAY: the same for apps whose gateway package the generator
+# writes too (-gateway): the engine's fixture app (its end-to-end tests, internal/engine/server),
+# which `make init` leaves in place.
 CODEGEN := api:gen
+CODEGEN_GATEWAY := internal/engine/server/testdata/fixture:gen/fixture
 
 .PHONY: generate
 generate: ## regenerate gen/ from api/ (upstream clients and x-upstream glue: internal/tooling/codegen; oapi-codegen pinned in go.mod; openapi-typescript in sdk/typescript/package-lock.json)
 	$(GO) run ./internal/tooling/codegen/cmd/codegen $(CODEGEN)
+	$(GO) run ./internal/tooling/codegen/cmd/codegen -gateway $(CODEGEN_GATEWAY)
 	$(GO) generate ./gen/gateway ./gen/sdk
 	./scripts/gen-typescript.sh
 
