@@ -371,12 +371,8 @@ func TestFixtureProductionRequiresBaseURL(t *testing.T) {
 // TestFixtureIdempotencyKeyScopedUpstream: the key forwarded upstream is the one the
 // hand-written glue forwards (idempotency.UpstreamKey: derived from the caller and the key),
 // so that two callers' keys never meet upstream and a caller's raw key never leaves the
-// gateway.
-//
-// Skipped: the generated glue (internal/tooling/codegen) forwards the caller's raw key
-// (params.IdempotencyKey = request.Params.IdempotencyKey); remove the Skip with its fix.
+// gateway (upstream.EditRequest, under every generated client).
 func TestFixtureIdempotencyKeyScopedUpstream(t *testing.T) {
-	t.Skip("codegen forwards the raw Idempotency-Key, not idempotency.UpstreamKey(subject, key)")
 	f := startFixture(t)
 	f.do(t, "POST", "/v1/transfers", `{"fromAccount":"acc_1","toAccount":"acc_2","amountCents":500}`,
 		"X-API-Key", adaKey, "Idempotency-Key", "k-scoped").want(t, 201, "")
