@@ -44,6 +44,11 @@ init: ## replace the storefront with an app of your own: make init NAME=acme (FO
 	@test -n "$(NAME)" || { echo "usage: make init NAME=<name>"; exit 2; }
 	$(GO) run ./cmd/contractgate init -name "$(NAME)" $(if $(FORCE),-force)
 	$(MAKE) generate
+	./scripts/release.sh   # the skeleton's contract is the first release: the breaking-change gate's base
+
+.PHONY: init-check
+init-check: ## in a scratch copy: make init NAME=acme, then test, check and run (CI runs it)
+	./scripts/init-check.sh
 
 .PHONY: release
 release: ## record api/openapi.yaml as the released contract api/released/openapi.yaml (needs a new info.version)

@@ -13,6 +13,7 @@ trap cleanup INT TERM EXIT
 
 # The upstream registry: every api/upstreams/<name>.yaml. An upstream without a baseURL in the
 # config answers from its contract's examples (development); MOCK=1 mocks every one of them.
+addr=${CONTRACTGATE_SERVER_ADDR:-127.0.0.1:8080}
 upstreams=()
 for f in api/upstreams/*.yaml; do [[ -e "$f" ]] && upstreams+=("$(basename "$f" .yaml)"); done
 if [[ "${MOCK:-}" == 1 ]]; then
@@ -25,12 +26,12 @@ fi
 CONTRACTGATE_LOG_FORMAT=${CONTRACTGATE_LOG_FORMAT:-text} "$bin/contractgate" serve & pids+=($!)
 
 for _ in $(seq 1 50); do
-  curl -fsS http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break
+  curl -fsS "http://$addr/readyz" >/dev/null 2>&1 && break
   sleep 0.1
 done
 echo
-echo "  contractgate is running on http://127.0.0.1:8080 (upstreams: ${upstreams[*]:-none}). Ctrl-C stops everything."
-echo "  The contract: http://127.0.0.1:8080/openapi.yaml  docs: /docs  metrics: /metrics  health: /healthz, /readyz"
+echo "  contractgate is running on http://$addr (upstreams: ${upstreams[*]:-none}). Ctrl-C stops everything."
+echo "  The contract: http://$addr/openapi.yaml  docs: /docs  metrics: /metrics  health: /healthz, /readyz"
 # The app's own hints (what to call, which demo credentials), if it has any.
 [[ -f internal/app/run.txt ]] && sed 's/^/  /' internal/app/run.txt
 echo
