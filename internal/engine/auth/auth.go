@@ -168,7 +168,7 @@ func (a *authenticator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		req.Header.Del(identity.Header) // only the gateway sets it, on upstream calls
-		op := a.table.Lookup(c)
+		op := routes.Current(c)
 		if op == nil || len(op.Security) == 0 {
 			return next(c)
 		}

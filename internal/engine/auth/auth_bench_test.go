@@ -31,7 +31,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	}
 	defer closer.Close()
 	e := echo.New()
-	e.Use(mw)
+	e.Use(tbl.Match(), mw)
 	e.GET("/v1/orders", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	e.GET("/v1/products", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims("carol", "orders:read"))
@@ -103,7 +103,7 @@ func BenchmarkGuard(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = closer.Close() })
-		h := mw(func(c echo.Context) error { return nil })
+		h := tbl.Match()(mw(func(c echo.Context) error { return nil }))
 		e := echo.New()
 		for i, bc := range []struct {
 			desc, header, value string

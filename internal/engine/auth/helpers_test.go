@@ -229,7 +229,7 @@ func gatewayWithLogs(t *testing.T, cfg auth.Config, opts ...auth.Option) (*httpt
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = apierror.Handler(logger)
 	e.Pre(correlation.Middleware())
-	e.Use(mw)
+	e.Use(tbl.Match(), mw)
 	for _, op := range tbl.All() {
 		e.Add(op.Method, op.Route, func(c echo.Context) error {
 			ctx := c.Request().Context()

@@ -301,7 +301,7 @@ func TestOptionalSecurity(t *testing.T) {
 	defer closer.Close()
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Use(mw)
+	e.Use(tbl.Match(), mw)
 	e.GET("/x", func(c echo.Context) error {
 		id, _ := identity.FromContext(c.Request().Context())
 		return c.String(http.StatusOK, "subject="+id.Subject)

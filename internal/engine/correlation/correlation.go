@@ -56,6 +56,11 @@ type Info struct {
 	// Sampled is the W3C sampled flag passed on upstream: the OpenTelemetry decision when
 	// tracing is on, else the caller's flag (set for traces the gateway starts).
 	Sampled bool
+	// OTel is true when OpenTelemetry (package tracing, on) continued or started the trace:
+	// it then owns traceparent and tracestate on upstream requests (tracing.Transport), and
+	// Propagate leaves them alone. When false, Propagate sets them. Exactly one of the two
+	// ever writes them.
+	OTel bool
 	// Start is when the gateway began handling the request.
 	Start time.Time
 	// UpstreamAttempts counts the attempts made to upstreams for this request (retries
@@ -117,6 +122,7 @@ func Middleware() echo.MiddlewareFunc {
 				// OpenTelemetry is on and already continued or started the trace (its propagator
 				// bounds tracestate with SanitizeTraceState, see package tracing).
 				info.TraceID, info.SpanID, info.Sampled = sc.TraceID().String(), sc.SpanID().String(), sc.IsSampled()
+				info.OTel = true
 				if sc.TraceState().Len() > 0 {
 					info.TraceState = sc.TraceState().String()
 				}
@@ -140,13 +146,18 @@ func Middleware() echo.MiddlewareFunc {
 	}
 }
 
-// Propagate sets the correlation headers of ctx on an outgoing (upstream) request.
+// Propagate sets the correlation headers of ctx on an outgoing (upstream) request:
+// X-Request-Id always, and traceparent and tracestate when this package owns the trace
+// context, that is when OpenTelemetry does not (see Info.OTel).
 func Propagate(ctx context.Context, header http.Header) {
 	info := FromContext(ctx)
 	if info == nil {
 		return
 	}
 	header.Set(HeaderRequestID, info.RequestID)
+	if info.OTel {
+		return // package tracing's transport sets traceparent and tracestate
+	}
 	if tp := TraceParent(ctx); tp != "" {
 		header.Set(HeaderTraceParent, tp)
 		if info.TraceState != "" {

@@ -212,7 +212,7 @@ func credentialHeaders(reqs openapi3.SecurityRequirements, schemes openapi3.Secu
 func (c *Cache) NoStore() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ctx echo.Context) error {
-			if vary, ok := c.secured[c.table.Lookup(ctx)]; ok {
+			if vary, ok := c.secured[routes.Current(ctx)]; ok {
 				h := ctx.Response().Header()
 				h.Set(echo.HeaderCacheControl, "no-store")
 				if vary != "" {
@@ -263,7 +263,7 @@ func (c *Cache) Middleware() echo.MiddlewareFunc {
 			return next
 		}
 		return func(ctx echo.Context) error {
-			op := c.table.Lookup(ctx)
+			op := routes.Current(ctx)
 			p, ok := c.policies[op]
 			if !ok {
 				return next(ctx)

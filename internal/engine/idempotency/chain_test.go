@@ -50,7 +50,7 @@ func TestWithTheContractAndTheValidator(t *testing.T) {
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
 	e.Pre(correlation.Middleware())
-	e.Use(testIdentity, idempotency.RequireKey(tbl), validator.Middleware(), mw)
+	e.Use(tbl.Match(), testIdentity, idempotency.RequireKey(tbl), validator.Middleware(), mw)
 	e.POST("/v1/orders", func(c echo.Context) error {
 		calls.Add(1)
 		vb, ok := c.Request().Body.(interface{ ValidatedValue() any })

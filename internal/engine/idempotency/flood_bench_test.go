@@ -52,7 +52,7 @@ func floodOfBulkyErrors(b *testing.B, cfg Config) {
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
 	e.Pre(correlation.Middleware())
-	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+	e.Use(tbl.Match(), func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			c.SetRequest(req.WithContext(identity.NewContext(req.Context(), identity.Identity{Subject: req.Header.Get("X-Subject")})))

@@ -192,7 +192,7 @@ func startReplica(t testing.TB, cfg idempotency.Config, a *app) *replica {
 	e.HTTPErrorHandler = apierror.Handler(logger)
 	e.Pre(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true}),
 		correlation.Middleware())
-	e.Use(testIdentity, idempotency.RequireKey(tbl), testValidator, mw)
+	e.Use(tbl.Match(), testIdentity, idempotency.RequireKey(tbl), testValidator, mw)
 	e.GET("/v1/orders", a.handle)
 	e.POST("/v1/orders", a.handle)
 	e.POST("/v1/orders/:orderId/cancel", a.handle)

@@ -82,7 +82,7 @@ type middleware struct {
 
 func (m *middleware) wrap(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		op := m.table.Lookup(c)
+		op := routes.Current(c)
 		if op == nil || !m.ops[op] {
 			return next(c)
 		}

@@ -75,7 +75,7 @@ func RequireKey(table *routes.Table) echo.MiddlewareFunc {
 	required := requiredOps(table)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			op := table.Lookup(c)
+			op := routes.Current(c)
 			if op == nil || !required[op] {
 				return next(c)
 			}

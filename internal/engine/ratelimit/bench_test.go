@@ -21,7 +21,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer closer.Close()
-	h := mw(func(echo.Context) error { return nil })
+	h := tbl.Match()(mw(func(echo.Context) error { return nil }))
 	e := echo.New()
 	req := httptest.NewRequest(http.MethodGet, "/v1/products", nil)
 	req.RemoteAddr = "203.0.113.7:50000"

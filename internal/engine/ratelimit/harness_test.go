@@ -104,7 +104,7 @@ func newGateway(t testing.TB, cfg ratelimit.Config, o gatewayOpts) *gateway {
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
 	e.Pre(correlation.Middleware())
-	e.Use(testIdentity, mw)
+	e.Use(o.table.Match(), testIdentity, mw)
 	for _, op := range o.table.All() {
 		e.Add(op.Method, op.Route, func(c echo.Context) error {
 			return c.JSON(http.StatusOK, map[string]string{"operation": op.ID})

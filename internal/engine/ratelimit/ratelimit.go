@@ -120,7 +120,7 @@ func newStore(cfg Config, logger *slog.Logger, o options, also ...*memoryStore) 
 func middleware(st store, table *routes.Table, byOp map[*routes.Operation]*policy, kr keyer, hooks Hooks) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			p := byOp[table.Lookup(c)]
+			p := byOp[routes.Current(c)]
 			if p == nil {
 				return next(c)
 			}

@@ -177,7 +177,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	observer, err := observe.New(observe.Config{Table: table, Metrics: m, Logger: logger})
+	observer, err := observe.New(observe.Config{Metrics: m, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	// then the request-target checks and CORS preflights.
 	e.Pre(
 		correlation.Middleware(),
-		observer,
+		observer.Middleware(),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic(logger)}),
 		edge.New(edge.Config{MaxURILength: cfg.Server.MaxURILength}),
 	)
@@ -206,8 +206,10 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 			MaxAge:           int(c.MaxAge.Seconds()),
 		}))
 	}
-	// After routing: per-operation policies find their operation through the route table.
+	// After routing: Match resolves the request's operation once; every per-operation policy
+	// (and observe, once the chain has returned) reads it with routes.Current.
 	e.Use(
+		table.Match(),
 		cache.NoStore(), // secured operations: Cache-Control no-store, on every answer (so first)
 		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.Server.BodyLimit)),
 		authn,   // the contract's security (401/403), and the identity header stripped from input

@@ -143,25 +143,36 @@ func (t *Tracing) Handler(h http.Handler) http.Handler {
 }
 
 // Transport wraps an upstream transport in a client span per attempt, propagating the trace.
-// Attempts of requests whose trace is not sampled skip the instrumentation (correlation
-// still propagates traceparent, with the sampled flag off).
+// When tracing is on, it alone sets traceparent and tracestate on upstream requests
+// (correlation.Propagate leaves them to it, see correlation.Info.OTel): attempts of sampled
+// requests through otelhttp, which injects the client span; attempts of requests whose trace
+// is not sampled skip the instrumentation and carry the server span's context, sampled flag
+// off. When tracing is off, correlation owns them.
 func (t *Tracing) Transport(rt http.RoundTripper) http.RoundTripper {
 	if !t.Enabled() {
 		return rt
 	}
 	return sampledOnly{
 		plain:        rt,
+		propagator:   t.propagator,
 		instrumented: otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(t.tp), otelhttp.WithPropagators(t.propagator)),
 	}
 }
 
-type sampledOnly struct{ plain, instrumented http.RoundTripper }
+type sampledOnly struct {
+	plain, instrumented http.RoundTripper
+	propagator          propagation.TextMapPropagator
+}
 
 func (s sampledOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if trace.SpanContextFromContext(req.Context()).IsSampled() {
+	ctx := req.Context()
+	if trace.SpanContextFromContext(ctx).IsSampled() {
 		return s.instrumented.RoundTrip(req)
 	}
-	return s.plain.RoundTrip(req)
+	// A RoundTripper must not modify the caller's request: inject into a copy's headers.
+	r := req.Clone(ctx)
+	s.propagator.Inject(ctx, propagation.HeaderCarrier(r.Header))
+	return s.plain.RoundTrip(r)
 }
 
 // Shutdown flushes and stops the exporter.

@@ -206,7 +206,7 @@ func compileOperation(c *compilers, op *routes.Operation, skip []string) (*opera
 func (v *Validator) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			rop := v.table.Lookup(c)
+			rop := routes.Current(c)
 			if rop == nil {
 				return next(c)
 			}

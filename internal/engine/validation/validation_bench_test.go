@@ -56,7 +56,7 @@ func newEcho(tb testing.TB) *echo.Echo {
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		_ = c.NoContent(apierror.From(err).Status)
 	}
-	e.Use(v.Middleware())
+	e.Use(table.Match(), v.Middleware())
 	for _, op := range table.All() {
 		e.Add(op.Method, op.Route, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	}
