@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/contractgate/contractgate/api"
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/logging"
@@ -34,7 +35,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("contractgate "+cmd, flag.ContinueOnError)
 	configPath := fs.String("config", os.Getenv("CONTRACTGATE_CONFIG"), "config file (YAML); default: the embedded demo config")
 	subject := fs.String("subject", "alice", "token: the token's subject")
-	scopes := fs.String("scopes", "orders:read orders:write", "token: space-separated scopes")
+	scopes := fs.String("scopes", "", "token: space-separated scopes (default: every scope the contract's security declares)")
 	ttl := fs.Duration("ttl", 0, "token: lifetime (default auth.devToken.ttl)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -45,7 +46,15 @@ func run(args []string) error {
 	}
 	switch cmd {
 	case "token":
-		tok, err := auth.IssueDevToken(cfg.Auth, *subject, strings.Fields(*scopes), *ttl)
+		granted := strings.Fields(*scopes)
+		if *scopes == "" {
+			doc, err := api.Load()
+			if err != nil {
+				return err
+			}
+			granted = auth.ContractScopes(doc)
+		}
+		tok, err := auth.IssueDevToken(cfg.Auth, *subject, granted, *ttl)
 		if err != nil {
 			return err
 		}

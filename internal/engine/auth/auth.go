@@ -23,9 +23,6 @@ const (
 	MethodAPIKey = "apiKey"
 )
 
-// Realm is the realm named in every WWW-Authenticate challenge.
-const Realm = "contractgate"
-
 // QueryCredentialParams are query parameters that carry credentials. A secured operation
 // answers 401 when any is present (compared case-insensitively), valid or not, since URLs
 // end up in logs and caches; unless the operation itself declares that parameter.
@@ -56,13 +53,17 @@ type authenticator struct {
 	guard   Guard // nil: failures are not limited
 	// onFailure observes refusals (nil: none).
 	onFailure func(Reason)
+	// realm is named in every WWW-Authenticate challenge (Config.Realm).
+	realm string
+	// identityHeader carries the subject upstream (Config.IdentityHeader).
+	identityHeader string
 }
 
 // New returns the authentication middleware, and a Closer that stops the background JWKS
 // refresh (a no-op without a JWKS URL). cfg is defaulted and validated (as not production:
 // the config package validates the production rules). It must run after Echo's route match.
 //
-// Per request: the identity header (identity.Header) is removed from the client's input; an
+// Per request: the identity header (cfg.IdentityHeader) is removed from the client's input; an
 // operation the table does not know (operator endpoints, 404, 405) or a public one (empty
 // security) passes through. Otherwise the operation's security requirements are evaluated,
 // alternatives ORed and the schemes of one requirement ANDed (all of one requirement must
@@ -90,7 +91,7 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &authenticator{table: table, schemes: schemes, keys: newKeyring(cfg.APIKeys)}
+	a := &authenticator{table: table, schemes: schemes, keys: newKeyring(cfg.APIKeys), realm: cfg.Realm, identityHeader: cfg.IdentityHeader}
 	for _, opt := range opts {
 		opt(a)
 	}
@@ -167,7 +168,7 @@ func KeyID(ctx context.Context) (string, bool) {
 func (a *authenticator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		req.Header.Del(identity.Header) // only the gateway sets it, on upstream calls
+		req.Header.Del(a.identityHeader) // only the gateway sets it, on upstream calls
 		op := routes.Current(c)
 		if op == nil || len(op.Security) == 0 {
 			return next(c)
@@ -179,6 +180,7 @@ func (a *authenticator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if id.Subject == "" { // an empty requirement ({}) allows anonymous callers
 			return next(c)
 		}
+		id.Header = a.identityHeader
 		ctx := identity.NewContext(req.Context(), id)
 		if keyID != "" {
 			ctx = context.WithValue(ctx, keyIDKey{}, keyID)

@@ -228,7 +228,7 @@ func gatewayWithLogs(t *testing.T, cfg auth.Config, opts ...auth.Option) (*httpt
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Pre(correlation.Middleware())
+	e.Pre(correlation.New().Middleware())
 	e.Use(tbl.Match(), mw)
 	for _, op := range tbl.All() {
 		e.Add(op.Method, op.Route, func(c echo.Context) error {
@@ -236,7 +236,7 @@ func gatewayWithLogs(t *testing.T, cfg auth.Config, opts ...auth.Option) (*httpt
 			id, ok := identity.FromContext(ctx)
 			keyID, _ := auth.KeyID(ctx)
 			return c.JSON(http.StatusOK, seen{Operation: op.ID, Authenticated: ok, Subject: id.Subject, Scopes: id.Scopes,
-				Method: id.Method, KeyID: keyID, SubjectHeader: c.Request().Header.Get(identity.Header)})
+				Method: id.Method, KeyID: keyID, SubjectHeader: c.Request().Header.Get(identity.DefaultHeader)})
 		})
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })

@@ -91,7 +91,7 @@ func (a *authenticator) authenticate(c echo.Context, op *routes.Operation) (iden
 		e := apierror.ErrForbidden.WithMessage("Missing required scope%s: %s", plural(missing), strings.Join(missing, " "))
 		if missingBearer {
 			e = e.WithHeader(echo.HeaderWWWAuthenticate,
-				fmt.Sprintf(`Bearer realm=%q, error="insufficient_scope", scope=%q`, Realm, strings.Join(missing, " ")))
+				fmt.Sprintf(`Bearer realm=%q, error="insufficient_scope", scope=%q`, a.realm, strings.Join(missing, " ")))
 		}
 		return identity.Identity{}, "", a.refuse(req, ReasonInsufficientScope, false, e)
 	}
@@ -223,12 +223,12 @@ func (a *authenticator) unauthorized(names []string, outcomes map[string]outcome
 		var ch string
 		switch s.kind {
 		case kindBearer:
-			ch = fmt.Sprintf("Bearer realm=%q", Realm)
+			ch = fmt.Sprintf("Bearer realm=%q", a.realm)
 			if outcomes[name].state == invalid {
 				ch += `, error="invalid_token"`
 			}
 		case kindAPIKey:
-			ch = fmt.Sprintf("ApiKey realm=%q, header=%q", Realm, s.header)
+			ch = fmt.Sprintf("ApiKey realm=%q, header=%q", a.realm, s.header)
 		default:
 			continue
 		}

@@ -330,3 +330,40 @@ func TestOptionalSecurity(t *testing.T) {
 		})
 	}
 }
+
+// TestProductNames: the realm of the challenges and the identity header are configuration.
+// The configured header is removed from the client's input and carried by the identity (for
+// upstream calls); the default one is then an ordinary header.
+func TestProductNames(t *testing.T) {
+	t.Parallel()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tbl := docWith(t, &openapi3.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Key"}, openapi3.SecurityRequirement{"s": {}})
+	mw, closer, err := New(Config{Realm: "acme", IdentityHeader: "X-User-Id",
+		APIKeys: []APIKey{{ID: "k", Owner: "alice", SHA256: HashAPIKey("secret-key")}}}, tbl, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	e := echo.New()
+	e.HTTPErrorHandler = apierror.Handler(logger)
+	e.Use(tbl.Match(), mw)
+	e.GET("/x", func(c echo.Context) error {
+		id, _ := identity.FromContext(c.Request().Context())
+		h := c.Request().Header
+		return c.String(http.StatusOK, id.ForwardHeader()+"|"+h.Get("X-User-Id")+"|"+h.Get(identity.DefaultHeader))
+	})
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+	if got := rec.Header().Get(echo.HeaderWWWAuthenticate); rec.Code != http.StatusUnauthorized || got != `ApiKey realm="acme", header="X-Key"` {
+		t.Fatalf("%d, challenge %q", rec.Code, got)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.Header.Set("X-Key", "secret-key")
+	req.Header.Set("X-User-Id", "mallory")
+	req.Header.Set(identity.DefaultHeader, "untouched")
+	rec = httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || rec.Body.String() != "X-User-Id||untouched" {
+		t.Fatalf("%d %q, want the configured header stripped and forwarded", rec.Code, rec.Body)
+	}
+}

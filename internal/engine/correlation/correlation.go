@@ -108,9 +108,17 @@ func TraceParent(ctx context.Context) string {
 	return "00-" + info.TraceID + "-" + info.SpanID + flags
 }
 
+// Correlation is the first step of the chain. It has nothing to configure and cannot fail to
+// build, so New takes no Config and returns no error; otherwise it has the shape of every
+// middleware of the chain (New, then Middleware). Safe for concurrent use.
+type Correlation struct{}
+
+// New returns the correlation step.
+func New() *Correlation { return &Correlation{} }
+
 // Middleware assigns the request id and trace context, sets X-Request-Id and X-Trace-Id on
 // the response, and stores Info on the request context. It never fails.
-func Middleware() echo.MiddlewareFunc {
+func (*Correlation) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()

@@ -89,7 +89,7 @@ func TestMiddleware(t *testing.T) {
 			t.Parallel()
 			e := echo.New()
 			var seen *Info
-			h := Middleware()(func(c echo.Context) error {
+			h := New().Middleware()(func(c echo.Context) error {
 				seen = FromContext(c.Request().Context())
 				out := http.Header{}
 				Propagate(c.Request().Context(), out)
@@ -139,7 +139,7 @@ func TestSampledFlagPropagates(t *testing.T) {
 	}{{"01", "-01"}, {"00", "-00"}, {"03", "-01"}, {"0b", "-01"}, {"0a", "-00"}} {
 		e := echo.New()
 		var got string
-		h := Middleware()(func(c echo.Context) error {
+		h := New().Middleware()(func(c echo.Context) error {
 			got = TraceParent(c.Request().Context())
 			return nil
 		})
@@ -223,7 +223,7 @@ func TestPropagateBoundsTraceState(t *testing.T) {
 				req.Header.Add(HeaderTraceState, l)
 			}
 			out := http.Header{}
-			h := Middleware()(func(c echo.Context) error {
+			h := New().Middleware()(func(c echo.Context) error {
 				Propagate(c.Request().Context(), out)
 				return nil
 			})

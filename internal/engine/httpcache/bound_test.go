@@ -30,7 +30,7 @@ func padded(tb testing.TB, cfg httpcache.Config, pad int) (*echo.Echo, *httpcach
 	filler := strings.Repeat("x", pad)
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.Use(correlation.Middleware(), tbl.Match(), c.Middleware())
+	e.Use(correlation.New().Middleware(), tbl.Match(), c.Middleware())
 	e.GET("/v1/products/:productId", func(ctx echo.Context) error {
 		calls.Add(1)
 		data := map[string]any{"id": ctx.Param("productId"), "pad": filler}

@@ -37,7 +37,7 @@ func gateway(t *testing.T) (*httptest.Server, *origin, *time.Time) {
 	o := &origin{}
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.Use(correlation.Middleware(), tbl.Match(), c.Middleware())
+	e.Use(correlation.New().Middleware(), tbl.Match(), c.Middleware())
 	e.GET("/v1/products/:productId", func(ctx echo.Context) error {
 		o.calls.Add(1)
 		if o.fail.Load() {
@@ -188,7 +188,7 @@ func TestPanicInCachedOperationAnswers500(t *testing.T) {
 	c, tbl := newCache(t, "", httpcache.Config{})
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.Pre(correlation.Middleware(), middleware.RecoverWithConfig(middleware.RecoverConfig{
+	e.Pre(correlation.New().Middleware(), middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableErrorHandler: true,
 		LogErrorFunc:        func(_ echo.Context, err error, _ []byte) error { return err },
 	}))

@@ -49,7 +49,7 @@ func TestWithTheContractAndTheValidator(t *testing.T) {
 	var calls atomic.Int64
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Pre(correlation.Middleware())
+	e.Pre(correlation.New().Middleware())
 	e.Use(tbl.Match(), testIdentity, idempotency.RequireKey(tbl), validator.Middleware(), mw)
 	e.POST("/v1/orders", func(c echo.Context) error {
 		calls.Add(1)

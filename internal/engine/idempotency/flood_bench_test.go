@@ -51,7 +51,7 @@ func floodOfBulkyErrors(b *testing.B, cfg Config) {
 	}
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Pre(correlation.Middleware())
+	e.Pre(correlation.New().Middleware())
 	e.Use(tbl.Match(), func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()

@@ -191,7 +191,7 @@ func startReplica(t testing.TB, cfg idempotency.Config, a *app) *replica {
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
 	e.Pre(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true}),
-		correlation.Middleware())
+		correlation.New().Middleware())
 	e.Use(tbl.Match(), testIdentity, idempotency.RequireKey(tbl), testValidator, mw)
 	e.GET("/v1/orders", a.handle)
 	e.POST("/v1/orders", a.handle)

@@ -103,7 +103,7 @@ func newGateway(t testing.TB, cfg ratelimit.Config, o gatewayOpts) *gateway {
 	})
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Pre(correlation.Middleware())
+	e.Pre(correlation.New().Middleware())
 	e.Use(o.table.Match(), testIdentity, mw)
 	for _, op := range o.table.All() {
 		e.Add(op.Method, op.Route, func(c echo.Context) error {

@@ -181,19 +181,23 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
+	edges, err := edge.New(edge.Config{MaxURILength: cfg.Server.MaxURILength})
+	if err != nil {
+		return nil, err
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = apierror.Handler(logger)
+	e.HTTPErrorHandler = apierror.Handler(logger, apierror.WithProblemTypeBaseURL(cfg.Errors.ProblemTypeBaseURL))
 	// The chain, outermost first (DESIGN section 1). Pre runs before routing. Correlation
 	// comes first so that everything after it carries the request id; observation next,
 	// outside recover, so that a recovered panic is counted and logged as the 500 it becomes;
 	// then the request-target checks and CORS preflights.
 	e.Pre(
-		correlation.Middleware(),
+		correlation.New().Middleware(),
 		observer.Middleware(),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic(logger)}),
-		edge.New(edge.Config{MaxURILength: cfg.Server.MaxURILength}),
+		edges.Middleware(),
 	)
 	if c := cfg.CORS; len(c.AllowOrigins) > 0 {
 		// Before routing, auth and rate limits: a preflight is answered here.
@@ -234,7 +238,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	}
 	var admin *echo.Echo
 	if cfg.Admin.Addr != "" {
-		admin = adminEcho(cfg.Admin, ops_, m, logger)
+		admin = adminEcho(cfg.Admin, ops_, m, e.HTTPErrorHandler)
 	}
 	gateway.RegisterHandlers(r, gateway.NewStrictHandler(app.New(clients), nil))
 	return &Server{
@@ -252,10 +256,10 @@ var breakerGauge = map[resilience.State]float64{
 
 // adminEcho serves the operator endpoints on the admin listener: health, metrics, and
 // net/http/pprof when enabled. It is never exposed to clients.
-func adminEcho(cfg config.Admin, o *ops.Ops, m *metrics.Metrics, logger *slog.Logger) *echo.Echo {
+func adminEcho(cfg config.Admin, o *ops.Ops, m *metrics.Metrics, errs echo.HTTPErrorHandler) *echo.Echo {
 	a := echo.New()
 	a.HideBanner, a.HidePort = true, true
-	a.HTTPErrorHandler = apierror.Handler(logger)
+	a.HTTPErrorHandler = errs
 	a.Use(middleware.Recover())
 	r := routes.WithHead(a)
 	o.RegisterHealth(r)

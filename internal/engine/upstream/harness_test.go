@@ -161,7 +161,7 @@ func start(t testing.TB, policies map[string]resilience.Config) *harness {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Pre(correlation.Middleware())
+	e.Pre(correlation.New().Middleware())
 	alice := identity.Identity{Subject: "alice", Scopes: []string{"orders:read", "orders:write"}, Method: "test"}
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

@@ -200,7 +200,7 @@ func (c *Clients) CloseIdleConnections() {
 func editRequest(ctx context.Context, req *http.Request) error {
 	correlation.Propagate(ctx, req.Header)
 	if id, ok := identity.FromContext(ctx); ok {
-		req.Header.Set(identity.Header, id.Subject)
+		req.Header.Set(id.ForwardHeader(), id.Subject)
 	}
 	return nil
 }

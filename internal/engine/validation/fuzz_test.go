@@ -61,7 +61,7 @@ func fuzzGateway(tb testing.TB) *echo.Echo {
 		}
 		e := echo.New()
 		e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-		e.Pre(correlation.Middleware())
+		e.Pre(correlation.New().Middleware())
 		e.Use(table.Match(), middleware.BodyLimit(strconv.Itoa(fuzzBodyLimit)+"B"), v.Middleware())
 		gateway.RegisterHandlers(e, gateway.NewStrictHandler(fuzzStub{}, nil))
 		fuzzE = e
