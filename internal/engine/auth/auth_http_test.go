@@ -262,6 +262,7 @@ func TestDevToken(t *testing.T) {
 		JWT:      auth.JWT{HMACKeys: []auth.HMACKey{{KID: "dev", Secret: auth.DevHMACSecret}}, Issuer: "contractgate-dev", Audience: "storefront"},
 		DevToken: auth.DevToken{Enabled: true},
 	}
+	cfg.SetDefaults()
 	ts := gateway(t, cfg)
 	tok, err := auth.IssueDevToken(cfg, "alice", []string{"orders:read", "orders:write"}, 0)
 	if err != nil {
@@ -310,6 +311,7 @@ func TestIssueDevTokenRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
+			tt.cfg.SetDefaults()
 			tok, err := auth.IssueDevToken(tt.cfg, tt.subject, tt.scopes, tt.ttl)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("IssueDevToken = %q, %v; want an error containing %q", tok, err, tt.want)

@@ -18,9 +18,9 @@ var ErrDevTokenDisabled = errors.New("auth: development tokens are disabled (dev
 // IssueDevToken returns a development JWT for subject holding scopes: HS256, signed with the
 // first HMAC key (its kid in the header when set), iss and aud from cfg, iat and nbf now, exp
 // now+ttl (devToken.ttl when ttl is 0; at most MaxDevTokenTTL). It refuses when cfg is
-// invalid or development tokens are disabled. For the `contractgate token` command.
+// invalid or development tokens are disabled. cfg must be defaulted (config.Load does it).
+// For the `contractgate token` command.
 func IssueDevToken(cfg Config, subject string, scopes []string, ttl time.Duration) (string, error) {
-	cfg.SetDefaults()
 	if err := cfg.Validate(false); err != nil {
 		return "", fmt.Errorf("auth: %w", err)
 	}

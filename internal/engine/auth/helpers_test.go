@@ -220,16 +220,17 @@ func gatewayWithLogs(t *testing.T, cfg auth.Config, opts ...auth.Option) (*httpt
 		t.Fatal(err)
 	}
 	logger := slog.New(logging.NewContextHandler(slog.NewJSONHandler(lg, &slog.HandlerOptions{Level: slog.LevelDebug}))) // request ids from the context, as the gateway logs
-	mw, closer, err := auth.New(cfg, tbl, logger, opts...)
+	cfg.SetDefaults()                                                                                                    // as config.Load does
+	a, err := auth.New(cfg, tbl, logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = closer.Close() })
+	t.Cleanup(func() { _ = a.Close() })
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = apierror.Handler(logger)
 	e.Pre(correlation.New().Middleware())
-	e.Use(tbl.Match(), mw)
+	e.Use(tbl.Match(), a.Middleware())
 	for _, op := range tbl.All() {
 		e.Add(op.Method, op.Route, func(c echo.Context) error {
 			ctx := c.Request().Context()

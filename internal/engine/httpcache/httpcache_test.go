@@ -235,6 +235,7 @@ func newCache(tb testing.TB, spec string, cfg httpcache.Config) (*httpcache.Cach
 	if err != nil {
 		tb.Fatal(err)
 	}
+	cfg.SetDefaults() // as config.Load does
 	c, err := httpcache.New(cfg, table)
 	if err != nil {
 		tb.Fatal(err)

@@ -22,25 +22,18 @@ import (
 	"github.com/contractgate/contractgate/gen/gateway"
 	app "github.com/contractgate/contractgate/internal/app"
 	"github.com/contractgate/contractgate/internal/engine/apierror"
-	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/connlimit"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/docs"
-	"github.com/contractgate/contractgate/internal/engine/edge"
-	"github.com/contractgate/contractgate/internal/engine/httpcache"
-	"github.com/contractgate/contractgate/internal/engine/idempotency"
 	"github.com/contractgate/contractgate/internal/engine/logging"
 	"github.com/contractgate/contractgate/internal/engine/metrics"
-	"github.com/contractgate/contractgate/internal/engine/observe"
 	"github.com/contractgate/contractgate/internal/engine/ops"
-	"github.com/contractgate/contractgate/internal/engine/ratelimit"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 	"github.com/contractgate/contractgate/internal/engine/tlsconfig"
 	"github.com/contractgate/contractgate/internal/engine/tracing"
 	"github.com/contractgate/contractgate/internal/engine/upstream"
-	"github.com/contractgate/contractgate/internal/engine/validation"
 )
 
 // Server is the assembled gateway.
@@ -130,27 +123,6 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	vc := cfg.Validation
-	vc.Skip = []string{idempotency.Header}
-	validator, err := validation.New(spec, table, vc)
-	if err != nil {
-		return nil, err
-	}
-
-	// Failed authentications per client address (rateLimit.authFailures): auth checks the
-	// budget before verifying anything and charges every refused credential.
-	guardCfg := cfg.RateLimit
-	guardCfg.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
-	authGuard, err := ratelimit.NewAuthGuard(guardCfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	authn, authCloser, err := auth.New(cfg.Auth, table, logger, auth.WithGuard(authGuard),
-		auth.WithFailureHook(func(r auth.Reason) { m.AuthFailure(string(r)) }))
-	if err != nil {
-		_ = authGuard.Close()
-		return nil, err
-	}
 	var tlsCfg *tls.Config
 	var reloader *tlsconfig.Reloader
 	if cfg.Server.TLS.Enabled() {
@@ -158,30 +130,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 			return nil, err
 		}
 	}
-
-	rl := cfg.RateLimit
-	rl.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
-	limiter, limits, err := ratelimit.New(rl, table, logger)
-	if err != nil {
-		return nil, err
-	}
-	ic := cfg.Idempotency
-	ic.Observe = func(op string, o idempotency.Outcome) { m.Idempotency(op, string(o)) }
-	claimReplay, idemStore, err := idempotency.New(ic, table, logger)
-	if err != nil {
-		return nil, err
-	}
-	cc := cfg.Cache
-	cc.OnBytes = m.CacheBytes
-	cache, err := httpcache.New(cc, table)
-	if err != nil {
-		return nil, err
-	}
-	observer, err := observe.New(observe.Config{Metrics: m, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	edges, err := edge.New(edge.Config{MaxURILength: cfg.Server.MaxURILength})
+	ch, err := newChain(cfg, table, m, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -189,40 +138,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = apierror.Handler(logger, apierror.WithProblemTypeBaseURL(cfg.Errors.ProblemTypeBaseURL))
-	// The chain, outermost first (DESIGN section 1). Pre runs before routing. Correlation
-	// comes first so that everything after it carries the request id; observation next,
-	// outside recover, so that a recovered panic is counted and logged as the 500 it becomes;
-	// then the request-target checks and CORS preflights.
-	e.Pre(
-		correlation.New().Middleware(),
-		observer.Middleware(),
-		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic(logger)}),
-		edges.Middleware(),
-	)
-	if c := cfg.CORS; len(c.AllowOrigins) > 0 {
-		// Before routing, auth and rate limits: a preflight is answered here.
-		e.Pre(middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins:     c.AllowOrigins,
-			AllowMethods:     c.AllowMethods,
-			AllowHeaders:     c.AllowHeaders,
-			AllowCredentials: c.AllowCredentials,
-			ExposeHeaders:    exposedHeaders,
-			MaxAge:           int(c.MaxAge.Seconds()),
-		}))
-	}
-	// After routing: Match resolves the request's operation once; every per-operation policy
-	// (and observe, once the chain has returned) reads it with routes.Current.
-	e.Use(
-		table.Match(),
-		cache.NoStore(), // secured operations: Cache-Control no-store, on every answer (so first)
-		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.Server.BodyLimit)),
-		authn,   // the contract's security (401/403), and the identity header stripped from input
-		limiter, // by identity, so after auth
-		idempotency.RequireKey(table),
-		validator.Middleware(),
-		cache.Middleware(), // x-cache GETs: ETag, 304, stored answers, stale-if-error
-		claimReplay,        // last before the handler: a request rejected above claims no key
-	)
+	ch.install(e, cfg, logger)
 
 	// Every GET route answers HEAD too (RFC 9110), through the same chain.
 	r := routes.WithHead(e)
@@ -230,6 +146,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	ops_.Register(r)
 	apiDocs, err := docs.New(docs.Config{SpecURL: "/openapi.json"})
 	if err != nil {
+		_ = ch.Close()
 		return nil, err
 	}
 	apiDocs.Register(e)
@@ -243,7 +160,7 @@ func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, erro
 	gateway.RegisterHandlers(r, gateway.NewStrictHandler(app.New(clients), nil))
 	return &Server{
 		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
-		ops: ops_, metrics: m, admin: admin, clients: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, authGuard, limits, idemStore},
+		ops: ops_, metrics: m, admin: admin, clients: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{ch},
 	}, nil
 }
 

@@ -81,9 +81,13 @@ func TestFailure(t *testing.T) {
 func TestNewRejectsInvalidPolicies(t *testing.T) {
 	cfg := map[string]config.Upstream{}
 	for _, n := range []string{Catalog, Orders, Users} {
-		cfg[n] = config.Upstream{BaseURL: "http://127.0.0.1:1", MaxIdleConns: 1, Config: resilience.Config{Timeout: time.Second}}
+		u := config.Upstream{BaseURL: "http://127.0.0.1:1", MaxIdleConns: 1, Config: resilience.Config{Timeout: time.Second}}
+		u.Config.SetDefaults() // as config.Load does
+		cfg[n] = u
 	}
-	_, err := New(cfg, WithPolicy(Orders, resilience.Config{Retry: resilience.Retry{MaxAttempts: 50}}))
+	bad := resilience.Config{Retry: resilience.Retry{MaxAttempts: 50}}
+	bad.SetDefaults()
+	_, err := New(cfg, WithPolicy(Orders, bad))
 	if err == nil || !strings.Contains(err.Error(), "orders") || !strings.Contains(err.Error(), "retry.maxAttempts") {
 		t.Fatalf("err = %v", err)
 	}

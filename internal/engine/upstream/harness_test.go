@@ -150,6 +150,7 @@ func start(t testing.TB, policies map[string]resilience.Config) *harness {
 		if !ok {
 			p = fast()
 		}
+		p.SetDefaults() // as config.Load does
 		opts = append(opts, upstream.WithPolicy(s.name, p))
 	}
 	clients, err := upstream.New(cfg, opts...)

@@ -67,7 +67,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 func WithHooks(h resilience.Hooks) Option { return func(o *options) { o.hooks = h } }
 
 // WithPolicy sets the policies of upstream name, replacing what the configuration says (for
-// tests and embedding).
+// tests and embedding). cfg must be defaulted (resilience.Config.SetDefaults).
 func WithPolicy(name string, cfg resilience.Config) Option {
 	return func(o *options) { o.policies[name] = cfg }
 }
@@ -117,7 +117,6 @@ func New(cfg map[string]config.Upstream, opts ...Option) (*Clients, error) {
 
 func (c *Clients) httpClient(name string, u config.Upstream, spec func() (*openapi3.T, error), o *options) (*http.Client, error) {
 	pc := o.policyConfig(name, u)
-	pc.SetDefaults()
 	doc, err := spec()
 	if err != nil {
 		return nil, fmt.Errorf("upstream %s: loading its contract: %w", name, err)

@@ -54,7 +54,9 @@ func fuzzGateway(tb testing.TB) *echo.Echo {
 			fuzzErr = err
 			return
 		}
-		v, err := validation.New(doc, table, validation.Config{Skip: []string{"Idempotency-Key"}})
+		vc := validation.Config{Skip: []string{"Idempotency-Key"}}
+		vc.SetDefaults()
+		v, err := validation.New(vc, table)
 		if err != nil {
 			fuzzErr = err
 			return

@@ -48,7 +48,9 @@ func newEcho(tb testing.TB) *echo.Echo {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := validation.New(doc, table, validation.Config{Skip: []string{"Idempotency-Key"}})
+	vc := validation.Config{Skip: []string{"Idempotency-Key"}}
+	vc.SetDefaults()
+	v, err := validation.New(vc, table)
 	if err != nil {
 		tb.Fatal(err)
 	}
