@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func TestSaneRequestID(t *testing.T) {
@@ -237,5 +238,34 @@ func TestPropagateBoundsTraceState(t *testing.T) {
 				t.Fatalf("tracestate = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPropagateLeavesTraceContextToOpenTelemetry: when OpenTelemetry holds the request's
+// trace (tracing on), Propagate sets X-Request-Id only: package tracing's transport owns
+// traceparent and tracestate. Otherwise Propagate sets them.
+func TestPropagateLeavesTraceContextToOpenTelemetry(t *testing.T) {
+	t.Parallel()
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled})
+	for _, otel := range []bool{false, true} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		if otel {
+			req = req.WithContext(trace.ContextWithSpanContext(req.Context(), sc))
+		}
+		out := http.Header{}
+		var info *Info
+		h := New().Middleware()(func(c echo.Context) error {
+			info = FromContext(c.Request().Context())
+			Propagate(c.Request().Context(), out)
+			return nil
+		})
+		if err := h(echo.New().NewContext(req, httptest.NewRecorder())); err != nil {
+			t.Fatal(err)
+		}
+		if info.OTel != otel || out.Get(HeaderRequestID) == "" || (out.Get(HeaderTraceParent) != "") == otel {
+			t.Fatalf("OTel %v: Info.OTel %v, propagated %v", otel, info.OTel, out)
+		}
 	}
 }
