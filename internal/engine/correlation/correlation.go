@@ -56,10 +56,11 @@ type Info struct {
 	// Sampled is the W3C sampled flag passed on upstream: the OpenTelemetry decision when
 	// tracing is on, else the caller's flag (set for traces the gateway starts).
 	Sampled bool
-	// OTel is true when OpenTelemetry (package tracing, on) continued or started the trace:
-	// it then owns traceparent and tracestate on upstream requests (tracing.Transport), and
-	// Propagate leaves them alone. When false, Propagate sets them. Exactly one of the two
-	// ever writes them.
+	// OTel is true when OpenTelemetry (package tracing, on) continued or started the trace.
+	// When it also samples it (Sampled), every upstream attempt is recorded and
+	// tracing.Transport writes traceparent and tracestate (its client span is the parent), so
+	// Propagate leaves them alone; otherwise Propagate writes them. Exactly one of the two
+	// ever writes them on an attempt.
 	OTel bool
 	// Start is when the gateway began handling the request.
 	Start time.Time
@@ -155,16 +156,16 @@ func (*Correlation) Middleware() echo.MiddlewareFunc {
 }
 
 // Propagate sets the correlation headers of ctx on an outgoing (upstream) request:
-// X-Request-Id always, and traceparent and tracestate when this package owns the trace
-// context, that is when OpenTelemetry does not (see Info.OTel).
+// X-Request-Id always, and traceparent and tracestate unless OpenTelemetry records the
+// attempts (Info.OTel and Info.Sampled: then tracing.Transport writes them).
 func Propagate(ctx context.Context, header http.Header) {
 	info := FromContext(ctx)
 	if info == nil {
 		return
 	}
 	header.Set(HeaderRequestID, info.RequestID)
-	if info.OTel {
-		return // package tracing's transport sets traceparent and tracestate
+	if info.OTel && info.Sampled {
+		return // tracing.Transport writes the attempt's client span
 	}
 	if tp := TraceParent(ctx); tp != "" {
 		header.Set(HeaderTraceParent, tp)

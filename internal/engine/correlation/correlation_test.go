@@ -241,17 +241,30 @@ func TestPropagateBoundsTraceState(t *testing.T) {
 	}
 }
 
-// TestPropagateLeavesTraceContextToOpenTelemetry: when OpenTelemetry holds the request's
-// trace (tracing on), Propagate sets X-Request-Id only: package tracing's transport owns
-// traceparent and tracestate. Otherwise Propagate sets them.
-func TestPropagateLeavesTraceContextToOpenTelemetry(t *testing.T) {
+// TestPropagateLeavesRecordedAttemptsToOpenTelemetry: when OpenTelemetry holds and samples
+// the request's trace (tracing on), Propagate sets X-Request-Id only: tracing's transport
+// writes traceparent and tracestate (the attempt's client span). Otherwise (tracing off, or
+// an unsampled trace) Propagate writes them.
+func TestPropagateLeavesRecordedAttemptsToOpenTelemetry(t *testing.T) {
 	t.Parallel()
 	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
 	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
-	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled})
-	for _, otel := range []bool{false, true} {
+	for _, tt := range []struct {
+		desc          string
+		otel, sampled bool
+		wantTP        string
+	}{
+		{"tracing off", false, false, "00-"},
+		{"tracing on, unsampled", true, false, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"},
+		{"tracing on, sampled", true, true, ""},
+	} {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		if otel {
+		if tt.otel {
+			var flags trace.TraceFlags
+			if tt.sampled {
+				flags = trace.FlagsSampled
+			}
+			sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags})
 			req = req.WithContext(trace.ContextWithSpanContext(req.Context(), sc))
 		}
 		out := http.Header{}
@@ -264,8 +277,9 @@ func TestPropagateLeavesTraceContextToOpenTelemetry(t *testing.T) {
 		if err := h(echo.New().NewContext(req, httptest.NewRecorder())); err != nil {
 			t.Fatal(err)
 		}
-		if info.OTel != otel || out.Get(HeaderRequestID) == "" || (out.Get(HeaderTraceParent) != "") == otel {
-			t.Fatalf("OTel %v: Info.OTel %v, propagated %v", otel, info.OTel, out)
+		tp := out.Get(HeaderTraceParent)
+		if info.OTel != tt.otel || out.Get(HeaderRequestID) == "" || !strings.HasPrefix(tp, tt.wantTP) || (tt.wantTP == "") != (tp == "") {
+			t.Fatalf("%s: Info.OTel %v, propagated %v, want traceparent %q", tt.desc, info.OTel, out, tt.wantTP)
 		}
 	}
 }

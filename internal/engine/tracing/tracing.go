@@ -143,36 +143,29 @@ func (t *Tracing) Handler(h http.Handler) http.Handler {
 }
 
 // Transport wraps an upstream transport in a client span per attempt, propagating the trace.
-// When tracing is on, it alone sets traceparent and tracestate on upstream requests
-// (correlation.Propagate leaves them to it, see correlation.Info.OTel): attempts of sampled
-// requests through otelhttp, which injects the client span; attempts of requests whose trace
-// is not sampled skip the instrumentation and carry the server span's context, sampled flag
-// off. When tracing is off, correlation owns them.
+//
+// traceparent and tracestate on an upstream attempt have one writer: otelhttp, here, when
+// the attempt is recorded (tracing on and the trace sampled: the client span is the parent);
+// else correlation.Propagate (tracing off, or an unsampled trace: the server span's context,
+// sampled flag off), which leaves recorded attempts alone (see correlation.Info.OTel). Attempts
+// of requests whose trace is not sampled skip the instrumentation.
 func (t *Tracing) Transport(rt http.RoundTripper) http.RoundTripper {
 	if !t.Enabled() {
 		return rt
 	}
 	return sampledOnly{
 		plain:        rt,
-		propagator:   t.propagator,
 		instrumented: otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(t.tp), otelhttp.WithPropagators(t.propagator)),
 	}
 }
 
-type sampledOnly struct {
-	plain, instrumented http.RoundTripper
-	propagator          propagation.TextMapPropagator
-}
+type sampledOnly struct{ plain, instrumented http.RoundTripper }
 
 func (s sampledOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	if trace.SpanContextFromContext(ctx).IsSampled() {
+	if trace.SpanContextFromContext(req.Context()).IsSampled() {
 		return s.instrumented.RoundTrip(req)
 	}
-	// A RoundTripper must not modify the caller's request: inject into a copy's headers.
-	r := req.Clone(ctx)
-	s.propagator.Inject(ctx, propagation.HeaderCarrier(r.Header))
-	return s.plain.RoundTrip(r)
+	return s.plain.RoundTrip(req)
 }
 
 // Shutdown flushes and stops the exporter.
