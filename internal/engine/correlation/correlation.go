@@ -62,6 +62,10 @@ type Info struct {
 	// Propagate leaves them alone; otherwise Propagate writes them. Exactly one of the two
 	// ever writes them on an attempt.
 	OTel bool
+	// Operation is the contract operation routes.Match resolved for the request (a
+	// *routes.Operation), once, after routing; nil outside the contract. Read it with
+	// routes.Current. Written and read on the request's goroutine only.
+	Operation any
 	// Start is when the gateway began handling the request.
 	Start time.Time
 	// UpstreamAttempts counts the attempts made to upstreams for this request (retries

@@ -1,12 +1,15 @@
 package routes
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+
+	"github.com/contractgate/contractgate/internal/engine/correlation"
 )
 
 const matchSpec = `
@@ -38,8 +41,22 @@ func TestMatch(t *testing.T) {
 			t.Fatalf("%s: Index %d, want %d", op.ID, op.Index, i)
 		}
 	}
+	for _, withCorrelation := range []bool{true, false} {
+		t.Run(fmt.Sprintf("correlation %v", withCorrelation), func(t *testing.T) {
+			t.Parallel()
+			testMatch(t, tbl, withCorrelation)
+		})
+	}
+}
+
+// testMatch runs the requests of TestMatch with the operation kept on the request's
+// correlation.Info, or (without correlation) in the echo.Context.
+func testMatch(t *testing.T, tbl *Table, withCorrelation bool) {
 	var inner, outer *Operation
 	e := echo.New()
+	if withCorrelation {
+		e.Pre(correlation.New().Middleware())
+	}
 	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if c.Request().Header.Get("X-Refuse") != "" {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+
+	"github.com/contractgate/contractgate/internal/engine/correlation"
 )
 
 // Operation is one operation of the contract.
@@ -92,16 +94,21 @@ func New(doc *openapi3.T) (*Table, error) {
 func (t *Table) Match() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if op := t.Find(c.Request().Method, c.Path()); op != nil {
-				c.Set(currentKey, op)
+			req := c.Request()
+			if op := t.Find(req.Method, c.Path()); op != nil {
+				if info := correlation.FromContext(req.Context()); info != nil {
+					info.Operation = op // the request's record: no allocation
+				} else {
+					c.Set(currentKey, op) // without correlation (tests of one middleware)
+				}
 			}
 			return next(c)
 		}
 	}
 }
 
-// currentKey is where Match keeps the operation in the echo.Context's store (Echo's store
-// takes string keys; the prefix keeps it apart from anyone else's).
+// currentKey is where Match keeps the operation in the echo.Context's store when the request
+// carries no correlation.Info (Echo's store takes string keys; the prefix keeps it apart).
 const currentKey = "contractgate/routes.operation"
 
 // Current returns the operation Match resolved for c, or nil: a route outside the contract
@@ -109,6 +116,11 @@ const currentKey = "contractgate/routes.operation"
 // request on a route the contract declares only GET for is the GET operation (see Find).
 // Middleware registered with e.Pre may call it once next has returned.
 func Current(c echo.Context) *Operation {
+	if info := correlation.FromContext(c.Request().Context()); info != nil {
+		if op, ok := info.Operation.(*Operation); ok {
+			return op
+		}
+	}
 	op, _ := c.Get(currentKey).(*Operation)
 	return op
 }
