@@ -58,65 +58,65 @@ func New(cfg Config) (*Observer, error) {
 // and outside recover (so that a recovered panic is counted and logged as the 500 it
 // becomes); it runs before routing (e.Pre) and reads the request's operation, resolved by
 // routes.Match, once the chain has returned.
-func (o *Observer) Middleware() echo.MiddlewareFunc {
+func (o *Observer) Middleware() echo.MiddlewareFunc { return o.wrap }
+
+func (o *Observer) wrap(next echo.HandlerFunc) echo.HandlerFunc {
 	m, log := o.m, o.log
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			done := m.RequestStarted()
-			defer done()
-			if err := next(c); err != nil {
-				c.Error(err) // the one error handler renders it now, and records its code
+	return func(c echo.Context) error {
+		done := m.RequestStarted()
+		defer done()
+		if err := next(c); err != nil {
+			c.Error(err) // the one error handler renders it now, and records its code
+		}
+		req, res := c.Request(), c.Response()
+		ctx := req.Context()
+		info := correlation.FromContext(ctx)
+		var d time.Duration
+		code := "" // the code the error handler answered with (info.ErrorCode), or ""
+		if info != nil {
+			d = time.Since(info.Start)
+			code = info.ErrorCode
+		}
+		op, route := operation(c)
+		method := routes.Method(req.Method)
+		m.Request(op, method, res.Status, code, d)
+		if span := trace.SpanFromContext(ctx); span.IsRecording() {
+			span.SetName(op)
+			span.SetAttributes(attribute.String("http.route", route), attribute.String("contractgate.operation", op))
+			if res.Status >= 500 {
+				span.SetStatus(codes.Error, code)
 			}
-			req, res := c.Request(), c.Response()
-			ctx := req.Context()
-			info := correlation.FromContext(ctx)
-			var d time.Duration
-			code := "" // the code the error handler answered with (info.ErrorCode), or ""
-			if info != nil {
-				d = time.Since(info.Start)
-				code = info.ErrorCode
-			}
-			op, route := operation(c)
-			method := routes.Method(req.Method)
-			m.Request(op, method, res.Status, code, d)
-			if span := trace.SpanFromContext(ctx); span.IsRecording() {
-				span.SetName(op)
-				span.SetAttributes(attribute.String("http.route", route), attribute.String("contractgate.operation", op))
-				if res.Status >= 500 {
-					span.SetStatus(codes.Error, code)
-				}
-			}
-			if !log.Enabled(ctx, slog.LevelInfo) {
-				return nil
-			}
-			attrs := make([]slog.Attr, 0, 16)
-			if info != nil {
-				// requestId, traceId and spanId: added by the logger's context handler.
-				attrs = append(attrs, slog.Int("upstreamAttempts", int(info.UpstreamAttempts.Load())))
-			}
-			attrs = append(attrs,
-				slog.String("operation", op),
-				slog.String("method", method),
-				slog.String("route", route),
-				slog.Int("status", res.Status),
-				slog.Float64("durationMs", float64(d.Microseconds())/1000),
-				slog.Int64("bytesIn", max(req.ContentLength, 0)),
-				slog.Int64("bytesOut", res.Size))
-			if method == routes.OtherMethod {
-				attrs = append(attrs, slog.String("rawMethod", clip(req.Method)))
-			}
-			if code != "" {
-				attrs = append(attrs, slog.String("errorCode", code))
-			}
-			if res.Header().Get(headerReplayed) == "true" {
-				attrs = append(attrs, slog.Bool("replayed", true))
-			}
-			if id, ok := identity.FromContext(ctx); ok {
-				attrs = append(attrs, slog.String("subject", id.Subject), slog.String("authMethod", id.Method))
-			}
-			log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+		}
+		if !log.Enabled(ctx, slog.LevelInfo) {
 			return nil
 		}
+		attrs := make([]slog.Attr, 0, 16)
+		if info != nil {
+			// requestId, traceId and spanId: added by the logger's context handler.
+			attrs = append(attrs, slog.Int("upstreamAttempts", int(info.UpstreamAttempts.Load())))
+		}
+		attrs = append(attrs,
+			slog.String("operation", op),
+			slog.String("method", method),
+			slog.String("route", route),
+			slog.Int("status", res.Status),
+			slog.Float64("durationMs", float64(d.Microseconds())/1000),
+			slog.Int64("bytesIn", max(req.ContentLength, 0)),
+			slog.Int64("bytesOut", res.Size))
+		if method == routes.OtherMethod {
+			attrs = append(attrs, slog.String("rawMethod", clip(req.Method)))
+		}
+		if code != "" {
+			attrs = append(attrs, slog.String("errorCode", code))
+		}
+		if res.Header().Get(headerReplayed) == "true" {
+			attrs = append(attrs, slog.Bool("replayed", true))
+		}
+		if id, ok := identity.FromContext(ctx); ok {
+			attrs = append(attrs, slog.String("subject", id.Subject), slog.String("authMethod", id.Method))
+		}
+		log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+		return nil
 	}
 }
 
