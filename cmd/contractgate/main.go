@@ -17,6 +17,7 @@ import (
 	"github.com/contractgate/contractgate/internal/app"
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
+	"github.com/contractgate/contractgate/internal/engine/contract"
 	"github.com/contractgate/contractgate/internal/engine/logging"
 	"github.com/contractgate/contractgate/internal/engine/server"
 	"github.com/contractgate/contractgate/internal/tooling/initapp"
@@ -37,7 +38,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("contractgate "+cmd, flag.ContinueOnError)
 	configPath := fs.String("config", os.Getenv("CONTRACTGATE_CONFIG"), "config file (YAML); default: the embedded demo config")
 	subject := fs.String("subject", "alice", "token: the token's subject")
-	scopes := fs.String("scopes", "orders:read orders:write", "token: space-separated scopes")
+	scopes := fs.String("scopes", "", "token: space-separated scopes (default: every scope the contract's security declares)")
 	ttl := fs.Duration("ttl", 0, "token: lifetime (default auth.devToken.ttl)")
 	name := fs.String("name", "", "init: the new app's name (lower-case letters, digits, dashes)")
 	force := fs.Bool("force", false, "init: replace an app that is not the storefront")
@@ -53,7 +54,15 @@ func run(args []string) error {
 	}
 	switch cmd {
 	case "token":
-		tok, err := auth.IssueDevToken(cfg.Auth, *subject, strings.Fields(*scopes), *ttl)
+		granted := strings.Fields(*scopes)
+		if *scopes == "" {
+			doc, err := contract.Load(app.App().Contracts, "openapi.yaml")
+			if err != nil {
+				return err
+			}
+			granted = auth.ContractScopes(doc)
+		}
+		tok, err := auth.IssueDevToken(cfg.Auth, *subject, granted, *ttl)
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,7 @@ func TestAnswersKeepTheContracts(t *testing.T) {
 		var u config.Upstream
 		u.BaseURL = ts.URL
 		u.MaxIdleConns = 4
+		u.SetDefaults() // as config.Load does
 		cfg[name] = u
 	}
 	reg, err := upstream.New(contracts, cfg, config.EnvDevelopment)

@@ -152,6 +152,7 @@ func start(t testing.TB, policies map[string]resilience.Config) *harness {
 		if !ok {
 			p = fast()
 		}
+		p.SetDefaults() // as config.Load does
 		opts = append(opts, upstream.WithPolicy(s.name, p))
 	}
 	contracts, err := upstream.Contracts(api.FS)
@@ -167,7 +168,7 @@ func start(t testing.TB, policies map[string]resilience.Config) *harness {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Pre(correlation.Middleware())
+	e.Pre(correlation.New().Middleware())
 	alice := identity.Identity{Subject: "alice", Scopes: []string{"orders:read", "orders:write"}, Method: "test"}
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

@@ -59,7 +59,11 @@ func fromEcho(he *echo.HTTPError) *Error {
 // counts and logs), then writes the envelope, or a problem document when the client prefers
 // application/problem+json. Whoever renders an error, wherever in the chain, goes through
 // here, so that no error is answered without being logged and counted.
-func Handler(logger *slog.Logger) echo.HTTPErrorHandler {
+func Handler(logger *slog.Logger, opts ...HandlerOption) echo.HTTPErrorHandler {
+	o := handlerOptions{problemTypeBase: DefaultProblemTypeBaseURL}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return func(err error, c echo.Context) {
 		req := c.Request()
 		ctx := req.Context()
@@ -84,13 +88,31 @@ func Handler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.DebugContext(ctx, "request rejected",
 				"status", e.Status, "code", string(e.Code), "error", err.Error())
 		}
-		if werr := write(c, e); werr != nil {
+		if werr := write(c, e, o.problemTypeBase); werr != nil {
 			logger.DebugContext(ctx, "writing error response", "error", werr.Error())
 		}
 	}
 }
 
-func write(c echo.Context, e *Error) error {
+// DefaultProblemTypeBaseURL is the default base of a problem document's type: the type is
+// the base followed by the code in lower case with dashes (RATE_LIMIT_EXCEEDED:
+// <base>rate-limit-exceeded).
+const DefaultProblemTypeBaseURL = "https://contractgate.dev/errors/"
+
+// HandlerOption changes how Handler renders errors.
+type HandlerOption func(*handlerOptions)
+
+type handlerOptions struct {
+	problemTypeBase string
+}
+
+// WithProblemTypeBaseURL sets the base of the problem documents' type URIs (default
+// DefaultProblemTypeBaseURL; the config package validates it as an absolute URL).
+func WithProblemTypeBaseURL(base string) HandlerOption {
+	return func(o *handlerOptions) { o.problemTypeBase = base }
+}
+
+func write(c echo.Context, e *Error, problemTypeBase string) error {
 	h := c.Response().Header()
 	for k, vs := range e.Header {
 		h[k] = vs
@@ -101,7 +123,7 @@ func write(c echo.Context, e *Error) error {
 	// HEAD is rendered like GET: net/http sends the same status and headers (Content-Type,
 	// Content-Length) and drops the body.
 	if prefersProblem(c.Request().Header.Get(echo.HeaderAccept)) {
-		return c.JSON(e.Status, problem(c, e, meta))
+		return c.JSON(e.Status, problem(c, e, meta, problemTypeBase))
 	}
 	body := components.ErrorEnvelope{
 		Success: false,
@@ -126,10 +148,10 @@ type Problem struct {
 	RequestID string   `json:"requestId"`
 }
 
-func problem(c echo.Context, e *Error, meta components.Meta) Problem {
+func problem(c echo.Context, e *Error, meta components.Meta, typeBase string) Problem {
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	return Problem{
-		Type:      "https://contractgate.dev/errors/" + strings.ToLower(strings.ReplaceAll(string(e.Code), "_", "-")),
+		Type:      typeBase + strings.ToLower(strings.ReplaceAll(string(e.Code), "_", "-")),
 		Title:     http.StatusText(e.Status),
 		Status:    e.Status,
 		Detail:    e.Message,

@@ -2,6 +2,7 @@ package apierror
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -68,6 +69,34 @@ func TestHandlerRecordsTheCode(t *testing.T) {
 			Handler(slog.New(slog.DiscardHandler))(tt.err, c)
 			if info.ErrorCode != tt.want {
 				t.Fatalf("ErrorCode %q, want %q", info.ErrorCode, tt.want)
+			}
+		})
+	}
+}
+
+// TestProblemTypeBaseURL: a problem document's type is the configured base plus the code.
+func TestProblemTypeBaseURL(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		desc string
+		opts []HandlerOption
+		want string
+	}{
+		{"default", nil, "https://contractgate.dev/errors/rate-limit-exceeded"},
+		{"configured", []HandlerOption{WithProblemTypeBaseURL("https://acme.example/problems/")}, "https://acme.example/problems/rate-limit-exceeded"},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			e := echo.New()
+			e.HTTPErrorHandler = Handler(slog.New(slog.DiscardHandler), tt.opts...)
+			e.GET("/x", func(echo.Context) error { return ErrRateLimitExceeded })
+			req := httptest.NewRequest(http.MethodGet, "/x", nil)
+			req.Header.Set(echo.HeaderAccept, "application/problem+json")
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			var p Problem
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Type != tt.want {
+				t.Fatalf("type %q (%v), want %q", p.Type, err, tt.want)
 			}
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 
@@ -22,9 +21,6 @@ const (
 	MethodBearer = "bearer"
 	MethodAPIKey = "apiKey"
 )
-
-// Realm is the realm named in every WWW-Authenticate challenge.
-const Realm = "contractgate"
 
 // QueryCredentialParams are query parameters that carry credentials. A secured operation
 // answers 401 when any is present (compared case-insensitively), valid or not, since URLs
@@ -47,8 +43,8 @@ type scheme struct {
 	header string // the apiKey scheme's header, as the contract spells it
 }
 
-// authenticator is the middleware's state, built once. Read-only; safe for concurrent use.
-type authenticator struct {
+// Authenticator is the authentication step, built once. Read-only; safe for concurrent use.
+type Authenticator struct {
 	table   *routes.Table
 	schemes map[string]scheme
 	jwt     *jwtVerifier // nil when no bearer token source is configured
@@ -56,13 +52,18 @@ type authenticator struct {
 	guard   Guard // nil: failures are not limited
 	// onFailure observes refusals (nil: none).
 	onFailure func(Reason)
+	// realm is named in every WWW-Authenticate challenge (Config.Realm).
+	realm string
+	// identityHeader carries the subject upstream (Config.IdentityHeader).
+	identityHeader string
 }
 
-// New returns the authentication middleware, and a Closer that stops the background JWKS
-// refresh (a no-op without a JWKS URL). cfg is defaulted and validated (as not production:
-// the config package validates the production rules). It must run after Echo's route match.
+// New returns the authentication step; its Middleware must run after routes.Match, and
+// Close stops the background JWKS refresh (a no-op without a JWKS URL). cfg must be
+// defaulted (Config.SetDefaults, which config.Load applies); New validates it (as not
+// production: the config package validates the production rules).
 //
-// Per request: the identity header (identity.Header) is removed from the client's input; an
+// Per request: the identity header (cfg.IdentityHeader) is removed from the client's input; an
 // operation the table does not know (operator endpoints, 404, 405) or a public one (empty
 // security) passes through. Otherwise the operation's security requirements are evaluated,
 // alternatives ORed and the schemes of one requirement ANDed (all of one requirement must
@@ -78,19 +79,18 @@ type authenticator struct {
 //
 // Supported schemes: http bearer, oauth2 and openIdConnect (all verified as JWTs), and
 // apiKey in a header. Any other scheme in the contract is an error here, at start-up.
-func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (echo.MiddlewareFunc, io.Closer, error) {
+func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (*Authenticator, error) {
 	if table == nil || logger == nil {
-		return nil, nil, errors.New("auth: table and logger are required")
+		return nil, errors.New("auth: table and logger are required")
 	}
-	cfg.SetDefaults()
 	if err := cfg.Validate(false); err != nil {
-		return nil, nil, fmt.Errorf("auth: %w", err)
+		return nil, fmt.Errorf("auth: %w", err)
 	}
 	schemes, err := resolveSchemes(table)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	a := &authenticator{table: table, schemes: schemes, keys: newKeyring(cfg.APIKeys)}
+	a := &Authenticator{table: table, schemes: schemes, keys: newKeyring(cfg.APIKeys), realm: cfg.Realm, identityHeader: cfg.IdentityHeader}
 	for _, opt := range opts {
 		opt(a)
 	}
@@ -103,18 +103,21 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (
 		}
 	}
 	if a.jwt, err = newJWTVerifier(cfg.JWT, logger); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var closer io.Closer = nopCloser{}
-	if a.jwt != nil {
-		closer = a.jwt
-	}
-	return a.middleware, closer, nil
+	return a, nil
 }
 
-type nopCloser struct{}
+// Close stops the background JWKS refresh. Safe to call twice.
+func (a *Authenticator) Close() error {
+	if a.jwt == nil {
+		return nil
+	}
+	return a.jwt.Close()
+}
 
-func (nopCloser) Close() error { return nil }
+// Middleware returns the middleware.
+func (a *Authenticator) Middleware() echo.MiddlewareFunc { return a.middleware }
 
 // resolveSchemes maps every scheme name the operations use to how it is verified.
 func resolveSchemes(table *routes.Table) (map[string]scheme, error) {
@@ -164,11 +167,11 @@ func KeyID(ctx context.Context) (string, bool) {
 	return id, ok
 }
 
-func (a *authenticator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+func (a *Authenticator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		req.Header.Del(identity.Header) // only the gateway sets it, on upstream calls
-		op := a.table.Lookup(c)
+		req.Header.Del(a.identityHeader) // only the gateway sets it, on upstream calls
+		op := routes.Current(c)
 		if op == nil || len(op.Security) == 0 {
 			return next(c)
 		}
@@ -179,6 +182,7 @@ func (a *authenticator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if id.Subject == "" { // an empty requirement ({}) allows anonymous callers
 			return next(c)
 		}
+		id.Header = a.identityHeader
 		ctx := identity.NewContext(req.Context(), id)
 		if keyID != "" {
 			ctx = context.WithValue(ctx, keyIDKey{}, keyID)

@@ -25,13 +25,14 @@ func BenchmarkMiddleware(b *testing.B) {
 			{ID: "bob-key", Owner: "bob", SHA256: sha(bobKey), Scopes: []string{"orders:read"}},
 		},
 	}
-	mw, closer, err := auth.New(cfg, tbl, discard())
+	cfg.SetDefaults()
+	a, err := auth.New(cfg, tbl, discard())
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer closer.Close()
+	defer a.Close()
 	e := echo.New()
-	e.Use(mw)
+	e.Use(tbl.Match(), a.Middleware())
 	e.GET("/v1/orders", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	e.GET("/v1/products", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims("carol", "orders:read"))
@@ -91,19 +92,21 @@ func BenchmarkGuard(b *testing.B) {
 		var opts []auth.Option
 		name := "unguarded"
 		if guarded {
-			g, err := ratelimit.NewAuthGuard(ratelimit.Config{}, discard())
+			gc := ratelimit.Config{}
+			gc.SetDefaults()
+			g, err := ratelimit.NewAuthGuard(gc, discard())
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = g.Close() })
 			opts, name = append(opts, auth.WithGuard(g)), "guarded"
 		}
-		mw, closer, err := auth.New(cfg, tbl, discard(), opts...)
+		a, err := auth.New(cfg, tbl, discard(), opts...)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() { _ = closer.Close() })
-		h := mw(func(c echo.Context) error { return nil })
+		b.Cleanup(func() { _ = a.Close() })
+		h := tbl.Match()(a.Middleware()(func(c echo.Context) error { return nil }))
 		e := echo.New()
 		for i, bc := range []struct {
 			desc, header, value string

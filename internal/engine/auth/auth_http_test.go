@@ -61,7 +61,7 @@ func TestSecuredAndPublicOperations(t *testing.T) {
 			public++
 			t.Run(op.ID+"/public without credentials", func(t *testing.T) {
 				t.Parallel()
-				got := do(t, ts, op.Method, target(op), identity.Header, "mallory").identityOf(t)
+				got := do(t, ts, op.Method, target(op), identity.DefaultHeader, "mallory").identityOf(t)
 				if got.Operation != op.ID || got.Authenticated || got.SubjectHeader != "" {
 					t.Fatalf("public operation saw %+v", got)
 				}
@@ -100,12 +100,12 @@ func TestSecuredAndPublicOperations(t *testing.T) {
 			t.Run(op.ID+"/"+cr.desc, func(t *testing.T) {
 				t.Parallel()
 				// A client-supplied identity header never becomes the identity.
-				got := do(t, ts, op.Method, target(op), cr.header, cr.value, identity.Header, "mallory").identityOf(t)
+				got := do(t, ts, op.Method, target(op), cr.header, cr.value, identity.DefaultHeader, "mallory").identityOf(t)
 				if !got.Authenticated || got.Subject != cr.subject || got.Method != cr.method || got.KeyID != cr.keyID || got.Operation != op.ID {
 					t.Fatalf("identity %+v, want subject %s method %s keyId %q", got, cr.subject, cr.method, cr.keyID)
 				}
 				if got.SubjectHeader != "" {
-					t.Fatalf("the client's %s reached the handler: %q", identity.Header, got.SubjectHeader)
+					t.Fatalf("the client's %s reached the handler: %q", identity.DefaultHeader, got.SubjectHeader)
 				}
 				if cr.method == auth.MethodBearer && !slices.Equal(got.Scopes, scopes) {
 					t.Fatalf("scopes %v, want %v", got.Scopes, scopes)
@@ -262,6 +262,7 @@ func TestDevToken(t *testing.T) {
 		JWT:      auth.JWT{HMACKeys: []auth.HMACKey{{KID: "dev", Secret: auth.DevHMACSecret}}, Issuer: "contractgate-dev", Audience: "storefront"},
 		DevToken: auth.DevToken{Enabled: true},
 	}
+	cfg.SetDefaults()
 	ts := gateway(t, cfg)
 	tok, err := auth.IssueDevToken(cfg, "alice", []string{"orders:read", "orders:write"}, 0)
 	if err != nil {
@@ -310,6 +311,7 @@ func TestIssueDevTokenRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
+			tt.cfg.SetDefaults()
 			tok, err := auth.IssueDevToken(tt.cfg, tt.subject, tt.scopes, tt.ttl)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("IssueDevToken = %q, %v; want an error containing %q", tok, err, tt.want)

@@ -13,8 +13,37 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/contractgate/contractgate/internal/engine/identity"
 	"github.com/contractgate/contractgate/internal/engine/tlsconfig"
 )
+
+// validToken reports whether s is an RFC 9110 token (a header field name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// validRealm reports whether r fits a WWW-Authenticate quoted-string as is.
+func validRealm(r string) bool {
+	if r == "" || len(r) > 128 {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		if c := r[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
 
 // DevHMACSecret is the development JWT signing secret that the demo configuration carries.
 // It is public (it is in the repository), so Validate refuses it when production is true.
@@ -47,7 +76,17 @@ type Config struct {
 	APIKeys []APIKey `yaml:"apiKeys"`
 	// DevToken configures issuing development tokens (the `contractgate token` command).
 	DevToken DevToken `yaml:"devToken"`
+	// Realm is the realm named in every WWW-Authenticate challenge: printable ASCII without
+	// quotes or backslashes, at most 128 characters. Default DefaultRealm ("contractgate").
+	Realm string `yaml:"realm"`
+	// IdentityHeader is the request header the gateway sets to the caller's subject on every
+	// upstream call, and removes from every client request first: an HTTP header name.
+	// Default identity.DefaultHeader (X-Contractgate-Subject).
+	IdentityHeader string `yaml:"identityHeader"`
 }
+
+// DefaultRealm is the default of Config.Realm.
+const DefaultRealm = "contractgate"
 
 // JWT configures how bearer tokens are verified.
 type JWT struct {
@@ -180,6 +219,12 @@ func (c *Config) SetDefaults() {
 	if c.DevToken.TTL == 0 {
 		c.DevToken.TTL = time.Hour
 	}
+	if c.Realm == "" {
+		c.Realm = DefaultRealm
+	}
+	if c.IdentityHeader == "" {
+		c.IdentityHeader = identity.DefaultHeader
+	}
 }
 
 // Validate checks the configuration (after SetDefaults) and returns every problem, each a
@@ -189,6 +234,12 @@ func (c *Config) Validate(production bool) error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
 		errs = append(errs, &FieldError{Path: path, Problem: fmt.Sprintf(format, args...)})
+	}
+	if !validRealm(c.Realm) {
+		bad("realm", "must be 1 to 128 printable ASCII characters without quotes or backslashes, got %q", c.Realm)
+	}
+	if !validToken(c.IdentityHeader) {
+		bad("identityHeader", "must be an HTTP header name (a token, e.g. X-User-Id), got %q", c.IdentityHeader)
 	}
 	j := c.JWT
 	if j.Configured() {

@@ -124,6 +124,11 @@ func TestValidate(t *testing.T) {
 			"jwt.jwks.tls.certFile: certFile and keyFile must be set together",
 			"jwt.jwks.tls.insecureSkipVerify: must be false when env is production",
 		}},
+		{desc: "product names", edit: func(c *Config) { c.Realm, c.IdentityHeader = "acme", "X-User-Id" }},
+		{desc: "realm that would break the challenge", edit: func(c *Config) { c.Realm = `a" error="x` },
+			want: []string{"realm: must be 1 to 128 printable ASCII characters"}},
+		{desc: "identity header that is no header name", edit: func(c *Config) { c.IdentityHeader = "X User: id" },
+			want: []string{`identityHeader: must be an HTTP header name (a token, e.g. X-User-Id), got "X User: id"`}},
 		{desc: "production with real credentials", production: true, edit: func(c *Config) {
 			c.APIKeys[0].SHA256 = HashAPIKey("a real key")
 			c.JWT.JWKS.URL = "https://idp/jwks"

@@ -23,6 +23,7 @@ func ExampleIssueDevToken() {
 		},
 		DevToken: auth.DevToken{Enabled: true},
 	}
+	cfg.SetDefaults() // config.Load does this for the gateway's configuration
 	token, err := auth.IssueDevToken(cfg, "alice", []string{"orders:read", "orders:write"}, 0)
 	if err != nil {
 		fmt.Println(err)

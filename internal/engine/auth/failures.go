@@ -63,14 +63,14 @@ type Guard interface {
 }
 
 // Option configures New beyond Config.
-type Option func(*authenticator)
+type Option func(*Authenticator)
 
 // WithGuard limits failed authentications with g (see Guard).
-func WithGuard(g Guard) Option { return func(a *authenticator) { a.guard = g } }
+func WithGuard(g Guard) Option { return func(a *Authenticator) { a.guard = g } }
 
 // WithFailureHook calls f with the reason of every request refused with 401 or 403 (not
 // those the Guard refused before verifying). f must be fast and safe for concurrent use.
-func WithFailureHook(f func(Reason)) Option { return func(a *authenticator) { a.onFailure = f } }
+func WithFailureHook(f func(Reason)) Option { return func(a *Authenticator) { a.onFailure = f } }
 
 // reasonOf classifies why a credential was refused.
 func reasonOf(err error) Reason {
@@ -102,7 +102,7 @@ func reasonOf(err error) Reason {
 
 // refuse reports a refusal of reason and, when charge is set, charges it to the guard,
 // whose 429 then replaces err.
-func (a *authenticator) refuse(r *http.Request, reason Reason, charge bool, err error) error {
+func (a *Authenticator) refuse(r *http.Request, reason Reason, charge bool, err error) error {
 	if a.onFailure != nil {
 		a.onFailure(reason)
 	}

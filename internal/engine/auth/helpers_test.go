@@ -220,23 +220,24 @@ func gatewayWithLogs(t *testing.T, cfg auth.Config, opts ...auth.Option) (*httpt
 		t.Fatal(err)
 	}
 	logger := slog.New(logging.NewContextHandler(slog.NewJSONHandler(lg, &slog.HandlerOptions{Level: slog.LevelDebug}))) // request ids from the context, as the gateway logs
-	mw, closer, err := auth.New(cfg, tbl, logger, opts...)
+	cfg.SetDefaults()                                                                                                    // as config.Load does
+	a, err := auth.New(cfg, tbl, logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = closer.Close() })
+	t.Cleanup(func() { _ = a.Close() })
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Pre(correlation.Middleware())
-	e.Use(mw)
+	e.Pre(correlation.New().Middleware())
+	e.Use(tbl.Match(), a.Middleware())
 	for _, op := range tbl.All() {
 		e.Add(op.Method, op.Route, func(c echo.Context) error {
 			ctx := c.Request().Context()
 			id, ok := identity.FromContext(ctx)
 			keyID, _ := auth.KeyID(ctx)
 			return c.JSON(http.StatusOK, seen{Operation: op.ID, Authenticated: ok, Subject: id.Subject, Scopes: id.Scopes,
-				Method: id.Method, KeyID: keyID, SubjectHeader: c.Request().Header.Get(identity.Header)})
+				Method: id.Method, KeyID: keyID, SubjectHeader: c.Request().Header.Get(identity.DefaultHeader)})
 		})
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })

@@ -94,7 +94,8 @@ func TestJWKSCloseStopsRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, closer, err := auth.New(cfg, tbl, discard())
+	cfg.SetDefaults()
+	a, err := auth.New(cfg, tbl, discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestJWKSCloseStopsRefresh(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := closer.Close(); err != nil {
+	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond) // a refresh in flight at Close may still land

@@ -32,7 +32,7 @@ type outcome struct {
 }
 
 // authenticate evaluates op's security requirements for the request.
-func (a *authenticator) authenticate(c echo.Context, op *routes.Operation) (identity.Identity, string, error) {
+func (a *Authenticator) authenticate(c echo.Context, op *routes.Operation) (identity.Identity, string, error) {
 	req := c.Request()
 	if a.guard != nil {
 		if err := a.guard.Check(req); err != nil {
@@ -91,7 +91,7 @@ func (a *authenticator) authenticate(c echo.Context, op *routes.Operation) (iden
 		e := apierror.ErrForbidden.WithMessage("Missing required scope%s: %s", plural(missing), strings.Join(missing, " "))
 		if missingBearer {
 			e = e.WithHeader(echo.HeaderWWWAuthenticate,
-				fmt.Sprintf(`Bearer realm=%q, error="insufficient_scope", scope=%q`, Realm, strings.Join(missing, " ")))
+				fmt.Sprintf(`Bearer realm=%q, error="insufficient_scope", scope=%q`, a.realm, strings.Join(missing, " ")))
 		}
 		return identity.Identity{}, "", a.refuse(req, ReasonInsufficientScope, false, e)
 	}
@@ -156,7 +156,7 @@ func satisfy(req openapi3.SecurityRequirement, outcomes map[string]outcome) (id 
 }
 
 // check verifies the credentials the request carries for one scheme.
-func (a *authenticator) check(req *http.Request, name string) outcome {
+func (a *Authenticator) check(req *http.Request, name string) outcome {
 	s := a.schemes[name]
 	switch s.kind {
 	case kindBearer:
@@ -216,19 +216,19 @@ func bearerToken(h http.Header) (token string, present bool, err error) {
 
 // unauthorized returns the 401 with one challenge per scheme; a bearer challenge carries
 // error="invalid_token" when the request's token was refused.
-func (a *authenticator) unauthorized(names []string, outcomes map[string]outcome) *apierror.Error {
+func (a *Authenticator) unauthorized(names []string, outcomes map[string]outcome) *apierror.Error {
 	e := apierror.ErrUnauthorized
 	for _, name := range names {
 		s := a.schemes[name]
 		var ch string
 		switch s.kind {
 		case kindBearer:
-			ch = fmt.Sprintf("Bearer realm=%q", Realm)
+			ch = fmt.Sprintf("Bearer realm=%q", a.realm)
 			if outcomes[name].state == invalid {
 				ch += `, error="invalid_token"`
 			}
 		case kindAPIKey:
-			ch = fmt.Sprintf("ApiKey realm=%q, header=%q", Realm, s.header)
+			ch = fmt.Sprintf("ApiKey realm=%q, header=%q", a.realm, s.header)
 		default:
 			continue
 		}

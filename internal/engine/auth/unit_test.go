@@ -250,12 +250,12 @@ func TestNewRefusesUnsupportedSchemes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
-			_, closer, err := New(Config{}, docWith(t, tt.scheme), logger)
+			a, err := New(defaulted(Config{}), docWith(t, tt.scheme), logger)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_ = closer.Close()
+				_ = a.Close()
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -263,10 +263,10 @@ func TestNewRefusesUnsupportedSchemes(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := New(Config{}, nil, logger); err == nil {
+	if _, err := New(defaulted(Config{}), nil, logger); err == nil {
 		t.Fatal("New accepted a nil table")
 	}
-	if _, _, err := New(Config{JWT: JWT{Issuer: "x"}, APIKeys: []APIKey{{ID: "a"}}}, docWith(t, nil), logger); err == nil || !strings.Contains(err.Error(), "apiKeys[0].owner") {
+	if _, err := New(defaulted(Config{JWT: JWT{Issuer: "x"}, APIKeys: []APIKey{{ID: "a"}}}), docWith(t, nil), logger); err == nil || !strings.Contains(err.Error(), "apiKeys[0].owner") {
 		t.Fatalf("New with an invalid config = %v", err)
 	}
 }
@@ -294,14 +294,14 @@ func TestOptionalSecurity(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tbl := docWith(t, &openapi3.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Key"},
 		openapi3.SecurityRequirement{"s": {}}, openapi3.SecurityRequirement{})
-	mw, closer, err := New(Config{APIKeys: []APIKey{{ID: "k", Owner: "alice", SHA256: HashAPIKey("secret-key")}}}, tbl, logger)
+	a, err := New(defaulted(Config{APIKeys: []APIKey{{ID: "k", Owner: "alice", SHA256: HashAPIKey("secret-key")}}}), tbl, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closer.Close()
+	defer a.Close()
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Use(mw)
+	e.Use(tbl.Match(), a.Middleware())
 	e.GET("/x", func(c echo.Context) error {
 		id, _ := identity.FromContext(c.Request().Context())
 		return c.String(http.StatusOK, "subject="+id.Subject)
@@ -329,4 +329,47 @@ func TestOptionalSecurity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProductNames: the realm of the challenges and the identity header are configuration.
+// The configured header is removed from the client's input and carried by the identity (for
+// upstream calls); the default one is then an ordinary header.
+func TestProductNames(t *testing.T) {
+	t.Parallel()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tbl := docWith(t, &openapi3.SecurityScheme{Type: "apiKey", In: "header", Name: "X-Key"}, openapi3.SecurityRequirement{"s": {}})
+	a, err := New(defaulted(Config{Realm: "acme", IdentityHeader: "X-User-Id",
+		APIKeys: []APIKey{{ID: "k", Owner: "alice", SHA256: HashAPIKey("secret-key")}}}), tbl, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	e := echo.New()
+	e.HTTPErrorHandler = apierror.Handler(logger)
+	e.Use(tbl.Match(), a.Middleware())
+	e.GET("/x", func(c echo.Context) error {
+		id, _ := identity.FromContext(c.Request().Context())
+		h := c.Request().Header
+		return c.String(http.StatusOK, id.ForwardHeader()+"|"+h.Get("X-User-Id")+"|"+h.Get(identity.DefaultHeader))
+	})
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+	if got := rec.Header().Get(echo.HeaderWWWAuthenticate); rec.Code != http.StatusUnauthorized || got != `ApiKey realm="acme", header="X-Key"` {
+		t.Fatalf("%d, challenge %q", rec.Code, got)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.Header.Set("X-Key", "secret-key")
+	req.Header.Set("X-User-Id", "mallory")
+	req.Header.Set(identity.DefaultHeader, "untouched")
+	rec = httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || rec.Body.String() != "X-User-Id||untouched" {
+		t.Fatalf("%d %q, want the configured header stripped and forwarded", rec.Code, rec.Body)
+	}
+}
+
+// defaulted returns c with its defaults applied, as config.Load applies them.
+func defaulted(c Config) Config {
+	c.SetDefaults()
+	return c
 }

@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/configerr"
 	"github.com/contractgate/contractgate/internal/engine/connlimit"
@@ -65,6 +66,17 @@ type Config struct {
 	// Validation bounds request validation: details listed per 422, nesting and number
 	// literals accepted.
 	Validation validation.Config `yaml:"validation"`
+	// Errors configures how errors are rendered.
+	Errors Errors `yaml:"errors"`
+}
+
+// Errors configures the error answers.
+type Errors struct {
+	// ProblemTypeBaseURL is the base of a problem document's type (application/problem+json
+	// answers): the type is the base followed by the code in lower case with dashes
+	// (<base>rate-limit-exceeded). An absolute http(s) URL without query or fragment.
+	// Default https://contractgate.dev/errors/.
+	ProblemTypeBaseURL string `yaml:"problemTypeBaseURL"`
 }
 
 // Admin configures the operator listener.
@@ -266,6 +278,9 @@ func (c *Config) SetDefaults() {
 		c.Validation.MaxBodyBytesInFlight = max(validation.DefaultMaxBodyBytesInFlight, 2*c.Server.BodyLimit)
 	}
 	c.Validation.SetDefaults()
+	if c.Errors.ProblemTypeBaseURL == "" {
+		c.Errors.ProblemTypeBaseURL = apierror.DefaultProblemTypeBaseURL
+	}
 }
 
 // Validate checks the whole tree and returns every problem found, each a *FieldError.
@@ -348,6 +363,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
 			bad(fmt.Sprintf("cors.allowOrigins[%d]", i), "must be an origin such as https://shop.example.com, got %q", o)
 		}
+	}
+	if u, err := url.Parse(c.Errors.ProblemTypeBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("errors.problemTypeBaseURL", "must be an absolute http or https URL without query or fragment, got %q", c.Errors.ProblemTypeBaseURL)
 	}
 	production := c.Env == EnvProduction
 	for _, fe := range auth.FieldErrors(c.Auth.Validate(production)) {

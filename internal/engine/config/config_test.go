@@ -48,6 +48,28 @@ func TestEnvOverrides(t *testing.T) {
 	}
 }
 
+// TestProductNameDefaults: the product names (problem type base, realm, identity header)
+// default to the values the gateway always used, and are configurable.
+func TestProductNameDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SetDefaults()
+	if cfg.Errors.ProblemTypeBaseURL != "https://contractgate.dev/errors/" || cfg.Auth.Realm != "contractgate" || cfg.Auth.IdentityHeader != "X-Contractgate-Subject" {
+		t.Fatalf("defaults: %q %q %q", cfg.Errors.ProblemTypeBaseURL, cfg.Auth.Realm, cfg.Auth.IdentityHeader)
+	}
+	cfg, err = Parse([]byte("errors: {problemTypeBaseURL: https://acme.example/problems/}\nauth: {realm: acme, identityHeader: X-User-Id}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SetDefaults()
+	if cfg.Errors.ProblemTypeBaseURL != "https://acme.example/problems/" || cfg.Auth.Realm != "acme" || cfg.Auth.IdentityHeader != "X-User-Id" {
+		t.Fatalf("configured: %q %q %q", cfg.Errors.ProblemTypeBaseURL, cfg.Auth.Realm, cfg.Auth.IdentityHeader)
+	}
+}
+
 func TestInvalidConfigNamesTheKey(t *testing.T) {
 	t.Parallel()
 	base := `
@@ -89,6 +111,10 @@ upstreams:
 		{desc: "env name that is no key", yaml: base, env: []string{"CONTRACTGATE_SERVER_ADRESS=x"}, wantKey: "CONTRACTGATE_SERVER_ADRESS"},
 		{desc: "cors origin with a path", yaml: base + "cors: {allowOrigins: [\"https://a.example/x\"]}\n", wantKey: "cors.allowOrigins[0]:"},
 		{desc: "cors wildcard with credentials", yaml: base + "cors: {allowOrigins: [\"*\"], allowCredentials: true}\n", wantKey: "cors.allowCredentials:"},
+		{desc: "relative problem type base", yaml: base + "errors: {problemTypeBaseURL: /errors/}\n", wantKey: "errors.problemTypeBaseURL:"},
+		{desc: "problem type base with a query", yaml: base + "errors: {problemTypeBaseURL: \"https://acme.example/e?x=1\"}\n", wantKey: "errors.problemTypeBaseURL:"},
+		{desc: "realm with a quote", yaml: base + "auth: {realm: 'a\"b'}\n", wantKey: "auth.realm:"},
+		{desc: "identity header with a space", yaml: base, env: []string{"CONTRACTGATE_AUTH_IDENTITYHEADER=X User"}, wantKey: "auth.identityHeader:"},
 		{desc: "unknown yaml key", yaml: base + "sever: {addr: x}\n", wantKey: "field sever not found"},
 	}
 	for _, tt := range tests {

@@ -56,6 +56,16 @@ type Info struct {
 	// Sampled is the W3C sampled flag passed on upstream: the OpenTelemetry decision when
 	// tracing is on, else the caller's flag (set for traces the gateway starts).
 	Sampled bool
+	// OTel is true when OpenTelemetry (package tracing, on) continued or started the trace.
+	// When it also samples it (Sampled), every upstream attempt is recorded and
+	// tracing.Transport writes traceparent and tracestate (its client span is the parent), so
+	// Propagate leaves them alone; otherwise Propagate writes them. Exactly one of the two
+	// ever writes them on an attempt.
+	OTel bool
+	// Operation is the contract operation routes.Match resolved for the request (a
+	// *routes.Operation), once, after routing; nil outside the contract. Read it with
+	// routes.Current. Written and read on the request's goroutine only.
+	Operation any
 	// Start is when the gateway began handling the request.
 	Start time.Time
 	// UpstreamAttempts counts the attempts made to upstreams for this request (retries
@@ -103,9 +113,17 @@ func TraceParent(ctx context.Context) string {
 	return "00-" + info.TraceID + "-" + info.SpanID + flags
 }
 
+// Correlation is the first step of the chain. It has nothing to configure and cannot fail to
+// build, so New takes no Config and returns no error; otherwise it has the shape of every
+// middleware of the chain (New, then Middleware). Safe for concurrent use.
+type Correlation struct{}
+
+// New returns the correlation step.
+func New() *Correlation { return &Correlation{} }
+
 // Middleware assigns the request id and trace context, sets X-Request-Id and X-Trace-Id on
 // the response, and stores Info on the request context. It never fails.
-func Middleware() echo.MiddlewareFunc {
+func (*Correlation) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -117,6 +135,7 @@ func Middleware() echo.MiddlewareFunc {
 				// OpenTelemetry is on and already continued or started the trace (its propagator
 				// bounds tracestate with SanitizeTraceState, see package tracing).
 				info.TraceID, info.SpanID, info.Sampled = sc.TraceID().String(), sc.SpanID().String(), sc.IsSampled()
+				info.OTel = true
 				if sc.TraceState().Len() > 0 {
 					info.TraceState = sc.TraceState().String()
 				}
@@ -140,13 +159,18 @@ func Middleware() echo.MiddlewareFunc {
 	}
 }
 
-// Propagate sets the correlation headers of ctx on an outgoing (upstream) request.
+// Propagate sets the correlation headers of ctx on an outgoing (upstream) request:
+// X-Request-Id always, and traceparent and tracestate unless OpenTelemetry records the
+// attempts (Info.OTel and Info.Sampled: then tracing.Transport writes them).
 func Propagate(ctx context.Context, header http.Header) {
 	info := FromContext(ctx)
 	if info == nil {
 		return
 	}
 	header.Set(HeaderRequestID, info.RequestID)
+	if info.OTel && info.Sampled {
+		return // tracing.Transport writes the attempt's client span
+	}
 	if tp := TraceParent(ctx); tp != "" {
 		header.Set(HeaderTraceParent, tp)
 		if info.TraceState != "" {

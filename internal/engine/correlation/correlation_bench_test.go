@@ -24,7 +24,7 @@ func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 // generated ids (UUIDv7 string, random trace and span ids) when the client sent none.
 func BenchmarkMiddleware(b *testing.B) {
 	e := echo.New()
-	h := correlation.Middleware()(func(echo.Context) error { return nil })
+	h := correlation.New().Middleware()(func(echo.Context) error { return nil })
 	for _, bc := range []struct {
 		name    string
 		headers map[string]string
@@ -70,7 +70,7 @@ func BenchmarkMiddleware(b *testing.B) {
 func BenchmarkPropagate(b *testing.B) {
 	e := echo.New()
 	var req *http.Request
-	h := correlation.Middleware()(func(c echo.Context) error { req = c.Request(); return nil })
+	h := correlation.New().Middleware()(func(c echo.Context) error { req = c.Request(); return nil })
 	c := e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), &discardWriter{header: http.Header{}})
 	if err := h(c); err != nil {
 		b.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func TestSaneRequestID(t *testing.T) {
@@ -89,7 +90,7 @@ func TestMiddleware(t *testing.T) {
 			t.Parallel()
 			e := echo.New()
 			var seen *Info
-			h := Middleware()(func(c echo.Context) error {
+			h := New().Middleware()(func(c echo.Context) error {
 				seen = FromContext(c.Request().Context())
 				out := http.Header{}
 				Propagate(c.Request().Context(), out)
@@ -139,7 +140,7 @@ func TestSampledFlagPropagates(t *testing.T) {
 	}{{"01", "-01"}, {"00", "-00"}, {"03", "-01"}, {"0b", "-01"}, {"0a", "-00"}} {
 		e := echo.New()
 		var got string
-		h := Middleware()(func(c echo.Context) error {
+		h := New().Middleware()(func(c echo.Context) error {
 			got = TraceParent(c.Request().Context())
 			return nil
 		})
@@ -223,7 +224,7 @@ func TestPropagateBoundsTraceState(t *testing.T) {
 				req.Header.Add(HeaderTraceState, l)
 			}
 			out := http.Header{}
-			h := Middleware()(func(c echo.Context) error {
+			h := New().Middleware()(func(c echo.Context) error {
 				Propagate(c.Request().Context(), out)
 				return nil
 			})
@@ -237,5 +238,48 @@ func TestPropagateBoundsTraceState(t *testing.T) {
 				t.Fatalf("tracestate = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPropagateLeavesRecordedAttemptsToOpenTelemetry: when OpenTelemetry holds and samples
+// the request's trace (tracing on), Propagate sets X-Request-Id only: tracing's transport
+// writes traceparent and tracestate (the attempt's client span). Otherwise (tracing off, or
+// an unsampled trace) Propagate writes them.
+func TestPropagateLeavesRecordedAttemptsToOpenTelemetry(t *testing.T) {
+	t.Parallel()
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	for _, tt := range []struct {
+		desc          string
+		otel, sampled bool
+		wantTP        string
+	}{
+		{"tracing off", false, false, "00-"},
+		{"tracing on, unsampled", true, false, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"},
+		{"tracing on, sampled", true, true, ""},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		if tt.otel {
+			var flags trace.TraceFlags
+			if tt.sampled {
+				flags = trace.FlagsSampled
+			}
+			sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags})
+			req = req.WithContext(trace.ContextWithSpanContext(req.Context(), sc))
+		}
+		out := http.Header{}
+		var info *Info
+		h := New().Middleware()(func(c echo.Context) error {
+			info = FromContext(c.Request().Context())
+			Propagate(c.Request().Context(), out)
+			return nil
+		})
+		if err := h(echo.New().NewContext(req, httptest.NewRecorder())); err != nil {
+			t.Fatal(err)
+		}
+		tp := out.Get(HeaderTraceParent)
+		if info.OTel != tt.otel || out.Get(HeaderRequestID) == "" || !strings.HasPrefix(tp, tt.wantTP) || (tt.wantTP == "") != (tp == "") {
+			t.Fatalf("%s: Info.OTel %v, propagated %v, want traceparent %q", tt.desc, info.OTel, out, tt.wantTP)
+		}
 	}
 }

@@ -6,6 +6,7 @@
 package edge
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -17,15 +18,27 @@ import (
 
 // Config bounds the request target.
 type Config struct {
-	// MaxURILength caps the request target (path and query) in bytes. Default 8192.
+	// MaxURILength caps the request target (path and query) in bytes; positive
+	// (server.maxURILength, default 8192, set by the config package).
 	MaxURILength int
 }
 
-// New returns the pre-routing middleware.
-func New(cfg Config) echo.MiddlewareFunc {
+// Edge holds the request-target checks. Read-only; safe for concurrent use.
+type Edge struct {
+	cfg Config
+}
+
+// New returns the request-target checks of cfg.
+func New(cfg Config) (*Edge, error) {
 	if cfg.MaxURILength <= 0 {
-		cfg.MaxURILength = 8 << 10
+		return nil, errors.New("edge: MaxURILength must be positive")
 	}
+	return &Edge{cfg: cfg}, nil
+}
+
+// Middleware returns the pre-routing middleware.
+func (g *Edge) Middleware() echo.MiddlewareFunc {
+	cfg := g.cfg
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()

@@ -23,7 +23,11 @@ func TestNoSmugglingBehindChunkedRequest(t *testing.T) {
 	t.Parallel()
 	var served atomic.Int32
 	e := echo.New()
-	e.Pre(edge.New(edge.Config{}))
+	g, err := edge.New(edge.Config{MaxURILength: 8 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Pre(g.Middleware())
 	e.Any("/*", func(c echo.Context) error {
 		served.Add(1)
 		return c.String(http.StatusOK, "ok")

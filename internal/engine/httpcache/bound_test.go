@@ -25,12 +25,12 @@ import (
 // pad bytes of data; it counts the origin's calls.
 func padded(tb testing.TB, cfg httpcache.Config, pad int) (*echo.Echo, *httpcache.Cache, *atomic.Int64) {
 	tb.Helper()
-	c, _ := newCache(tb, "", cfg)
+	c, tbl := newCache(tb, "", cfg)
 	var calls atomic.Int64
 	filler := strings.Repeat("x", pad)
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.Use(correlation.Middleware(), c.Middleware())
+	e.Use(correlation.New().Middleware(), tbl.Match(), c.Middleware())
 	e.GET("/v1/products/:productId", func(ctx echo.Context) error {
 		calls.Add(1)
 		data := map[string]any{"id": ctx.Param("productId"), "pad": filler}
@@ -146,9 +146,9 @@ func BenchmarkFloodDistinctKeys(b *testing.B) {
 // another key's separators.
 func TestPrivateAnswersStayPerCaller(t *testing.T) {
 	t.Parallel()
-	c, _ := newCache(t, noStoreSpec, httpcache.Config{})
+	c, tbl := newCache(t, noStoreSpec, httpcache.Config{})
 	e := echo.New()
-	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+	e.Use(tbl.Match(), func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ctx echo.Context) error { // a stand-in for auth: the subject is X-Key
 			r := ctx.Request()
 			ctx.SetRequest(r.WithContext(identity.NewContext(r.Context(), identity.Identity{Subject: r.Header.Get("X-Key")})))

@@ -112,7 +112,6 @@ const entryOverhead = 256
 // Cache is the middleware's state. Safe for concurrent use.
 type Cache struct {
 	cfg      Config
-	table    *routes.Table
 	policies map[*routes.Operation]policy
 	// secured maps every secured operation to its Vary value: the headers that carry its
 	// credentials (see NoStore).
@@ -125,14 +124,14 @@ type Cache struct {
 	bytes   int64                    // sum of the entries' sizes
 }
 
-// New reads every operation's x-cache from the table. A malformed extension is an error
-// naming the operation.
+// New reads every operation's x-cache from the table, once. A malformed extension is an
+// error naming the operation. cfg must be defaulted (Config.SetDefaults, which config.Load
+// applies); New validates it. Its middlewares (NoStore, Middleware) run after routes.Match.
 func New(cfg Config, table *routes.Table) (*Cache, error) {
-	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("httpcache: %w", err)
 	}
-	c := &Cache{cfg: cfg, table: table, policies: map[*routes.Operation]policy{}, secured: map[*routes.Operation]string{},
+	c := &Cache{cfg: cfg, policies: map[*routes.Operation]policy{}, secured: map[*routes.Operation]string{},
 		now: time.Now, entries: map[string]*list.Element{}, lru: list.New()}
 	var schemes openapi3.SecuritySchemes
 	if doc := table.Doc(); doc != nil && doc.Components != nil {
@@ -212,7 +211,7 @@ func credentialHeaders(reqs openapi3.SecurityRequirements, schemes openapi3.Secu
 func (c *Cache) NoStore() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ctx echo.Context) error {
-			if vary, ok := c.secured[c.table.Lookup(ctx)]; ok {
+			if vary, ok := c.secured[routes.Current(ctx)]; ok {
 				h := ctx.Response().Header()
 				h.Set(echo.HeaderCacheControl, "no-store")
 				if vary != "" {
@@ -263,7 +262,7 @@ func (c *Cache) Middleware() echo.MiddlewareFunc {
 			return next
 		}
 		return func(ctx echo.Context) error {
-			op := c.table.Lookup(ctx)
+			op := routes.Current(ctx)
 			p, ok := c.policies[op]
 			if !ok {
 				return next(ctx)

@@ -31,13 +31,13 @@ type origin struct {
 // handler that counts its calls and fails on demand, behind the cache.
 func gateway(t *testing.T) (*httptest.Server, *origin, *time.Time) {
 	t.Helper()
-	c, _ := newCache(t, "", httpcache.Config{})
+	c, tbl := newCache(t, "", httpcache.Config{})
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	c.SetClock(func() time.Time { return now })
 	o := &origin{}
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.Use(correlation.Middleware(), c.Middleware())
+	e.Use(correlation.New().Middleware(), tbl.Match(), c.Middleware())
 	e.GET("/v1/products/:productId", func(ctx echo.Context) error {
 		o.calls.Add(1)
 		if o.fail.Load() {
@@ -185,14 +185,14 @@ func TestRevalidationOnMissAnswers304(t *testing.T) {
 
 // TestPanicInCachedOperationAnswers500: a panic under x-cache becomes the 500 envelope.
 func TestPanicInCachedOperationAnswers500(t *testing.T) {
-	c, _ := newCache(t, "", httpcache.Config{})
+	c, tbl := newCache(t, "", httpcache.Config{})
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.Pre(correlation.Middleware(), middleware.RecoverWithConfig(middleware.RecoverConfig{
+	e.Pre(correlation.New().Middleware(), middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableErrorHandler: true,
 		LogErrorFunc:        func(_ echo.Context, err error, _ []byte) error { return err },
 	}))
-	e.Use(c.Middleware())
+	e.Use(tbl.Match(), c.Middleware())
 	e.GET("/v1/products/:productId", func(ctx echo.Context) error {
 		_, _ = ctx.Response().Write([]byte(`{"partial":`))
 		panic("boom")
@@ -235,6 +235,7 @@ func newCache(tb testing.TB, spec string, cfg httpcache.Config) (*httpcache.Cach
 	if err != nil {
 		tb.Fatal(err)
 	}
+	cfg.SetDefaults() // as config.Load does
 	c, err := httpcache.New(cfg, table)
 	if err != nil {
 		tb.Fatal(err)

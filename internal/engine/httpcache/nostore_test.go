@@ -48,10 +48,10 @@ components:
 // stored answers keep their own private caching.
 func TestNoStore(t *testing.T) {
 	t.Parallel()
-	c, _ := newCache(t, noStoreSpec, httpcache.Config{})
+	c, tbl := newCache(t, noStoreSpec, httpcache.Config{})
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	e.Use(c.NoStore(), func(next echo.HandlerFunc) echo.HandlerFunc {
+	e.Use(tbl.Match(), c.NoStore(), func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ctx echo.Context) error { // a stand-in for auth: 401 unless X-Key is sent
 			if ctx.Request().Header.Get("X-Key") == "" {
 				return apierror.ErrUnauthorized

@@ -35,22 +35,24 @@ func TestWithTheContractAndTheValidator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	validator, err := validation.New(spec, tbl, validation.Config{Skip: []string{idempotency.Header}})
+	vc := validation.Config{Skip: []string{idempotency.Header}}
+	vc.SetDefaults()
+	validator, err := validation.New(vc, tbl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	mw, closer, err := idempotency.New(idempotency.Config{}, tbl, logger)
+	mw, err := idempotency.New(defaulted(idempotency.Config{}), tbl, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = closer.Close() })
+	t.Cleanup(func() { _ = mw.Close() })
 
 	var calls atomic.Int64
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Pre(correlation.Middleware())
-	e.Use(testIdentity, idempotency.RequireKey(tbl), validator.Middleware(), mw)
+	e.Pre(correlation.New().Middleware())
+	e.Use(tbl.Match(), testIdentity, mw.RequireKey(), validator.Middleware(), mw.Middleware())
 	e.POST("/v1/orders", func(c echo.Context) error {
 		calls.Add(1)
 		vb, ok := c.Request().Body.(interface{ ValidatedValue() any })
@@ -132,11 +134,11 @@ func TestOtherOperationsPassThrough(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
-	_, _, err := idempotency.New(idempotency.Config{Lease: -time.Second}, table(t), nil)
+	_, err := idempotency.New(defaulted(idempotency.Config{Lease: -time.Second}), table(t), nil)
 	if err == nil || !strings.Contains(err.Error(), "lease: must be at least 1ms") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, _, err := idempotency.New(idempotency.Config{}, nil, nil); err == nil {
+	if _, err := idempotency.New(defaulted(idempotency.Config{}), nil, nil); err == nil {
 		t.Fatal("no error without a route table")
 	}
 }

@@ -38,12 +38,13 @@ func floodOfBulkyErrors(b *testing.B, cfg Config) {
 		b.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	mw, closer, err := New(cfg, tbl, logger)
+	cfg.SetDefaults()
+	m, err := New(cfg, tbl, logger)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = closer.Close() })
-	st := closer.(*memoryStore)
+	b.Cleanup(func() { _ = m.Close() })
+	st := m.store.(*memoryStore)
 	details := make([]apierror.Detail, 50)
 	for i := range details {
 		details[i] = apierror.Detail{Field: fmt.Sprintf("body.items[%d].productId", i), Constraint: "exists",
@@ -51,14 +52,14 @@ func floodOfBulkyErrors(b *testing.B, cfg Config) {
 	}
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Pre(correlation.Middleware())
-	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+	e.Pre(correlation.New().Middleware())
+	e.Use(tbl.Match(), func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			c.SetRequest(req.WithContext(identity.NewContext(req.Context(), identity.Identity{Subject: req.Header.Get("X-Subject")})))
 			return next(c)
 		}
-	}, mw)
+	}, m.Middleware())
 	e.POST("/v1/orders", func(echo.Context) error { return apierror.ErrValidationFailed.WithDetails(details...) })
 
 	const body = `{"items":[{"productId":"prd_9999","quantity":1}]}`

@@ -184,15 +184,16 @@ func startReplica(t testing.TB, cfg idempotency.Config, a *app) *replica {
 	logger := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.Observe = r.outcomes.observe
 	tbl := table(t)
-	mw, closer, err := idempotency.New(cfg, tbl, logger)
+	cfg.SetDefaults() // as config.Load does
+	mw, err := idempotency.New(cfg, tbl, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
 	e.Pre(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, DisablePrintStack: true}),
-		correlation.Middleware())
-	e.Use(testIdentity, idempotency.RequireKey(tbl), testValidator, mw)
+		correlation.New().Middleware())
+	e.Use(tbl.Match(), testIdentity, mw.RequireKey(), testValidator, mw.Middleware())
 	e.GET("/v1/orders", a.handle)
 	e.POST("/v1/orders", a.handle)
 	e.POST("/v1/orders/:orderId/cancel", a.handle)
@@ -201,7 +202,7 @@ func startReplica(t testing.TB, cfg idempotency.Config, a *app) *replica {
 	t.Cleanup(func() {
 		a.unblock()
 		srv.Close()
-		if err := closer.Close(); err != nil {
+		if err := mw.Close(); err != nil {
 			t.Errorf("closing the store: %v", err)
 		}
 	})
@@ -337,3 +338,9 @@ func dataN(t testing.TB, res *response) int {
 }
 
 func replayed(res *response) bool { return res.Header.Get(idempotency.HeaderReplayed) == "true" }
+
+// defaulted returns c with its defaults applied, as config.Load applies them.
+func defaulted(c idempotency.Config) idempotency.Config {
+	c.SetDefaults()
+	return c
+}

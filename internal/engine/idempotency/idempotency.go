@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -22,8 +21,9 @@ import (
 // HeaderReplayed is set to "true" on a replayed response.
 const HeaderReplayed = "Idempotent-Replayed"
 
-// New returns the claim/replay middleware of DESIGN section 1, and a Closer that releases
-// its store (stops the memory store's sweeper, or closes the Redis connections).
+// New returns the idempotency step: RequireKey (the key check) and Middleware (the claim
+// and replay of DESIGN section 1); Close releases its store (stops the memory store's
+// sweeper, or closes the Redis connections).
 //
 // It takes part only in the operations of table whose contract declares Idempotency-Key as
 // a required header (the set is computed once, here). It belongs right before the handler,
@@ -47,15 +47,15 @@ const HeaderReplayed = "Idempotent-Replayed"
 //     UPSTREAM_UNAVAILABLE, both with Retry-After when known, for new keys only; stored
 //     records are still replayed.
 //
-// New applies cfg.SetDefaults and cfg.Validate. The middleware is safe for concurrent use;
-// the memory store is per instance, Redis is shared by every instance pointed at it.
-func New(cfg Config, table *routes.Table, logger *slog.Logger) (echo.MiddlewareFunc, io.Closer, error) {
-	cfg.SetDefaults()
+// cfg must be defaulted (Config.SetDefaults, which config.Load applies); New validates it.
+// Safe for concurrent use; the memory store is per instance, Redis is shared by every
+// instance pointed at it.
+func New(cfg Config, table *routes.Table, logger *slog.Logger) (*Idempotency, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("idempotency: %w", err)
+		return nil, fmt.Errorf("idempotency: %w", err)
 	}
 	if table == nil {
-		return nil, nil, errors.New("idempotency: a route table is required")
+		return nil, errors.New("idempotency: a route table is required")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -68,21 +68,27 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger) (echo.MiddlewareF
 	} else {
 		st = newMemoryStore(cfg)
 	}
-	m := &middleware{cfg: cfg, table: table, ops: requiredOps(table), store: st, logger: logger}
-	return m.wrap, st, nil
+	return &Idempotency{cfg: cfg, ops: requiredOps(table), store: st, logger: logger}, nil
 }
 
-type middleware struct {
-	cfg    Config
-	table  *routes.Table
+// Idempotency is the idempotency step. Safe for concurrent use.
+type Idempotency struct {
+	cfg Config
+	// ops are the operations whose contract requires Idempotency-Key (resolved at start-up).
 	ops    map[*routes.Operation]bool
 	store  store
 	logger *slog.Logger
 }
 
-func (m *middleware) wrap(next echo.HandlerFunc) echo.HandlerFunc {
+// Middleware returns the claim/replay middleware: last before the handler.
+func (m *Idempotency) Middleware() echo.MiddlewareFunc { return m.wrap }
+
+// Close releases the store. Safe to call twice.
+func (m *Idempotency) Close() error { return m.store.Close() }
+
+func (m *Idempotency) wrap(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		op := m.table.Lookup(c)
+		op := routes.Current(c)
 		if op == nil || !m.ops[op] {
 			return next(c)
 		}
@@ -90,7 +96,7 @@ func (m *middleware) wrap(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (m *middleware) serve(c echo.Context, next echo.HandlerFunc, op *routes.Operation) error {
+func (m *Idempotency) serve(c echo.Context, next echo.HandlerFunc, op *routes.Operation) error {
 	req := c.Request()
 	ctx := req.Context()
 	key, err := keyOf(req.Header)
@@ -146,7 +152,7 @@ func fullAnswer(full *fullError) error {
 }
 
 // run calls the handler under the claim, records the final response and ends the claim.
-func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Operation, scope, rk string, claim *record) error {
+func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Operation, scope, rk string, claim *record) error {
 	res := c.Response()
 	rec := &recorder{ResponseWriter: res.Writer}
 	res.Writer = rec
@@ -193,7 +199,7 @@ func (m *middleware) run(c echo.Context, next echo.HandlerFunc, op *routes.Opera
 }
 
 // finish ends the claim, whatever happened to the request (its context may be cancelled).
-func (m *middleware) finish(ctx context.Context, op *routes.Operation, scope, rk, token string, final *record) {
+func (m *Idempotency) finish(ctx context.Context, op *routes.Operation, scope, rk, token string, final *record) {
 	err := m.store.finish(context.WithoutCancel(ctx), scope, rk, token, final, m.cfg.TTL)
 	switch {
 	case err == nil && final != nil:
@@ -211,7 +217,7 @@ func (m *middleware) finish(ctx context.Context, op *routes.Operation, scope, rk
 	}
 }
 
-func (m *middleware) observe(op *routes.Operation, o Outcome) {
+func (m *Idempotency) observe(op *routes.Operation, o Outcome) {
 	if m.cfg.Observe != nil {
 		m.cfg.Observe(op.ID, o)
 	}

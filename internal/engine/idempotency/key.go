@@ -68,14 +68,15 @@ func UpstreamKey(subject, v string) (string, error) {
 	return "cg1-" + hex.EncodeToString(sum[:20]), nil
 }
 
-// RequireKey returns a middleware that enforces the header on every operation of table whose
-// contract declares Idempotency-Key as a required header: absent -> 400
-// IDEMPOTENCY_KEY_MISSING, not a sane token -> 400 IDEMPOTENCY_KEY_INVALID.
-func RequireKey(table *routes.Table) echo.MiddlewareFunc {
-	required := requiredOps(table)
+// RequireKey returns the key check: a middleware that enforces the header on every operation
+// whose contract declares Idempotency-Key as a required header: absent -> 400
+// IDEMPOTENCY_KEY_MISSING, not a sane token -> 400 IDEMPOTENCY_KEY_INVALID. It runs after
+// routes.Match, before request validation.
+func (m *Idempotency) RequireKey() echo.MiddlewareFunc {
+	required := m.ops
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			op := table.Lookup(c)
+			op := routes.Current(c)
 			if op == nil || !required[op] {
 				return next(c)
 			}

@@ -79,7 +79,7 @@ func (r *recorder) result() (status int, header http.Header, body []byte) {
 
 // replay writes a stored response: its status, headers and body, with Idempotent-Replayed
 // and a meta block (requestId, timestamp, duration) describing this response.
-func (m *middleware) replay(c echo.Context, r *record) {
+func (m *Idempotency) replay(c echo.Context, r *record) {
 	h := c.Response().Header()
 	for k, vs := range r.Header {
 		if k != echo.HeaderVary {

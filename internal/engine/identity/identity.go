@@ -7,9 +7,15 @@ import (
 	"slices"
 )
 
-// Header is set by the gateway on every upstream call to the caller's subject. It is always
-// removed from client requests first, so a client cannot claim another identity.
-const Header = "X-Contractgate-Subject"
+// DefaultHeader is the default of the header the gateway sets to the caller's subject on
+// every upstream call (auth.identityHeader). It is always removed from client requests
+// first, so a client cannot claim another identity.
+const DefaultHeader = "X-Contractgate-Subject"
+
+// Header is DefaultHeader.
+//
+// Deprecated: the header is configuration (auth.identityHeader); use Identity.ForwardHeader.
+const Header = DefaultHeader
 
 // Identity is an authenticated caller.
 type Identity struct {
@@ -19,6 +25,18 @@ type Identity struct {
 	Scopes []string
 	// Method tells how the caller authenticated (e.g. "bearer", "apiKey", "development").
 	Method string
+	// Header is the header upstream calls carry Subject in (auth.identityHeader), as set by
+	// the authentication that established the identity; "" means DefaultHeader.
+	Header string
+}
+
+// ForwardHeader returns the header upstream calls carry the subject in: Header, or
+// DefaultHeader when unset.
+func (id Identity) ForwardHeader() string {
+	if id.Header == "" {
+		return DefaultHeader
+	}
+	return id.Header
 }
 
 // HasScope reports whether the identity holds scope.

@@ -152,6 +152,7 @@ type Metrics struct {
 	requests         guardedCounter
 	duration         guardedHistogram
 	inFlight         prometheus.Gauge
+	inFlightDone     func() // inFlight.Dec, bound once: RequestStarted allocates nothing
 	errors           guardedCounter
 	upstreamCalls    guardedCounter
 	upstreamAttempts guardedCounter
@@ -175,6 +176,7 @@ func New() *Metrics {
 		Help: "Time to answer a request, by operation id, method and status class.", Buckets: DurationBuckets}, "operation", "method", "status")
 	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "requests_in_flight",
 		Help: "Requests being handled."})
+	m.inFlightDone = m.inFlight.Dec
 	m.errors = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "errors_total",
 		Help: "Error responses, by operation id and error code (VALIDATION_FAILED, UPSTREAM_TIMEOUT, ...)."}, "operation", "code")
 	m.upstreamCalls = g.counter(prometheus.CounterOpts{Namespace: Namespace, Name: "upstream_calls_total",
@@ -222,7 +224,7 @@ func StatusClass(status int) string {
 // RequestStarted counts a request in flight; call the returned function when it is answered.
 func (m *Metrics) RequestStarted() func() {
 	m.inFlight.Inc()
-	return m.inFlight.Dec
+	return m.inFlightDone
 }
 
 // Request records an answered request. code is the error code, or "" on success. method is

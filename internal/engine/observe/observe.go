@@ -21,10 +21,9 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/routes"
 )
 
-// Config wires the middleware.
+// Config wires the middleware. Each request is named by its contract operation id (bounded
+// metric labels), which routes.Match resolved after routing (routes.Current).
 type Config struct {
-	// Table names each request by its contract operation id (bounded metric labels).
-	Table *routes.Table
 	// Metrics receives the RED metrics. Required.
 	Metrics *metrics.Metrics
 	// Logger receives the access log, one line per request at info level. Required. Its handler
@@ -41,71 +40,84 @@ const (
 	OpsPrefix = "ops:"
 )
 
-// New returns the middleware. It must run inside correlation (it reads the request id) and
-// outside recover (so that a recovered panic is counted and logged as the 500 it becomes).
-func New(cfg Config) (echo.MiddlewareFunc, error) {
-	if cfg.Metrics == nil || cfg.Logger == nil || cfg.Table == nil {
-		return nil, errors.New("observe: Table, Metrics and Logger are required")
+// Observer is the observation step. Safe for concurrent use.
+type Observer struct {
+	m   *metrics.Metrics
+	log *slog.Logger
+}
+
+// New returns the observation step of cfg.
+func New(cfg Config) (*Observer, error) {
+	if cfg.Metrics == nil || cfg.Logger == nil {
+		return nil, errors.New("observe: Metrics and Logger are required")
 	}
-	m, log := cfg.Metrics, logging.Correlated(cfg.Logger)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			done := m.RequestStarted()
-			defer done()
-			if err := next(c); err != nil {
-				c.Error(err) // the one error handler renders it now, and records its code
+	return &Observer{m: cfg.Metrics, log: logging.Correlated(cfg.Logger)}, nil
+}
+
+// Middleware returns the middleware. It must run inside correlation (it reads the request id)
+// and outside recover (so that a recovered panic is counted and logged as the 500 it
+// becomes); it runs before routing (e.Pre) and reads the request's operation, resolved by
+// routes.Match, once the chain has returned.
+func (o *Observer) Middleware() echo.MiddlewareFunc { return o.wrap }
+
+func (o *Observer) wrap(next echo.HandlerFunc) echo.HandlerFunc {
+	m, log := o.m, o.log
+	return func(c echo.Context) error {
+		done := m.RequestStarted()
+		defer done()
+		if err := next(c); err != nil {
+			c.Error(err) // the one error handler renders it now, and records its code
+		}
+		req, res := c.Request(), c.Response()
+		ctx := req.Context()
+		info := correlation.FromContext(ctx)
+		var d time.Duration
+		code := "" // the code the error handler answered with (info.ErrorCode), or ""
+		if info != nil {
+			d = time.Since(info.Start)
+			code = info.ErrorCode
+		}
+		op, route := operation(c)
+		method := routes.Method(req.Method)
+		m.Request(op, method, res.Status, code, d)
+		if span := trace.SpanFromContext(ctx); span.IsRecording() {
+			span.SetName(op)
+			span.SetAttributes(attribute.String("http.route", route), attribute.String("contractgate.operation", op))
+			if res.Status >= 500 {
+				span.SetStatus(codes.Error, code)
 			}
-			req, res := c.Request(), c.Response()
-			ctx := req.Context()
-			info := correlation.FromContext(ctx)
-			var d time.Duration
-			code := "" // the code the error handler answered with (info.ErrorCode), or ""
-			if info != nil {
-				d = time.Since(info.Start)
-				code = info.ErrorCode
-			}
-			op, route := operation(cfg.Table, c)
-			method := routes.Method(req.Method)
-			m.Request(op, method, res.Status, code, d)
-			if span := trace.SpanFromContext(ctx); span.IsRecording() {
-				span.SetName(op)
-				span.SetAttributes(attribute.String("http.route", route), attribute.String("contractgate.operation", op))
-				if res.Status >= 500 {
-					span.SetStatus(codes.Error, code)
-				}
-			}
-			if !log.Enabled(ctx, slog.LevelInfo) {
-				return nil
-			}
-			attrs := make([]slog.Attr, 0, 16)
-			if info != nil {
-				// requestId, traceId and spanId: added by the logger's context handler.
-				attrs = append(attrs, slog.Int("upstreamAttempts", int(info.UpstreamAttempts.Load())))
-			}
-			attrs = append(attrs,
-				slog.String("operation", op),
-				slog.String("method", method),
-				slog.String("route", route),
-				slog.Int("status", res.Status),
-				slog.Float64("durationMs", float64(d.Microseconds())/1000),
-				slog.Int64("bytesIn", max(req.ContentLength, 0)),
-				slog.Int64("bytesOut", res.Size))
-			if method == routes.OtherMethod {
-				attrs = append(attrs, slog.String("rawMethod", clip(req.Method)))
-			}
-			if code != "" {
-				attrs = append(attrs, slog.String("errorCode", code))
-			}
-			if res.Header().Get(headerReplayed) == "true" {
-				attrs = append(attrs, slog.Bool("replayed", true))
-			}
-			if id, ok := identity.FromContext(ctx); ok {
-				attrs = append(attrs, slog.String("subject", id.Subject), slog.String("authMethod", id.Method))
-			}
-			log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+		}
+		if !log.Enabled(ctx, slog.LevelInfo) {
 			return nil
 		}
-	}, nil
+		attrs := make([]slog.Attr, 0, 16)
+		if info != nil {
+			// requestId, traceId and spanId: added by the logger's context handler.
+			attrs = append(attrs, slog.Int("upstreamAttempts", int(info.UpstreamAttempts.Load())))
+		}
+		attrs = append(attrs,
+			slog.String("operation", op),
+			slog.String("method", method),
+			slog.String("route", route),
+			slog.Int("status", res.Status),
+			slog.Float64("durationMs", float64(d.Microseconds())/1000),
+			slog.Int64("bytesIn", max(req.ContentLength, 0)),
+			slog.Int64("bytesOut", res.Size))
+		if method == routes.OtherMethod {
+			attrs = append(attrs, slog.String("rawMethod", clip(req.Method)))
+		}
+		if code != "" {
+			attrs = append(attrs, slog.String("errorCode", code))
+		}
+		if res.Header().Get(headerReplayed) == "true" {
+			attrs = append(attrs, slog.Bool("replayed", true))
+		}
+		if id, ok := identity.FromContext(ctx); ok {
+			attrs = append(attrs, slog.String("subject", id.Subject), slog.String("authMethod", id.Method))
+		}
+		log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+		return nil
+	}
 }
 
 // headerReplayed marks a response replayed by the idempotency middleware (idempotency imports
@@ -126,9 +138,9 @@ func clip(s string) string {
 // operation returns the metric label and the route template of the request. The route is
 // what Echo's router matched: a registered template (never the request's path), or "" when
 // nothing was routed (a request refused before routing); so both come from a bounded set.
-func operation(t *routes.Table, c echo.Context) (op, route string) {
+func operation(c echo.Context) (op, route string) {
 	route = c.Path()
-	if o := t.Lookup(c); o != nil {
+	if o := routes.Current(c); o != nil {
 		return o.ID, route
 	}
 	if route == "" || route == "/*" || c.Response().Status == 404 || c.Response().Status == 405 {

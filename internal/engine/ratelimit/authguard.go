@@ -41,7 +41,8 @@ type AuthGuard struct {
 // NewAuthGuard returns the guard configured by cfg.AuthFailures, keyed by client address as
 // cfg says (TrustedProxies, ForwardedHeader, IPv6PrefixLength), stored as cfg says (MaxKeys in
 // memory, or Redis), reporting to cfg.Hooks (OnDecision with AuthFailuresPolicyName for every
-// failure charged and every request refused). Close releases its background work.
+// failure charged and every request refused). Close releases its background work. cfg must be
+// defaulted (Config.SetDefaults, which config.Load applies).
 func NewAuthGuard(cfg Config, logger *slog.Logger) (*AuthGuard, error) {
 	return newAuthGuard(cfg, logger, options{now: monotonic(), probeInterval: time.Second})
 }
@@ -50,7 +51,6 @@ func newAuthGuard(cfg Config, logger *slog.Logger, o options) (*AuthGuard, error
 	if logger == nil {
 		return nil, errors.New("ratelimit: NewAuthGuard needs a logger")
 	}
-	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ratelimit: %w", err)
 	}

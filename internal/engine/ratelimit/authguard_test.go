@@ -147,7 +147,7 @@ func TestAuthGuardDeniedFailure(t *testing.T) {
 
 func TestAuthGuardDisabled(t *testing.T) {
 	t.Parallel()
-	g, err := ratelimit.NewAuthGuard(ratelimit.Config{AuthFailures: ratelimit.AuthFailures{Disabled: true}}, discardLogger())
+	g, err := ratelimit.NewAuthGuard(defaulted(ratelimit.Config{AuthFailures: ratelimit.AuthFailures{Disabled: true}}), discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,12 +16,12 @@ import (
 // allocations).
 func BenchmarkMiddleware(b *testing.B) {
 	tbl := loadTable(b)
-	mw, closer, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Policy{Requests: 1_000_000_000, Window: 1000 * time.Second}}, tbl, discardLogger())
+	l, err := ratelimit.New(defaulted(ratelimit.Config{Default: ratelimit.Policy{Requests: 1_000_000_000, Window: 1000 * time.Second}}), tbl, discardLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer closer.Close()
-	h := mw(func(echo.Context) error { return nil })
+	defer l.Close()
+	h := tbl.Match()(l.Middleware()(func(echo.Context) error { return nil }))
 	e := echo.New()
 	req := httptest.NewRequest(http.MethodGet, "/v1/products", nil)
 	req.RemoteAddr = "203.0.113.7:50000"
@@ -42,7 +42,7 @@ func BenchmarkMiddleware(b *testing.B) {
 // blocked address (a hostile request refused before any verification), and Fail (charged
 // only when credentials were refused).
 func BenchmarkAuthGuard(b *testing.B) {
-	g, err := ratelimit.NewAuthGuard(ratelimit.Config{AuthFailures: ratelimit.AuthFailures{Requests: 1_000_000, Window: time.Second}}, discardLogger())
+	g, err := ratelimit.NewAuthGuard(defaulted(ratelimit.Config{AuthFailures: ratelimit.AuthFailures{Requests: 1_000_000, Window: time.Second}}), discardLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func BenchmarkAuthGuard(b *testing.B) {
 			_ = g.Fail(good)
 		}
 	})
-	blocked, err := ratelimit.NewAuthGuard(ratelimit.Config{AuthFailures: ratelimit.AuthFailures{Requests: 1, Window: time.Hour}}, discardLogger())
+	blocked, err := ratelimit.NewAuthGuard(defaulted(ratelimit.Config{AuthFailures: ratelimit.AuthFailures{Requests: 1, Window: time.Hour}}), discardLogger())
 	if err != nil {
 		b.Fatal(err)
 	}

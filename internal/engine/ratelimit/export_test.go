@@ -1,25 +1,26 @@
 package ratelimit
 
 import (
-	"io"
 	"log/slog"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/contractgate/contractgate/internal/engine/routes"
 )
 
 // NewForTest is New with a manual clock (nanoseconds; nil for the real one) and a shorter
 // Redis probe interval, so that tests neither sleep nor wait a second for recovery.
-func NewForTest(cfg Config, table *routes.Table, logger *slog.Logger, now func() int64, probe time.Duration) (echo.MiddlewareFunc, io.Closer, error) {
+// cfg is defaulted first, as config.Load does.
+func NewForTest(cfg Config, table *routes.Table, logger *slog.Logger, now func() int64, probe time.Duration) (*Limiter, error) {
+	cfg.SetDefaults()
 	if now == nil {
 		now = monotonic()
 	}
 	return newWithOptions(cfg, table, logger, options{now: now, probeInterval: probe})
 }
 
-// NewAuthGuardForTest is NewAuthGuard with a manual clock (nanoseconds).
+// NewAuthGuardForTest is NewAuthGuard with a manual clock (nanoseconds); cfg is defaulted
+// first, as config.Load does.
 func NewAuthGuardForTest(cfg Config, logger *slog.Logger, now func() int64) (*AuthGuard, error) {
+	cfg.SetDefaults()
 	return newAuthGuard(cfg, logger, options{now: now, probeInterval: 10 * time.Millisecond})
 }

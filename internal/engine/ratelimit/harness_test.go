@@ -92,19 +92,19 @@ func newGateway(t testing.TB, cfg ratelimit.Config, o gatewayOpts) *gateway {
 		OnFallback: func() { g.fallbacks.Add(1) },
 	}
 	logger := slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	mw, closer, err := ratelimit.NewForTest(cfg, o.table, logger, o.now, o.probe)
+	l, err := ratelimit.NewForTest(cfg, o.table, logger, o.now, o.probe)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := closer.Close(); err != nil {
+		if err := l.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 	})
 	e := echo.New()
 	e.HTTPErrorHandler = apierror.Handler(logger)
-	e.Pre(correlation.Middleware())
-	e.Use(testIdentity, mw)
+	e.Pre(correlation.New().Middleware())
+	e.Use(o.table.Match(), testIdentity, l.Middleware())
 	for _, op := range o.table.All() {
 		e.Add(op.Method, op.Route, func(c echo.Context) error {
 			return c.JSON(http.StatusOK, map[string]string{"operation": op.ID})
@@ -245,3 +245,9 @@ func (b *syncBuffer) String() string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// defaulted returns c with its defaults applied, as config.Load applies them.
+func defaulted(c ratelimit.Config) ratelimit.Config {
+	c.SetDefaults()
+	return c
+}

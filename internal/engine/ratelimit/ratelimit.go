@@ -45,12 +45,12 @@ type options struct {
 	probeInterval time.Duration
 }
 
-// New returns the rate-limit middleware and the io.Closer that releases its background work
-// (the sweep of idle keys, the Redis connections and probe). It applies cfg's defaults,
-// validates it, and reads every operation's x-ratelimit from table once: a malformed one is
-// an *ExtensionError naming the operation.
+// New returns the rate limiter; Close releases its background work (the sweep of idle keys,
+// the Redis connections and probe). cfg must be defaulted (Config.SetDefaults, which
+// config.Load applies); New validates it and reads every operation's x-ratelimit from table
+// once: a malformed one is an *ExtensionError naming the operation.
 //
-// Per request, the middleware finds the operation Echo matched; a request outside the
+// Per request, the middleware reads the operation routes.Match resolved; a request outside the
 // contract (ops endpoints, unknown routes) passes through unlimited. The request is charged to
 // the authenticated subject (identity.FromContext), else to the client address (see
 // Config.TrustedProxies), under the operation's policy: its own x-ratelimit, named by its
@@ -68,32 +68,43 @@ type options struct {
 // Limits live in memory, per replica and bounded by cfg.MaxKeys, unless cfg.Redis.Addr is set:
 // then they are shared through Redis, with the local limiter as the fallback (see Redis). The
 // middleware is safe for concurrent use. With cfg.Disabled it is a pass-through.
-func New(cfg Config, table *routes.Table, logger *slog.Logger) (echo.MiddlewareFunc, io.Closer, error) {
+func New(cfg Config, table *routes.Table, logger *slog.Logger) (*Limiter, error) {
 	return newWithOptions(cfg, table, logger, options{now: monotonic(), probeInterval: time.Second})
 }
 
-func newWithOptions(cfg Config, table *routes.Table, logger *slog.Logger, o options) (echo.MiddlewareFunc, io.Closer, error) {
+// Limiter is the rate-limit step. Safe for concurrent use.
+type Limiter struct {
+	mw     echo.MiddlewareFunc
+	closer io.Closer
+}
+
+// Middleware returns the middleware: after routes.Match and authentication.
+func (l *Limiter) Middleware() echo.MiddlewareFunc { return l.mw }
+
+// Close stops the background work and closes Redis connections. Safe to call twice.
+func (l *Limiter) Close() error { return l.closer.Close() }
+
+func newWithOptions(cfg Config, table *routes.Table, logger *slog.Logger, o options) (*Limiter, error) {
 	if cfg.Disabled {
-		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }, nopCloser{}, nil
+		return &Limiter{mw: func(next echo.HandlerFunc) echo.HandlerFunc { return next }, closer: nopCloser{}}, nil
 	}
 	if table == nil || logger == nil {
-		return nil, nil, fmt.Errorf("ratelimit: New needs a route table and a logger")
+		return nil, fmt.Errorf("ratelimit: New needs a route table and a logger")
 	}
-	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("ratelimit: %w", err)
+		return nil, fmt.Errorf("ratelimit: %w", err)
 	}
 	byOp, err := policies(cfg.Default, table)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	kr, err := newKeyer(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ratelimit: %w", err)
+		return nil, fmt.Errorf("ratelimit: %w", err)
 	}
 
 	st, cl := newStore(cfg, logger, o)
-	return middleware(st, table, byOp, kr, cfg.Hooks), cl, nil
+	return &Limiter{mw: middleware(st, byOp, kr, cfg.Hooks), closer: cl}, nil
 }
 
 // newStore builds the decision store of cfg: in memory, or Redis with a memory store as its
@@ -117,10 +128,10 @@ func newStore(cfg Config, logger *slog.Logger, o options, also ...*memoryStore) 
 	return rs, cl
 }
 
-func middleware(st store, table *routes.Table, byOp map[*routes.Operation]*policy, kr keyer, hooks Hooks) echo.MiddlewareFunc {
+func middleware(st store, byOp map[*routes.Operation]*policy, kr keyer, hooks Hooks) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			p := byOp[table.Lookup(c)]
+			p := byOp[routes.Current(c)]
 			if p == nil {
 				return next(c)
 			}

@@ -269,7 +269,7 @@ func TestMalformedExtension(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = ratelimit.New(ratelimit.Config{}, tbl, discardLogger())
+			_, err = ratelimit.New(defaulted(ratelimit.Config{}), tbl, discardLogger())
 			ee, ok := errors.AsType[*ratelimit.ExtensionError](err)
 			if !ok || ee.Operation != "getDashboard" || ee.Path != tt.path {
 				t.Fatalf("New: %v; want an ExtensionError for getDashboard at %s", err, tt.path)
@@ -277,7 +277,7 @@ func TestMalformedExtension(t *testing.T) {
 		})
 	}
 	// The contract's own extension is valid.
-	if _, c, err := ratelimit.New(ratelimit.Config{}, loadTable(t), discardLogger()); err != nil {
+	if c, err := ratelimit.New(defaulted(ratelimit.Config{}), loadTable(t), discardLogger()); err != nil {
 		t.Fatal(err)
 	} else {
 		c.Close()
@@ -299,11 +299,13 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	mw, closer, err := ratelimit.New(ratelimit.Config{Default: ratelimit.Policy{Requests: 600, Window: time.Minute}}, tbl, discardLogger())
+	cfg := ratelimit.Config{Default: ratelimit.Policy{Requests: 600, Window: time.Minute}}
+	cfg.SetDefaults() // config.Load does this for the gateway's configuration
+	l, err := ratelimit.New(cfg, tbl, discardLogger())
 	if err != nil {
 		panic(err)
 	}
-	defer closer.Close()
-	fmt.Println(mw != nil)
+	defer l.Close()
+	fmt.Println(l.Middleware() != nil)
 	// Output: true
 }

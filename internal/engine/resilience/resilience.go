@@ -74,9 +74,9 @@ type Policy struct {
 	opts             options
 }
 
-// New builds the policies of the upstream name from cfg (defaulted, then validated).
+// New builds the policies of the upstream name from cfg, which must be defaulted
+// (Config.SetDefaults, which config.Load applies); New validates it.
 func New(name string, cfg Config, opts ...Option) (*Policy, error) {
-	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("resilience %s: %w", name, err)
 	}

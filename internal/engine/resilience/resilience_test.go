@@ -190,7 +190,7 @@ func TestRetriedAwayBodiesAreClosed(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	p, err := New("up", Config{})
+	p, err := New("up", defaulted(Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestWholeCallTimeoutIsABreakerFailure(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	p, err := New("up", Config{Timeout: 60 * time.Millisecond, CircuitBreaker: CircuitBreaker{FailureThreshold: 2}})
+	p, err := New("up", defaulted(Config{Timeout: 60 * time.Millisecond, CircuitBreaker: CircuitBreaker{FailureThreshold: 2}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,3 +288,9 @@ type fakeAttempt struct {
 
 func (f fakeAttempt) Attempts() int              { return f.attempts }
 func (f fakeAttempt) LastResult() *http.Response { return f.last }
+
+// defaulted returns c with its defaults applied, as config.Load applies them.
+func defaulted(c Config) Config {
+	c.SetDefaults()
+	return c
+}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+
+	"github.com/contractgate/contractgate/internal/engine/correlation"
 )
 
 // Operation is one operation of the contract.
@@ -34,6 +36,9 @@ type Operation struct {
 	Security openapi3.SecurityRequirements
 	// Extensions are the operation's x- extensions (e.g. x-ratelimit), as decoded by kin.
 	Extensions map[string]any
+	// Index is the operation's position in Table.All (0..n-1): policies may keep their
+	// per-operation settings, resolved at start-up, in a slice indexed by it.
+	Index int
 }
 
 type key struct{ method, route string }
@@ -70,6 +75,7 @@ func New(doc *openapi3.T) (*Table, error) {
 				Pointer:    "/paths/" + escapePointer(p) + "/" + strings.ToLower(method),
 				Security:   doc.Security,
 				Extensions: op.Extensions,
+				Index:      len(t.all),
 			}
 			if op.Security != nil {
 				o.Security = *op.Security
@@ -81,13 +87,46 @@ func New(doc *openapi3.T) (*Table, error) {
 	return t, nil
 }
 
-// Lookup returns the operation Echo matched for c, or nil (ops endpoints, unknown routes).
-// A HEAD request on a route the contract declares only GET for is the GET operation.
-func (t *Table) Lookup(c echo.Context) *Operation {
-	return t.Find(c.Request().Method, c.Path())
+// Match returns the middleware that resolves the request's operation, once, right after
+// Echo's route match: every per-operation policy after it reads Current. Register it first
+// with e.Use (e.Pre runs before routing, when there is nothing to match yet). Safe for
+// concurrent use.
+func (t *Table) Match() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if op := t.Find(req.Method, c.Path()); op != nil {
+				if info := correlation.FromContext(req.Context()); info != nil {
+					info.Operation = op // the request's record: no allocation
+				} else {
+					c.Set(currentKey, op) // without correlation (tests of one middleware)
+				}
+			}
+			return next(c)
+		}
+	}
 }
 
-// Find returns the operation for a method and Echo route template, or nil. HEAD finds the
+// currentKey is where Match keeps the operation in the echo.Context's store when the request
+// carries no correlation.Info (Echo's store takes string keys; the prefix keeps it apart).
+const currentKey = "contractgate/routes.operation"
+
+// Current returns the operation Match resolved for c, or nil: a route outside the contract
+// (operator endpoints), no route (404, 405), or a request refused before routing. A HEAD
+// request on a route the contract declares only GET for is the GET operation (see Find).
+// Middleware registered with e.Pre may call it once next has returned.
+func Current(c echo.Context) *Operation {
+	if info := correlation.FromContext(c.Request().Context()); info != nil {
+		if op, ok := info.Operation.(*Operation); ok {
+			return op
+		}
+	}
+	op, _ := c.Get(currentKey).(*Operation)
+	return op
+}
+
+// Find returns the operation for a method and Echo route template, or nil (start-up and
+// tests; per request, Match resolves it once and policies read Current). HEAD finds the
 // GET operation unless the contract declares a HEAD operation of its own (RFC 9110 section
 // 9.3.2: HEAD is GET without the body, so it runs the GET operation's policies: auth, rate
 // limit, validation, cache).

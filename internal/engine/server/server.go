@@ -19,28 +19,21 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
-	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/binding"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/connlimit"
 	"github.com/contractgate/contractgate/internal/engine/contract"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/docs"
-	"github.com/contractgate/contractgate/internal/engine/edge"
-	"github.com/contractgate/contractgate/internal/engine/httpcache"
-	"github.com/contractgate/contractgate/internal/engine/idempotency"
 	"github.com/contractgate/contractgate/internal/engine/logging"
 	"github.com/contractgate/contractgate/internal/engine/metrics"
-	"github.com/contractgate/contractgate/internal/engine/observe"
 	"github.com/contractgate/contractgate/internal/engine/ops"
-	"github.com/contractgate/contractgate/internal/engine/ratelimit"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 	"github.com/contractgate/contractgate/internal/engine/seam"
 	"github.com/contractgate/contractgate/internal/engine/tlsconfig"
 	"github.com/contractgate/contractgate/internal/engine/tracing"
 	"github.com/contractgate/contractgate/internal/engine/upstream"
-	"github.com/contractgate/contractgate/internal/engine/validation"
 )
 
 // Server is the assembled gateway.
@@ -132,27 +125,6 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 	if err != nil {
 		return nil, err
 	}
-	vc := cfg.Validation
-	vc.Skip = []string{idempotency.Header}
-	validator, err := validation.New(spec, table, vc)
-	if err != nil {
-		return nil, err
-	}
-
-	// Failed authentications per client address (rateLimit.authFailures): auth checks the
-	// budget before verifying anything and charges every refused credential.
-	guardCfg := cfg.RateLimit
-	guardCfg.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
-	authGuard, err := ratelimit.NewAuthGuard(guardCfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	authn, authCloser, err := auth.New(cfg.Auth, table, logger, auth.WithGuard(authGuard),
-		auth.WithFailureHook(func(r auth.Reason) { m.AuthFailure(string(r)) }))
-	if err != nil {
-		_ = authGuard.Close()
-		return nil, err
-	}
 	var tlsCfg *tls.Config
 	var reloader *tlsconfig.Reloader
 	if cfg.Server.TLS.Enabled() {
@@ -160,65 +132,15 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 			return nil, err
 		}
 	}
-
-	rl := cfg.RateLimit
-	rl.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
-	limiter, limits, err := ratelimit.New(rl, table, logger)
-	if err != nil {
-		return nil, err
-	}
-	ic := cfg.Idempotency
-	ic.Observe = func(op string, o idempotency.Outcome) { m.Idempotency(op, string(o)) }
-	claimReplay, idemStore, err := idempotency.New(ic, table, logger)
-	if err != nil {
-		return nil, err
-	}
-	cc := cfg.Cache
-	cc.OnBytes = m.CacheBytes
-	cache, err := httpcache.New(cc, table)
-	if err != nil {
-		return nil, err
-	}
-	observer, err := observe.New(observe.Config{Table: table, Metrics: m, Logger: logger})
+	ch, err := newChain(cfg, table, m, logger)
 	if err != nil {
 		return nil, err
 	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = apierror.Handler(logger)
-	// The chain, outermost first (DESIGN section 1). Pre runs before routing. Correlation
-	// comes first so that everything after it carries the request id; observation next,
-	// outside recover, so that a recovered panic is counted and logged as the 500 it becomes;
-	// then the request-target checks and CORS preflights.
-	e.Pre(
-		correlation.Middleware(),
-		observer,
-		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic(logger)}),
-		edge.New(edge.Config{MaxURILength: cfg.Server.MaxURILength}),
-	)
-	if c := cfg.CORS; len(c.AllowOrigins) > 0 {
-		// Before routing, auth and rate limits: a preflight is answered here.
-		e.Pre(middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins:     c.AllowOrigins,
-			AllowMethods:     c.AllowMethods,
-			AllowHeaders:     c.AllowHeaders,
-			AllowCredentials: c.AllowCredentials,
-			ExposeHeaders:    exposedHeaders,
-			MaxAge:           int(c.MaxAge.Seconds()),
-		}))
-	}
-	// After routing: per-operation policies find their operation through the route table.
-	e.Use(
-		cache.NoStore(), // secured operations: Cache-Control no-store, on every answer (so first)
-		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.Server.BodyLimit)),
-		authn,   // the contract's security (401/403), and the identity header stripped from input
-		limiter, // by identity, so after auth
-		idempotency.RequireKey(table),
-		validator.Middleware(),
-		cache.Middleware(), // x-cache GETs: ETag, 304, stored answers, stale-if-error
-		claimReplay,        // last before the handler: a request rejected above claims no key
-	)
+	e.HTTPErrorHandler = apierror.Handler(logger, apierror.WithProblemTypeBaseURL(cfg.Errors.ProblemTypeBaseURL))
+	ch.install(e, cfg, logger)
 
 	// Every GET route answers HEAD too (RFC 9110), through the same chain.
 	r := routes.WithHead(e)
@@ -226,6 +148,7 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 	ops_.Register(r)
 	apiDocs, err := docs.New(docs.Config{SpecURL: "/openapi.json"})
 	if err != nil {
+		_ = ch.Close()
 		return nil, err
 	}
 	apiDocs.Register(e)
@@ -234,7 +157,7 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 	}
 	var admin *echo.Echo
 	if cfg.Admin.Addr != "" {
-		admin = adminEcho(cfg.Admin, ops_, m, logger)
+		admin = adminEcho(cfg.Admin, ops_, m, e.HTTPErrorHandler)
 	}
 	bound, err := binding.New(spec, ct.upstreams)
 	if err != nil {
@@ -245,7 +168,7 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 	}
 	return &Server{
 		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
-		ops: ops_, metrics: m, admin: admin, upstreams: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{authCloser, authGuard, limits, idemStore},
+		ops: ops_, metrics: m, admin: admin, upstreams: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{ch},
 	}, nil
 }
 
@@ -258,10 +181,10 @@ var breakerGauge = map[resilience.State]float64{
 
 // adminEcho serves the operator endpoints on the admin listener: health, metrics, and
 // net/http/pprof when enabled. It is never exposed to clients.
-func adminEcho(cfg config.Admin, o *ops.Ops, m *metrics.Metrics, logger *slog.Logger) *echo.Echo {
+func adminEcho(cfg config.Admin, o *ops.Ops, m *metrics.Metrics, errs echo.HTTPErrorHandler) *echo.Echo {
 	a := echo.New()
 	a.HideBanner, a.HidePort = true, true
-	a.HTTPErrorHandler = apierror.Handler(logger)
+	a.HTTPErrorHandler = errs
 	a.Use(middleware.Recover())
 	r := routes.WithHead(a)
 	o.RegisterHealth(r)

@@ -143,8 +143,12 @@ func (t *Tracing) Handler(h http.Handler) http.Handler {
 }
 
 // Transport wraps an upstream transport in a client span per attempt, propagating the trace.
-// Attempts of requests whose trace is not sampled skip the instrumentation (correlation
-// still propagates traceparent, with the sampled flag off).
+//
+// traceparent and tracestate on an upstream attempt have one writer: otelhttp, here, when
+// the attempt is recorded (tracing on and the trace sampled: the client span is the parent);
+// else correlation.Propagate (tracing off, or an unsampled trace: the server span's context,
+// sampled flag off), which leaves recorded attempts alone (see correlation.Info.OTel). Attempts
+// of requests whose trace is not sampled skip the instrumentation.
 func (t *Tracing) Transport(rt http.RoundTripper) http.RoundTripper {
 	if !t.Enabled() {
 		return rt

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -46,3 +47,48 @@ func TestBoundedTraceContextExtract(t *testing.T) {
 		})
 	}
 }
+
+// TestTransportOwnsTraceParent: with tracing on, the transport writes traceparent on a
+// recorded (sampled) attempt, the client span's, over whatever the request carried; an
+// unsampled attempt keeps what correlation.Propagate wrote.
+func TestTransportOwnsTraceParent(t *testing.T) {
+	t.Parallel()
+	tp := sdktrace.NewTracerProvider()
+	tr := New(tp)
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	for _, sampled := range []bool{false, true} {
+		var flags trace.TraceFlags
+		if sampled {
+			flags = trace.FlagsSampled
+		}
+		ctx := trace.ContextWithSpanContext(context.Background(),
+			trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags}))
+		var got string
+		rt := tr.Transport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			got = r.Header.Get("Traceparent")
+			return &http.Response{StatusCode: http.StatusNoContent, Body: http.NoBody, Request: r}, nil
+		}))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://upstream.test/x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Traceparent", "00-11111111111111111111111111111111-2222222222222222-01")
+		res, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		const want = "00-11111111111111111111111111111111-2222222222222222-01" // as sent
+		if sampled && (!strings.HasPrefix(got, "00-"+tid.String()+"-") || strings.Contains(got, sid.String()) || !strings.HasSuffix(got, "-01")) {
+			t.Fatalf("sampled: traceparent %q, want the attempt's client span in trace %s", got, tid)
+		}
+		if !sampled && got != want {
+			t.Fatalf("unsampled: traceparent %q, want it untouched %q", got, want)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

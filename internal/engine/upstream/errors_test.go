@@ -90,9 +90,13 @@ func TestNewRejectsInvalidPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"catalog", "orders", "users"} {
-		cfg[n] = config.Upstream{BaseURL: "http://127.0.0.1:1", MaxIdleConns: 1, Config: resilience.Config{Timeout: time.Second}}
+		u := config.Upstream{BaseURL: "http://127.0.0.1:1", MaxIdleConns: 1, Config: resilience.Config{Timeout: time.Second}}
+		u.Config.SetDefaults() // as config.Load does
+		cfg[n] = u
 	}
-	_, err = New(contracts, cfg, config.EnvDevelopment, WithPolicy("orders", resilience.Config{Retry: resilience.Retry{MaxAttempts: 50}}))
+	bad := resilience.Config{Retry: resilience.Retry{MaxAttempts: 50}}
+	bad.SetDefaults()
+	_, err = New(contracts, cfg, config.EnvDevelopment, WithPolicy("orders", bad))
 	if err == nil || !strings.Contains(err.Error(), "orders") || !strings.Contains(err.Error(), "retry.maxAttempts") {
 		t.Fatalf("err = %v", err)
 	}

@@ -67,7 +67,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 func WithHooks(h resilience.Hooks) Option { return func(o *options) { o.hooks = h } }
 
 // WithPolicy sets the policies of upstream name, replacing what the configuration says (for
-// tests and embedding).
+// tests and embedding). cfg must be defaulted (resilience.Config.SetDefaults).
 func WithPolicy(name string, cfg resilience.Config) Option {
 	return func(o *options) { o.policies[name] = cfg }
 }
@@ -147,7 +147,6 @@ func (r *Registry) Client(name string) (Client, error) {
 
 func (r *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o *options) (*http.Client, error) {
 	pc := o.policyConfig(name, u)
-	pc.SetDefaults() // a policy set by WithPolicy
 	check, err := newContract(name, u.BaseURL, pc.Contract, doc, o.logger)
 	if err != nil {
 		return nil, fmt.Errorf("upstream %s: compiling its contract: %w", name, err)
@@ -230,7 +229,7 @@ func EditRequest(ctx context.Context, req *http.Request) error {
 	correlation.Propagate(ctx, req.Header)
 	id, ok := identity.FromContext(ctx)
 	if ok {
-		req.Header.Set(identity.Header, id.Subject)
+		req.Header.Set(id.ForwardHeader(), id.Subject)
 	}
 	if v := req.Header.Get(idempotency.Header); v != "" {
 		key, err := idempotency.UpstreamKey(id.Subject, v)

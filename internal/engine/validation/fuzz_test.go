@@ -55,15 +55,17 @@ func fuzzGateway(tb testing.TB) *echo.Echo {
 			fuzzErr = err
 			return
 		}
-		v, err := validation.New(doc, table, validation.Config{Skip: []string{"Idempotency-Key"}})
+		vc := validation.Config{Skip: []string{"Idempotency-Key"}}
+		vc.SetDefaults()
+		v, err := validation.New(vc, table)
 		if err != nil {
 			fuzzErr = err
 			return
 		}
 		e := echo.New()
 		e.HTTPErrorHandler = apierror.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-		e.Pre(correlation.Middleware())
-		e.Use(middleware.BodyLimit(strconv.Itoa(fuzzBodyLimit)+"B"), v.Middleware())
+		e.Pre(correlation.New().Middleware())
+		e.Use(table.Match(), middleware.BodyLimit(strconv.Itoa(fuzzBodyLimit)+"B"), v.Middleware())
 		e.POST("/v1/orders", createOrder)
 		e.GET("/v1/products", listProducts)
 		fuzzE = e

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/semaphore"
 
@@ -125,7 +124,6 @@ func (c *Config) Validate() error {
 // concurrent use.
 type Validator struct {
 	formatless *formatless
-	table      *routes.Table
 	ops        map[*routes.Operation]*operation
 	maxDetails int
 	numbers    strictjson.Limits
@@ -145,14 +143,17 @@ type body struct {
 	schema   *schema
 }
 
-// New compiles the checks of every operation in table, from the contract doc. Unset
-// fields of cfg take their defaults.
-func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
-	cfg.SetDefaults()
+// New compiles the checks of every operation in table, from the contract the table was built
+// from. cfg must be defaulted (Config.SetDefaults, which config.Load applies); New validates
+// it.
+func New(cfg Config, table *routes.Table) (*Validator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("validation: %w", err)
 	}
-	full, tree, err := newCompiler(doc)
+	if table == nil || table.Doc() == nil {
+		return nil, errors.New("validation: a route table built from a contract is required")
+	}
+	full, tree, err := newCompiler(table.Doc())
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ func New(doc *openapi3.T, table *routes.Table, cfg Config) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Validator{table: table, ops: map[*routes.Operation]*operation{}, formatless: fl,
+	v := &Validator{ops: map[*routes.Operation]*operation{}, formatless: fl,
 		maxDetails: cfg.MaxDetails, numbers: strictjson.Limits{MaxDepth: cfg.MaxDepth, MaxNumberLength: cfg.MaxNumberLength, MaxNumberExponent: cfg.MaxNumberExponent, MaxContainers: cfg.MaxContainers},
 		bodies: semaphore.NewWeighted(cfg.MaxBodyBytesInFlight), maxBodies: cfg.MaxBodyBytesInFlight, bodyWait: cfg.BodyWait}
 	for _, op := range table.All() {
@@ -201,12 +202,13 @@ func compileOperation(c *compilers, op *routes.Operation, skip []string) (*opera
 	return out, nil
 }
 
-// Middleware validates the request of every contract operation and passes the validated
-// body on to the generated handler. Requests outside the contract pass through untouched.
+// Middleware validates the request of every contract operation (after routes.Match) and
+// passes the validated body on to the generated handler. Requests outside the contract pass
+// through untouched.
 func (v *Validator) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			rop := v.table.Lookup(c)
+			rop := routes.Current(c)
 			if rop == nil {
 				return next(c)
 			}

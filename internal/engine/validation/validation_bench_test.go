@@ -48,7 +48,9 @@ func newEcho(tb testing.TB) *echo.Echo {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := validation.New(doc, table, validation.Config{Skip: []string{"Idempotency-Key"}})
+	vc := validation.Config{Skip: []string{"Idempotency-Key"}}
+	vc.SetDefaults()
+	v, err := validation.New(vc, table)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func newEcho(tb testing.TB) *echo.Echo {
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		_ = c.NoContent(apierror.From(err).Status)
 	}
-	e.Use(v.Middleware())
+	e.Use(table.Match(), v.Middleware())
 	for _, op := range table.All() {
 		e.Add(op.Method, op.Route, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	}
