@@ -44,6 +44,7 @@ init: ## replace the storefront with an app of your own: make init NAME=acme (FO
 	@test -n "$(NAME)" || { echo "usage: make init NAME=<name>"; exit 2; }
 	$(GO) run ./cmd/contractgate init -name "$(NAME)" $(if $(FORCE),-force)
 	$(MAKE) generate
+	$(GO) mod tidy         # the storefront's test-only dependencies (toxiproxy) go with it
 	./scripts/release.sh   # the skeleton's contract is the first release: the breaking-change gate's base
 
 .PHONY: init-check
