@@ -12,11 +12,6 @@ import (
 // first, so a client cannot claim another identity.
 const DefaultHeader = "X-Contractgate-Subject"
 
-// Header is DefaultHeader.
-//
-// Deprecated: the header is configuration (auth.identityHeader); use Identity.ForwardHeader.
-const Header = DefaultHeader
-
 // Identity is an authenticated caller.
 type Identity struct {
 	// Subject identifies the user (a JWT's sub, an API key's owner).
