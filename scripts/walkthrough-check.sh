@@ -13,7 +13,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-readme="$root/README.md"
 scratch=$(mktemp -d)
 pgid=
 stop() { # stop the running `make run` (its whole process group) and wait until it is gone
@@ -70,8 +69,8 @@ run_tests() {
 }
 
 check() {
-  step "git add -A; make check"
-  git add -A
+  step "git add api gen internal; make check"
+  git add api gen internal
   make -s check
 }
 
@@ -106,6 +105,7 @@ for d in sdk/typescript web/lint web/docs; do
   [[ -d "$root/$d/node_modules" ]] && ln -s "$root/$d/node_modules" "$scratch/$d/node_modules"
 done
 cd "$scratch"
+readme="$scratch/README.md"
 git init -q && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm scratch
 start=$SECONDS
 
