@@ -51,6 +51,10 @@ init: ## replace the storefront with an app of your own: make init NAME=acme (FO
 init-check: ## in a scratch copy: make init NAME=acme, then test, check and run (CI runs it)
 	./scripts/init-check.sh
 
+.PHONY: walkthrough-check
+walkthrough-check: ## in a scratch copy: README "Add an operation in five minutes" as written (its snippets, generate, build, test, check, run + curl; CI runs it)
+	./scripts/walkthrough-check.sh
+
 .PHONY: release
 release: ## record api/openapi.yaml as the released contract api/released/openapi.yaml (needs a new info.version)
 	./scripts/release.sh
