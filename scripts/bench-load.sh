@@ -2,11 +2,15 @@
 # make bench (load half): the gateway with every feature on against a bare
 # httputil.ReverseProxy, both in front of the same minimal origin (cmd/benchorigin), on
 # loopback. The proxy under test is pinned to CPU 0, the origin and the load generator to
-# CPU 1. For GET /v1/products/prd_0001 (vs GET /products/prd_0001 through the bare proxy)
-# and POST /v1/orders (vs POST /orders) it reports the proxy's CPU time per request (from
+# CPU 1. For GET /v1/products/prd_0001 (vs GET /products/prd_0001 through the bare proxy),
+# POST /v1/orders and POST /v1/me/feedback (both vs POST /orders) it reports the proxy's CPU time per request (from
 # /proc/<pid>/stat), requests/s at saturation (32 keep-alive connections), p50 and p99, p99
 # in an open loop at half of the bare proxy's saturation rate, and RSS under load; then the
-# gateway/bare ratios. The table goes to bench/load-<commit>.txt.
+# gateway/bare ratios, one line per case of issue 14 (`  gateway  <case>  CPU/req <r>x, ...`:
+# get = the bound GET getProduct with the cache off, get-cached = the same with the cache on,
+# post-bound = createFeedback (a keyed POST bound with x-upstream, one upstream call),
+# post-create = createOrder (hand-written glue, two upstream calls); each against the bare
+# proxy's GET or POST of the same run). The table goes to bench/load-<commit>.txt.
 #
 # The gateway runs twice, both with every feature on: "gateway" with the answer cache off
 # (every GET reaches the origin, like the bare proxy) and "gw+cache" with it on (x-cache
@@ -280,6 +284,8 @@ GW_ORDER='{"items":[{"productId":"prd_0001","quantity":1}],"currency":"USD","not
 ORIGIN_ORDER='{"userId":"alice","lines":[{"productId":"prd_0001","name":"Enamel camping mug, edition 1","quantity":1,"unitPriceCents":1599}],"currency":"USD","note":null,"paymentMethod":"card"}'
 printf '%s' "$GW_ORDER" >"$work/gateway-order.json"
 printf '%s' "$ORIGIN_ORDER" >"$work/origin-order.json"
+GW_FEEDBACK='{"rating":5,"comment":"Quick delivery, lovely mug."}'
+printf '%s' "$GW_FEEDBACK" >"$work/gateway-feedback.json"
 cat >"$work/post.lua" <<'EOF'
 -- POST with the body from BENCH_BODY_FILE and a unique Idempotency-Key per request.
 wrk.method = "POST"
@@ -315,6 +321,7 @@ smoke 200 "$GW/v1/products/prd_0001"
 smoke 200 "$BARE/products/prd_0001"
 [[ -z "$GWC_PID" ]] || smoke 200 "$GWC/v1/products/prd_0001"
 smoke 201 -X POST -H "$AUTH" -H "Content-Type: application/json" -H "Idempotency-Key: smoke-$started_at" --data-binary "@$work/gateway-order.json" "$GW/v1/orders"
+smoke 201 -X POST -H "$AUTH" -H "Content-Type: application/json" -H "Idempotency-Key: smoke-$started_at" --data-binary "@$work/gateway-feedback.json" "$GW/v1/me/feedback"
 smoke 201 -X POST -H "$AUTH" -H "Content-Type: application/json" -H "Idempotency-Key: smoke-$started_at" --data-binary "@$work/origin-order.json" "$BARE/orders"
 gw_product_bytes=$(curl -s --max-time 5 "$GW/v1/products/prd_0001" | wc -c)
 origin_product_bytes=$(curl -s --max-time 5 "$ORIGIN/products/prd_0001" | wc -c)
@@ -327,7 +334,7 @@ status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 load_closed() {
 	local name=$1 kind=$2 url=$3 secs=$4
 	if [[ "$tool" == wrk ]]; then
-		if [[ "$kind" == post ]]; then
+		if [[ "$kind" == post* ]]; then
 			export BENCH_BODY_FILE=$body_file
 			run_bg "${PIN_LOAD[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --latency --timeout 5s \
 				-H "$AUTH" -s "$work/post.lua" "$url" -- "run$started_at-$name" >"$work/$name.out" 2>&1 ||
@@ -338,7 +345,7 @@ load_closed() {
 		fi
 	else
 		local args=(-url "$url" -c "$CONNS" -d "${secs}s" -warmup 0s)
-		if [[ "$kind" == post ]]; then
+		if [[ "$kind" == post* ]]; then
 			args+=(-method POST -body-file "$body_file" -H "Content-Type: application/json" -H "$AUTH"
 				-idempotency-key -idempotency-prefix "run$started_at-$name" -expect 201)
 		fi
@@ -375,8 +382,7 @@ declare -A R # results: R[proxy,kind,field]
 # measure PROXY KIND URL PID
 measure() {
 	local proxy=$1 kind=$2 url=$3 pid=$4 name="$1-$2"
-	body_file="$work/origin-order.json"
-	[[ "$proxy" == gateway* ]] && body_file="$work/gateway-order.json"
+	body_file=$(body_of "$proxy" "$kind")
 	log "$proxy $kind: warm-up ${WARMUP}s, then ${DURATION}s at $CONNS connections"
 	load_closed "$name-warmup" "$kind" "$url" "$WARMUP"
 	local t0 o0 t1 o1 rss prof=""
@@ -419,9 +425,9 @@ measure() {
 open_loop() {
 	local proxy=$1 kind=$2 url=$3 rate=$4 name="$1-$2-open"
 	local args=(-url "$url" -c 64 -d "${OPEN_DURATION}s" -warmup 1s -rate "$rate")
-	if [[ "$kind" == post ]]; then
-		local body="$work/origin-order.json"
-		[[ "$proxy" == gateway* ]] && body="$work/gateway-order.json"
+	if [[ "$kind" == post* ]]; then
+		local body
+		body=$(body_of "$proxy" "$kind")
 		args+=(-method POST -body-file "$body" -H "Content-Type: application/json" -H "$AUTH"
 			-idempotency-key -idempotency-prefix "run$started_at-$name" -expect 201)
 	fi
@@ -436,16 +442,35 @@ open_loop() {
 }
 
 # The rows: proxy, kind. gw+cache is the gateway with the answer cache on (GET only).
+# post-bound (the gateway only) is a POST: its denominator is the bare proxy's post.
 rows=("bare get" "gateway get")
 [[ -n "$GWC_PID" ]] && rows+=("gw+cache get")
-rows+=("bare post" "gateway post")
+rows+=("bare post" "gateway post" "gateway post-bound")
 url_of() { # PROXY KIND
 	case "$1 $2" in
 	"bare get") echo "$BARE/products/prd_0001" ;;
 	"bare post") echo "$BARE/orders" ;;
 	"gateway get") echo "$GW/v1/products/prd_0001" ;;
 	"gateway post") echo "$GW/v1/orders" ;;
+	"gateway post-bound") echo "$GW/v1/me/feedback" ;;
 	"gw+cache get") echo "$GWC/v1/products/prd_0001" ;;
+	esac
+}
+body_of() { # PROXY KIND: the POST body file
+	case "$1 $2" in
+	"gateway post-bound") echo "$work/gateway-feedback.json" ;;
+	gateway*) echo "$work/gateway-order.json" ;;
+	*) echo "$work/origin-order.json" ;;
+	esac
+}
+base_kind() { echo "${1%%-*}"; } # get or post: the bare proxy's row of that kind
+# case_of PROXY KIND: the case name of issue 14's summary lines.
+case_of() {
+	case "$1 $2" in
+	"gateway get") echo get ;;
+	"gw+cache get") echo get-cached ;;
+	"gateway post-bound") echo post-bound ;;
+	"gateway post") echo post-create ;;
 	esac
 }
 pid_of() { case "$1" in bare) echo "$BARE_PID" ;; gateway) echo "$GW_PID" ;; gw+cache) echo "$GWC_PID" ;; esac; }
@@ -454,14 +479,14 @@ loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for kind in get post; do
 	for row in "${rows[@]}"; do
 		read -r proxy k <<<"$row"
-		[[ "$k" == "$kind" ]] || continue
-		measure "$proxy" "$kind" "$(url_of "$proxy" "$kind")" "$(pid_of "$proxy")"
+		[[ "$(base_kind "$k")" == "$kind" ]] || continue
+		measure "$proxy" "$k" "$(url_of "$proxy" "$k")" "$(pid_of "$proxy")"
 	done
 	R[half,$kind]=$(awk -v r="${R[bare,$kind,rps]}" 'BEGIN {printf "%d", r / 2}')
 	for row in "${rows[@]}"; do
 		read -r proxy k <<<"$row"
-		[[ "$k" == "$kind" ]] || continue
-		open_loop "$proxy" "$kind" "$(url_of "$proxy" "$kind")" "${R[half,$kind]}"
+		[[ "$(base_kind "$k")" == "$kind" ]] || continue
+		open_loop "$proxy" "$k" "$(url_of "$proxy" "$k")" "${R[half,$kind]}"
 	done
 done
 loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -493,35 +518,40 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b + 0 == 0) print "-"; 
 	[[ "$profile" == 1 ]] && echo "  PROFILED: the 'gateway' rows ran with a pprof CPU profile ($profile_dir/load-$rev-gateway-*.pprof)."
 	echo "bare proxy: httputil.ReverseProxy, no features, tuned transport (64 idle conns, no compression, pooled buffers)"
 	echo "origin: cmd/benchorigin, precomputed bytes; product JSON $origin_product_bytes bytes at the origin, $gw_product_bytes bytes in the gateway's envelope"
-	echo "NOTE: POST /v1/orders makes TWO upstream calls (GET /products?ids=prd_0001 for prices, then POST /orders);"
-	echo "  the bare proxy's POST /orders makes one. GET makes one upstream call on both (none on a gw+cache hit)."
+	echo "NOTE: POST /v1/orders (post) makes TWO upstream calls (GET /products?ids=prd_0001 for prices, then POST /orders);"
+	echo "  POST /v1/me/feedback (post-bound: createFeedback, bound with x-upstream to the users service's"
+	echo "  POST /users/{id}/feedback) makes one; the bare proxy's POST /orders, the denominator of both, makes one."
+	echo "  GET makes one upstream call on both (none on a gw+cache hit)."
 	echo
-	printf '%-8s | %-4s | %10s | %4s | %7s | %7s | %7s | %22s | %7s | %13s\n' proxy kind "CPU µs/req" "CPU%" rps "p50 ms" "p99 ms" "p99@half-sat ms" "RSS MiB" "origin µs/req"
-	printf '%s\n' "---------+------+------------+------+---------+---------+---------+------------------------+---------+--------------"
+	printf '%-8s | %-10s | %10s | %4s | %7s | %7s | %7s | %22s | %7s | %13s\n' proxy kind "CPU µs/req" "CPU%" rps "p50 ms" "p99 ms" "p99@half-sat ms" "RSS MiB" "origin µs/req"
+	printf '%s\n' "---------+------------+------------+------+---------+---------+---------+------------------------+---------+--------------"
 	for row in "${rows[@]}"; do
 		read -r proxy kind <<<"$row"
 		open="$(ms "${R[$proxy,$kind,open_p99]}")"
-		if awk -v a="${R[$proxy,$kind,open_rps]:-0}" -v want="${R[half,$kind]}" 'BEGIN {exit !(a < 0.95 * want)}' ||
+		if awk -v a="${R[$proxy,$kind,open_rps]:-0}" -v want="${R[half,$(base_kind "$kind")]}" 'BEGIN {exit !(a < 0.95 * want)}' ||
 			[[ "${R[$proxy,$kind,open_dropped]:-0}" != 0 ]]; then
 			open="$open (sat@${R[$proxy,$kind,open_rps]%.*}/s)"
 		fi
-		printf '%-8s | %-4s | %10s | %4s | %7.0f | %7s | %7s | %22s | %7s | %13s\n' "$proxy" "$kind" \
+		printf '%-8s | %-10s | %10s | %4s | %7.0f | %7s | %7s | %22s | %7s | %13s\n' "$proxy" "$kind" \
 			"${R[$proxy,$kind,cpu_us]}" "${R[$proxy,$kind,cpu_pct]}" "${R[$proxy,$kind,rps]}" \
 			"$(ms "${R[$proxy,$kind,p50]}")" "$(ms "${R[$proxy,$kind,p99]}")" "$open" \
 			"${R[$proxy,$kind,rss]}" "${R[$proxy,$kind,origin_us]}"
 	done
 	echo
-	echo "ratios to the bare proxy (same kind, same run):"
-	for row in "${rows[@]}"; do
-		read -r proxy kind <<<"$row"
-		[[ "$proxy" == bare ]] && continue
-		printf '  %-8s %-4s CPU/req %s, rps %s, p50 %s, p99 %s, p99@half-sat %s, RSS %s\n' "$proxy" "$kind" \
-			"$(ratio "${R[$proxy,$kind,cpu_us]}" "${R[bare,$kind,cpu_us]}")" \
-			"$(ratio "${R[$proxy,$kind,rps]}" "${R[bare,$kind,rps]}")" \
-			"$(ratio "${R[$proxy,$kind,p50]}" "${R[bare,$kind,p50]}")" \
-			"$(ratio "${R[$proxy,$kind,p99]}" "${R[bare,$kind,p99]}")" \
-			"$(ratio "${R[$proxy,$kind,open_p99]}" "${R[bare,$kind,open_p99]}")" \
-			"$(ratio "${R[$proxy,$kind,rss]}" "${R[bare,$kind,rss]}")"
+	echo "ratios to the bare proxy (issue 14's cases; the bare proxy's GET or POST, same run):"
+	for c in get get-cached post-bound post-create; do
+		for row in "${rows[@]}"; do
+			read -r proxy kind <<<"$row"
+			[[ "$(case_of "$proxy" "$kind")" == "$c" ]] || continue
+			b=$(base_kind "$kind")
+			printf '  gateway  %s  CPU/req %s, rps %s, p50 %s, p99 %s, p99@half-sat %s, RSS %s\n' "$c" \
+				"$(ratio "${R[$proxy,$kind,cpu_us]}" "${R[bare,$b,cpu_us]}")" \
+				"$(ratio "${R[$proxy,$kind,rps]}" "${R[bare,$b,rps]}")" \
+				"$(ratio "${R[$proxy,$kind,p50]}" "${R[bare,$b,p50]}")" \
+				"$(ratio "${R[$proxy,$kind,p99]}" "${R[bare,$b,p99]}")" \
+				"$(ratio "${R[$proxy,$kind,open_p99]}" "${R[bare,$b,open_p99]}")" \
+				"$(ratio "${R[$proxy,$kind,rss]}" "${R[bare,$b,rss]}")"
+		done
 	done
 	echo
 	echo "CPU µs/req: the proxy's utime+stime (/proc/<pid>/stat, CLK_TCK $CLK_TCK) over the measured run / requests answered."

@@ -6,12 +6,15 @@
 package bindings
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/contractgate/contractgate/gen/catalog"
 	"github.com/contractgate/contractgate/gen/gateway"
 	"github.com/contractgate/contractgate/gen/upstreams"
+	"github.com/contractgate/contractgate/gen/users"
 	"github.com/contractgate/contractgate/internal/engine/binding"
 	"github.com/contractgate/contractgate/internal/engine/identity"
 )
@@ -19,6 +22,7 @@ import (
 // Bound implements the bound operations of gateway.StrictServerInterface.
 type Bound struct {
 	up                   *upstreams.Clients
+	createFeedback       *binding.Op
 	getMyRecommendations *binding.Op
 	getProduct           *binding.Op
 }
@@ -27,6 +31,9 @@ type Bound struct {
 func New(up *upstreams.Clients, set *binding.Set) (*Bound, error) {
 	b := &Bound{up: up}
 	var err error
+	if b.createFeedback, err = set.Op("createFeedback"); err != nil {
+		return nil, err
+	}
 	if b.getMyRecommendations, err = set.Op("getMyRecommendations"); err != nil {
 		return nil, err
 	}
@@ -34,6 +41,29 @@ func New(up *upstreams.Clients, set *binding.Set) (*Bound, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// CreateFeedback calls users (x-upstream).
+func (b *Bound) CreateFeedback(ctx context.Context, request gateway.CreateFeedbackRequestObject) (gateway.CreateFeedbackResponseObject, error) {
+	id, _ := identity.FromContext(ctx)
+	var params users.CreateFeedbackParams
+	set(&params.IdempotencyKey, string(request.Params.IdempotencyKey))
+	body, err := json.Marshal(request.Body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := b.up.Users.CreateFeedbackWithBody(ctx, id.Subject, &params, "application/json", bytes.NewReader(body))
+	a, err := b.createFeedback.Respond(ctx, resp, err)
+	if err != nil {
+		return nil, err
+	}
+	return createFeedbackResponse{a}, nil
+}
+
+type createFeedbackResponse struct{ a binding.Answer }
+
+func (r createFeedbackResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+	return r.a.Write(w)
 }
 
 // GetMyRecommendations calls catalog (x-upstream).

@@ -90,6 +90,21 @@ func (e DashboardEnvelopeSuccess) Valid() bool {
 	}
 }
 
+// Defines values for FeedbackEnvelopeSuccess.
+const (
+	FeedbackEnvelopeSuccessTrue FeedbackEnvelopeSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the FeedbackEnvelopeSuccess enum.
+func (e FeedbackEnvelopeSuccess) Valid() bool {
+	switch e {
+	case FeedbackEnvelopeSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InvoicePaymentMethod.
 const (
 	Invoice InvoicePaymentMethod = "invoice"
@@ -234,6 +249,15 @@ type CardPaymentMethod string
 // Category defines model for Category.
 type Category string
 
+// CreateFeedbackRequest defines model for CreateFeedbackRequest.
+type CreateFeedbackRequest struct {
+	// Comment Free text, optional.
+	Comment *string `json:"comment,omitempty"`
+
+	// Rating From 1 (poor) to 5 (excellent).
+	Rating int32 `json:"rating"`
+}
+
 // CreateOrderRequest defines model for CreateOrderRequest.
 type CreateOrderRequest struct {
 	// Currency ISO 4217 currency code. The demo store sells in US dollars only.
@@ -270,6 +294,24 @@ type DashboardEnvelope struct {
 
 // DashboardEnvelopeSuccess defines model for DashboardEnvelope.Success.
 type DashboardEnvelopeSuccess bool
+
+// Feedback defines model for Feedback.
+type Feedback struct {
+	Comment   *string   `json:"comment,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	Id        string    `json:"id"`
+	Rating    int32     `json:"rating"`
+}
+
+// FeedbackEnvelope defines model for FeedbackEnvelope.
+type FeedbackEnvelope struct {
+	Data    Feedback                `json:"data"`
+	Meta    externalRef0.Meta       `json:"meta"`
+	Success FeedbackEnvelopeSuccess `json:"success"`
+}
+
+// FeedbackEnvelopeSuccess defines model for FeedbackEnvelope.Success.
+type FeedbackEnvelopeSuccess bool
 
 // InvoicePayment defines model for InvoicePayment.
 type InvoicePayment struct {
@@ -466,6 +508,13 @@ type UnsupportedMediaType = externalRef0.ErrorEnvelope
 // ValidationFailed defines model for ValidationFailed.
 type ValidationFailed = externalRef0.ErrorEnvelope
 
+// CreateFeedbackParams defines parameters for CreateFeedback.
+type CreateFeedbackParams struct {
+	// IdempotencyKey A client-chosen unique key for this request (IETF httpapi Idempotency-Key draft):
+	// 1 to 255 printable ASCII characters, bare or as a quoted structured-field string.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // GetMyRecommendationsParams defines parameters for GetMyRecommendations.
 type GetMyRecommendationsParams struct {
 	// Limit How many products, at most.
@@ -515,6 +564,9 @@ type ListProductsParams struct {
 	// MaxPriceCents Only products costing at most this much (in cents).
 	MaxPriceCents *int64 `form:"maxPriceCents,omitempty" json:"maxPriceCents,omitempty"`
 }
+
+// CreateFeedbackJSONRequestBody defines body for CreateFeedback for application/json ContentType.
+type CreateFeedbackJSONRequestBody = CreateFeedbackRequest
 
 // CreateOrderJSONRequestBody defines body for CreateOrder for application/json ContentType.
 type CreateOrderJSONRequestBody = CreateOrderRequest
@@ -625,6 +677,9 @@ type ServerInterface interface {
 	// GetDashboard Get my dashboard
 	// (GET /v1/me/dashboard)
 	GetDashboard(ctx echo.Context) error
+	// CreateFeedback Send feedback
+	// (POST /v1/me/feedback)
+	CreateFeedback(ctx echo.Context, params CreateFeedbackParams) error
 	// GetMyRecommendations Get my recommendations
 	// (GET /v1/me/recommendations)
 	GetMyRecommendations(ctx echo.Context, params GetMyRecommendationsParams) error
@@ -659,6 +714,37 @@ func (w *ServerInterfaceWrapper) GetDashboard(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetDashboard(ctx)
+	return err
+}
+
+// CreateFeedback converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateFeedback(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateFeedbackParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateFeedback(ctx, params)
 	return err
 }
 
@@ -914,6 +1000,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/orders/:orderId/cancel", wrapper.CancelOrder, options.OperationMiddlewares["cancelOrder"]...)
 	router.GET(options.BaseURL+"/v1/me/dashboard", wrapper.GetDashboard, options.OperationMiddlewares["getDashboard"]...)
 	router.GET(options.BaseURL+"/v1/me/recommendations", wrapper.GetMyRecommendations, options.OperationMiddlewares["getMyRecommendations"]...)
+	router.POST(options.BaseURL+"/v1/me/feedback", wrapper.CreateFeedback, options.OperationMiddlewares["createFeedback"]...)
 
 }
 
@@ -1095,6 +1182,213 @@ func (response GetDashboard503JSONResponse) VisitGetDashboardResponse(w http.Res
 type GetDashboard504JSONResponse struct{ GatewayTimeoutJSONResponse }
 
 func (response GetDashboard504JSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedbackRequestObject struct {
+	Params CreateFeedbackParams
+	Body   *CreateFeedbackJSONRequestBody
+}
+
+type CreateFeedbackResponseObject interface {
+	VisitCreateFeedbackResponse(w http.ResponseWriter) error
+}
+
+type CreateFeedback201JSONResponse FeedbackEnvelope
+
+func (response CreateFeedback201JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateFeedback400JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateFeedback401JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateFeedback403JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback406JSONResponse struct{ NotAcceptableJSONResponse }
+
+func (response CreateFeedback406JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(406)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateFeedback409JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateFeedback413JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateFeedback415JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback422JSONResponse struct{ ValidationFailedJSONResponse }
+
+func (response CreateFeedback422JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateFeedback429JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateFeedback500JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response CreateFeedback502JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateFeedback503JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response CreateFeedback504JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -2291,6 +2585,9 @@ type StrictServerInterface interface {
 	// GetDashboard Get my dashboard
 	// (GET /v1/me/dashboard)
 	GetDashboard(ctx context.Context, request GetDashboardRequestObject) (GetDashboardResponseObject, error)
+	// CreateFeedback Send feedback
+	// (POST /v1/me/feedback)
+	CreateFeedback(ctx context.Context, request CreateFeedbackRequestObject) (CreateFeedbackResponseObject, error)
 	// GetMyRecommendations Get my recommendations
 	// (GET /v1/me/recommendations)
 	GetMyRecommendations(ctx context.Context, request GetMyRecommendationsRequestObject) (GetMyRecommendationsResponseObject, error)
@@ -2343,6 +2640,54 @@ func (sh *strictHandler) GetDashboard(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetDashboardResponseObject); ok {
 		return validResponse.VisitGetDashboardResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateFeedback operation middleware
+func (sh *strictHandler) CreateFeedback(ctx echo.Context, params CreateFeedbackParams) error {
+	var request CreateFeedbackRequestObject
+
+	request.Params = params
+
+	var body CreateFeedbackJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFeedback(ctx.Request().Context(), request.(CreateFeedbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFeedback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateFeedbackResponseObject); ok {
+		return validResponse.VisitCreateFeedbackResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

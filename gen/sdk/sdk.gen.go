@@ -193,6 +193,21 @@ func (e ErrorEnvelopeSuccess) Valid() bool {
 	}
 }
 
+// Defines values for FeedbackEnvelopeSuccess.
+const (
+	FeedbackEnvelopeSuccessTrue FeedbackEnvelopeSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the FeedbackEnvelopeSuccess enum.
+func (e FeedbackEnvelopeSuccess) Valid() bool {
+	switch e {
+	case FeedbackEnvelopeSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InvoicePaymentMethod.
 const (
 	Invoice InvoicePaymentMethod = "invoice"
@@ -337,6 +352,15 @@ type CardPaymentMethod string
 // Category defines model for Category.
 type Category string
 
+// CreateFeedbackRequest defines model for CreateFeedbackRequest.
+type CreateFeedbackRequest struct {
+	// Comment Free text, optional.
+	Comment *string `json:"comment,omitempty"`
+
+	// Rating From 1 (poor) to 5 (excellent).
+	Rating int32 `json:"rating"`
+}
+
 // CreateOrderRequest defines model for CreateOrderRequest.
 type CreateOrderRequest struct {
 	// Currency ISO 4217 currency code. The demo store sells in US dollars only.
@@ -413,6 +437,24 @@ type ErrorEnvelope struct {
 
 // ErrorEnvelopeSuccess defines model for ErrorEnvelope.Success.
 type ErrorEnvelopeSuccess bool
+
+// Feedback defines model for Feedback.
+type Feedback struct {
+	Comment   *string   `json:"comment,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	Id        string    `json:"id"`
+	Rating    int32     `json:"rating"`
+}
+
+// FeedbackEnvelope defines model for FeedbackEnvelope.
+type FeedbackEnvelope struct {
+	Data    Feedback                `json:"data"`
+	Meta    Meta                    `json:"meta"`
+	Success FeedbackEnvelopeSuccess `json:"success"`
+}
+
+// FeedbackEnvelopeSuccess defines model for FeedbackEnvelope.Success.
+type FeedbackEnvelopeSuccess bool
 
 // InvoicePayment defines model for InvoicePayment.
 type InvoicePayment struct {
@@ -639,6 +681,13 @@ type UnsupportedMediaType = ErrorEnvelope
 // ValidationFailed defines model for ValidationFailed.
 type ValidationFailed = ErrorEnvelope
 
+// CreateFeedbackParams defines parameters for CreateFeedback.
+type CreateFeedbackParams struct {
+	// IdempotencyKey A client-chosen unique key for this request (IETF httpapi Idempotency-Key draft):
+	// 1 to 255 printable ASCII characters, bare or as a quoted structured-field string.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
 // GetMyRecommendationsParams defines parameters for GetMyRecommendations.
 type GetMyRecommendationsParams struct {
 	// Limit How many products, at most.
@@ -688,6 +737,9 @@ type ListProductsParams struct {
 	// MaxPriceCents Only products costing at most this much (in cents).
 	MaxPriceCents *int64 `form:"maxPriceCents,omitempty" json:"maxPriceCents,omitempty"`
 }
+
+// CreateFeedbackJSONRequestBody defines body for CreateFeedback for application/json ContentType.
+type CreateFeedbackJSONRequestBody = CreateFeedbackRequest
 
 // CreateOrderJSONRequestBody defines body for CreateOrder for application/json ContentType.
 type CreateOrderJSONRequestBody = CreateOrderRequest
@@ -877,6 +929,34 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/me/dashboard (the `GetDashboard` operationId).
 	GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateFeedbackWithBody Send feedback
+	//
+	// Records the caller's feedback on the storefront. Bound to the users service's
+	// createFeedback with `x-upstream` (no hand-written Go): the caller's subject is the
+	// users service's `userId`, the body passes through as is, and the answer is projected
+	// onto Feedback. Requires an `Idempotency-Key`: a repeat with the same key and payload
+	// replays the first response (with `Idempotent-Replayed: true`); the key is forwarded
+	// to the users service scoped to the caller.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/me/feedback (the `CreateFeedback` operationId).
+	CreateFeedbackWithBody(ctx context.Context, params *CreateFeedbackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFeedback Send feedback
+	//
+	// Records the caller's feedback on the storefront. Bound to the users service's
+	// createFeedback with `x-upstream` (no hand-written Go): the caller's subject is the
+	// users service's `userId`, the body passes through as is, and the answer is projected
+	// onto Feedback. Requires an `Idempotency-Key`: a repeat with the same key and payload
+	// replays the first response (with `Idempotent-Replayed: true`); the key is forwarded
+	// to the users service scoped to the caller.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/me/feedback (the `CreateFeedback` operationId).
+	CreateFeedback(ctx context.Context, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMyRecommendations Get my recommendations
 	//
 	// Products the catalog recommends to the caller. Bound to the catalog's
@@ -957,6 +1037,54 @@ type ClientInterface interface {
 // Corresponds with GET /v1/me/dashboard (the `GetDashboard` operationId).
 func (c *Client) GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDashboardRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFeedbackWithBody Send feedback
+//
+// Records the caller's feedback on the storefront. Bound to the users service's
+// createFeedback with `x-upstream` (no hand-written Go): the caller's subject is the
+// users service's `userId`, the body passes through as is, and the answer is projected
+// onto Feedback. Requires an `Idempotency-Key`: a repeat with the same key and payload
+// replays the first response (with `Idempotent-Replayed: true`); the key is forwarded
+// to the users service scoped to the caller.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/me/feedback (the `CreateFeedback` operationId).
+func (c *Client) CreateFeedbackWithBody(ctx context.Context, params *CreateFeedbackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFeedbackRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFeedback Send feedback
+//
+// Records the caller's feedback on the storefront. Bound to the users service's
+// createFeedback with `x-upstream` (no hand-written Go): the caller's subject is the
+// users service's `userId`, the body passes through as is, and the answer is projected
+// onto Feedback. Requires an `Idempotency-Key`: a repeat with the same key and payload
+// replays the first response (with `Idempotent-Replayed: true`); the key is forwarded
+// to the users service scoped to the caller.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/me/feedback (the `CreateFeedback` operationId).
+func (c *Client) CreateFeedback(ctx context.Context, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFeedbackRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1138,6 +1266,59 @@ func NewGetDashboardRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateFeedbackRequest calls the generic CreateFeedback builder with application/json body
+func NewCreateFeedbackRequest(server string, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateFeedbackRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateFeedbackRequestWithBody constructs an http.Request for the CreateFeedback method, with any body, and a specified content type
+func NewCreateFeedbackRequestWithBody(server string, params *CreateFeedbackParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/feedback")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
 	}
 
 	return req, nil
@@ -1601,6 +1782,34 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/me/dashboard (the `GetDashboard` operationId).
 	GetDashboardWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardResponse, error)
 
+	// CreateFeedbackWithBodyWithResponse Send feedback
+	//
+	// Records the caller's feedback on the storefront. Bound to the users service's
+	// createFeedback with `x-upstream` (no hand-written Go): the caller's subject is the
+	// users service's `userId`, the body passes through as is, and the answer is projected
+	// onto Feedback. Requires an `Idempotency-Key`: a repeat with the same key and payload
+	// replays the first response (with `Idempotent-Replayed: true`); the key is forwarded
+	// to the users service scoped to the caller.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/feedback (the `CreateFeedback` operationId).
+	CreateFeedbackWithBodyWithResponse(ctx context.Context, params *CreateFeedbackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFeedbackResponse, error)
+
+	// CreateFeedbackWithResponse Send feedback
+	//
+	// Records the caller's feedback on the storefront. Bound to the users service's
+	// createFeedback with `x-upstream` (no hand-written Go): the caller's subject is the
+	// users service's `userId`, the body passes through as is, and the answer is projected
+	// onto Feedback. Requires an `Idempotency-Key`: a repeat with the same key and payload
+	// replays the first response (with `Idempotent-Replayed: true`); the key is forwarded
+	// to the users service scoped to the caller.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/feedback (the `CreateFeedback` operationId).
+	CreateFeedbackWithResponse(ctx context.Context, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFeedbackResponse, error)
+
 	// GetMyRecommendationsWithResponse Get my recommendations
 	//
 	// Products the catalog recommends to the caller. Bound to the catalog's
@@ -1788,6 +1997,138 @@ func (r GetDashboardResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetDashboardResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateFeedbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *FeedbackEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON406 the response for an HTTP 406 `application/json` response
+	JSON406 *NotAcceptable
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *GatewayTimeout
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateFeedbackResponse) GetJSON201() *FeedbackEnvelope {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateFeedbackResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateFeedbackResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateFeedbackResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON406 returns the response for an HTTP 406 `application/json` response
+func (r CreateFeedbackResponse) GetJSON406() *NotAcceptable {
+	return r.JSON406
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateFeedbackResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateFeedbackResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateFeedbackResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateFeedbackResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateFeedbackResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateFeedbackResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateFeedbackResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateFeedbackResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r CreateFeedbackResponse) GetJSON504() *GatewayTimeout {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateFeedbackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateFeedbackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateFeedbackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateFeedbackResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2610,6 +2951,46 @@ func (c *ClientWithResponses) GetDashboardWithResponse(ctx context.Context, reqE
 	return ParseGetDashboardResponse(rsp)
 }
 
+// CreateFeedbackWithBodyWithResponse Send feedback
+//
+// Records the caller's feedback on the storefront. Bound to the users service's
+// createFeedback with `x-upstream` (no hand-written Go): the caller's subject is the
+// users service's `userId`, the body passes through as is, and the answer is projected
+// onto Feedback. Requires an `Idempotency-Key`: a repeat with the same key and payload
+// replays the first response (with `Idempotent-Replayed: true`); the key is forwarded
+// to the users service scoped to the caller.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/feedback (the `CreateFeedback` operationId).
+func (c *ClientWithResponses) CreateFeedbackWithBodyWithResponse(ctx context.Context, params *CreateFeedbackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFeedbackResponse, error) {
+	rsp, err := c.CreateFeedbackWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFeedbackResponse(rsp)
+}
+
+// CreateFeedbackWithResponse Send feedback
+//
+// Records the caller's feedback on the storefront. Bound to the users service's
+// createFeedback with `x-upstream` (no hand-written Go): the caller's subject is the
+// users service's `userId`, the body passes through as is, and the answer is projected
+// onto Feedback. Requires an `Idempotency-Key`: a repeat with the same key and payload
+// replays the first response (with `Idempotent-Replayed: true`); the key is forwarded
+// to the users service scoped to the caller.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/feedback (the `CreateFeedback` operationId).
+func (c *ClientWithResponses) CreateFeedbackWithResponse(ctx context.Context, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFeedbackResponse, error) {
+	rsp, err := c.CreateFeedback(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFeedbackResponse(rsp)
+}
+
 // GetMyRecommendationsWithResponse Get my recommendations
 //
 // Products the catalog recommends to the caller. Bound to the catalog's
@@ -2794,6 +3175,123 @@ func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error
 			return nil, err
 		}
 		response.JSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest GatewayTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateFeedbackResponse parses an HTTP response from a CreateFeedbackWithResponse call
+func ParseCreateFeedbackResponse(rsp *http.Response) (*CreateFeedbackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateFeedbackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest FeedbackEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

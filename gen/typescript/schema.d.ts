@@ -27,6 +27,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send feedback
+         * @description Records the caller's feedback on the storefront. Bound to the users service's
+         *     createFeedback with `x-upstream` (no hand-written Go): the caller's subject is the
+         *     users service's `userId`, the body passes through as is, and the answer is projected
+         *     onto Feedback. Requires an `Idempotency-Key`: a repeat with the same key and payload
+         *     replays the first response (with `Idempotent-Replayed: true`); the key is forwarded
+         *     to the users service scoped to the caller.
+         */
+        post: operations["createFeedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/recommendations": {
         parameters: {
             query?: never;
@@ -172,6 +197,15 @@ export interface components {
         };
         /** @enum {string} */
         Category: "kitchen" | "office" | "outdoor" | "apparel" | "books";
+        CreateFeedbackRequest: {
+            /** @description Free text, optional. */
+            comment?: string;
+            /**
+             * Format: int32
+             * @description From 1 (poor) to 5 (excellent).
+             */
+            rating: number;
+        };
         CreateOrderRequest: {
             currency?: components["schemas"]["Currency"];
             items: components["schemas"]["OrderItemRequest"][];
@@ -228,6 +262,20 @@ export interface components {
             meta: components["schemas"]["Meta"];
             /** @constant */
             success: false;
+        };
+        Feedback: {
+            comment?: string;
+            /** Format: date-time */
+            createdAt: string;
+            id: string;
+            /** Format: int32 */
+            rating: number;
+        };
+        FeedbackEnvelope: {
+            data: components["schemas"]["Feedback"];
+            meta: components["schemas"]["Meta"];
+            /** @constant */
+            success: true;
         };
         InvoicePayment: {
             /**
@@ -582,6 +630,7 @@ export interface components {
 }
 export type CardPayment = components['schemas']['CardPayment'];
 export type Category = components['schemas']['Category'];
+export type CreateFeedbackRequest = components['schemas']['CreateFeedbackRequest'];
 export type CreateOrderRequest = components['schemas']['CreateOrderRequest'];
 export type Currency = components['schemas']['Currency'];
 export type Dashboard = components['schemas']['Dashboard'];
@@ -590,6 +639,8 @@ export type Error = components['schemas']['Error'];
 export type ErrorCode = components['schemas']['ErrorCode'];
 export type ErrorDetail = components['schemas']['ErrorDetail'];
 export type ErrorEnvelope = components['schemas']['ErrorEnvelope'];
+export type Feedback = components['schemas']['Feedback'];
+export type FeedbackEnvelope = components['schemas']['FeedbackEnvelope'];
 export type InvoicePayment = components['schemas']['InvoicePayment'];
 export type Meta = components['schemas']['Meta'];
 export type Order = components['schemas']['Order'];
@@ -652,6 +703,50 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    createFeedback: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description A client-chosen unique key for this request (IETF httpapi Idempotency-Key draft):
+                 *     1 to 255 printable ASCII characters, bare or as a quoted structured-field string.
+                 * @example 8e03978e-40d5-43e8-bc93-6894a57f9324
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateFeedbackRequest"];
+            };
+        };
+        responses: {
+            /** @description The feedback was recorded. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            406: components["responses"]["NotAcceptable"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];

@@ -47,6 +47,21 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// Feedback defines model for Feedback.
+type Feedback struct {
+	Comment   *string   `json:"comment,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	Id        string    `json:"id"`
+	Rating    int32     `json:"rating"`
+	UserId    string    `json:"userId"`
+}
+
+// NewFeedback defines model for NewFeedback.
+type NewFeedback struct {
+	Comment *string `json:"comment,omitempty"`
+	Rating  int32   `json:"rating"`
+}
+
 // User defines model for User.
 type User struct {
 	CreatedAt   time.Time           `json:"createdAt"`
@@ -58,6 +73,15 @@ type User struct {
 
 // UserTier defines model for User.Tier.
 type UserTier string
+
+// CreateFeedbackParams defines parameters for CreateFeedback.
+type CreateFeedbackParams struct {
+	// IdempotencyKey A caller-chosen key, unique per feedback to record.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateFeedbackJSONRequestBody defines body for CreateFeedback for application/json ContentType.
+type CreateFeedbackJSONRequestBody = NewFeedback
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -137,6 +161,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /users/{userId} (the `GetUser` operationId).
 	GetUser(ctx context.Context, userId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFeedbackWithBody Record a user's feedback
+	//
+	// With an Idempotency-Key, a repeat of the key answers the feedback the key recorded first (201, the same feedback) instead of recording another.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /users/{userId}/feedback (the `CreateFeedback` operationId).
+	CreateFeedbackWithBody(ctx context.Context, userId string, params *CreateFeedbackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFeedback Record a user's feedback
+	//
+	// With an Idempotency-Key, a repeat of the key answers the feedback the key recorded first (201, the same feedback) instead of recording another.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /users/{userId}/feedback (the `CreateFeedback` operationId).
+	CreateFeedback(ctx context.Context, userId string, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetUser Get a user's profile
@@ -144,6 +186,44 @@ type ClientInterface interface {
 // Corresponds with GET /users/{userId} (the `GetUser` operationId).
 func (c *Client) GetUser(ctx context.Context, userId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetUserRequest(c.Server, userId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFeedbackWithBody Record a user's feedback
+//
+// With an Idempotency-Key, a repeat of the key answers the feedback the key recorded first (201, the same feedback) instead of recording another.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /users/{userId}/feedback (the `CreateFeedback` operationId).
+func (c *Client) CreateFeedbackWithBody(ctx context.Context, userId string, params *CreateFeedbackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFeedbackRequestWithBody(c.Server, userId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFeedback Record a user's feedback
+//
+// With an Idempotency-Key, a repeat of the key answers the feedback the key recorded first (201, the same feedback) instead of recording another.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /users/{userId}/feedback (the `CreateFeedback` operationId).
+func (c *Client) CreateFeedback(ctx context.Context, userId string, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFeedbackRequest(c.Server, userId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +263,68 @@ func NewGetUserRequest(server string, userId string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateFeedbackRequest calls the generic CreateFeedback builder with application/json body
+func NewCreateFeedbackRequest(server string, userId string, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateFeedbackRequestWithBody(server, userId, params, "application/json", bodyReader)
+}
+
+// NewCreateFeedbackRequestWithBody constructs an http.Request for the CreateFeedback method, with any body, and a specified content type
+func NewCreateFeedbackRequestWithBody(server string, userId string, params *CreateFeedbackParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/feedback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -238,6 +380,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /users/{userId} (the `GetUser` operationId).
 	GetUserWithResponse(ctx context.Context, userId string, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
+
+	// CreateFeedbackWithBodyWithResponse Record a user's feedback
+	//
+	// With an Idempotency-Key, a repeat of the key answers the feedback the key recorded first (201, the same feedback) instead of recording another.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{userId}/feedback (the `CreateFeedback` operationId).
+	CreateFeedbackWithBodyWithResponse(ctx context.Context, userId string, params *CreateFeedbackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFeedbackResponse, error)
+
+	// CreateFeedbackWithResponse Record a user's feedback
+	//
+	// With an Idempotency-Key, a repeat of the key answers the feedback the key recorded first (201, the same feedback) instead of recording another.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{userId}/feedback (the `CreateFeedback` operationId).
+	CreateFeedbackWithResponse(ctx context.Context, userId string, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFeedbackResponse, error)
 }
 
 type GetUserResponse struct {
@@ -295,6 +455,61 @@ func (r GetUserResponse) ContentType() string {
 	return ""
 }
 
+type CreateFeedbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Feedback
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateFeedbackResponse) GetJSON201() *Feedback {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateFeedbackResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateFeedbackResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateFeedbackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateFeedbackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateFeedbackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateFeedbackResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetUserWithResponse Get a user's profile
 //
 // Returns a wrapper object for the known response body format(s).
@@ -306,6 +521,36 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, userId st
 		return nil, err
 	}
 	return ParseGetUserResponse(rsp)
+}
+
+// CreateFeedbackWithBodyWithResponse Record a user's feedback
+//
+// With an Idempotency-Key, a repeat of the key answers the feedback the key recorded first (201, the same feedback) instead of recording another.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{userId}/feedback (the `CreateFeedback` operationId).
+func (c *ClientWithResponses) CreateFeedbackWithBodyWithResponse(ctx context.Context, userId string, params *CreateFeedbackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFeedbackResponse, error) {
+	rsp, err := c.CreateFeedbackWithBody(ctx, userId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFeedbackResponse(rsp)
+}
+
+// CreateFeedbackWithResponse Record a user's feedback
+//
+// With an Idempotency-Key, a repeat of the key answers the feedback the key recorded first (201, the same feedback) instead of recording another.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{userId}/feedback (the `CreateFeedback` operationId).
+func (c *ClientWithResponses) CreateFeedbackWithResponse(ctx context.Context, userId string, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFeedbackResponse, error) {
+	rsp, err := c.CreateFeedback(ctx, userId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFeedbackResponse(rsp)
 }
 
 // ParseGetUserResponse parses an HTTP response from a GetUserWithResponse call
@@ -348,11 +593,54 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 	return response, nil
 }
 
+// ParseCreateFeedbackResponse parses an HTTP response from a CreateFeedbackWithResponse call
+func ParseCreateFeedbackResponse(rsp *http.Response) (*CreateFeedbackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateFeedbackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Feedback
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetUser Get a user's profile
 	// (GET /users/{userId})
 	GetUser(ctx echo.Context, userId string) error
+	// CreateFeedback Record a user's feedback
+	// (POST /users/{userId}/feedback)
+	CreateFeedback(ctx echo.Context, userId string, params CreateFeedbackParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -373,6 +661,42 @@ func (w *ServerInterfaceWrapper) GetUser(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetUser(ctx, userId)
+	return err
+}
+
+// CreateFeedback converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateFeedback(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "userId" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", ctx.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter userId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateFeedbackParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateFeedback(ctx, userId, params)
 	return err
 }
 
@@ -424,6 +748,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/users/:userId", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
+	router.POST(options.BaseURL+"/users/:userId/feedback", wrapper.CreateFeedback, options.OperationMiddlewares["createFeedback"]...)
 
 }
 
@@ -479,11 +804,66 @@ func (response GetUser500JSONResponse) VisitGetUserResponse(w http.ResponseWrite
 	return err
 }
 
+type CreateFeedbackRequestObject struct {
+	UserId string `json:"userId"`
+	Params CreateFeedbackParams
+	Body   *CreateFeedbackJSONRequestBody
+}
+
+type CreateFeedbackResponseObject interface {
+	VisitCreateFeedbackResponse(w http.ResponseWriter) error
+}
+
+type CreateFeedback201JSONResponse Feedback
+
+func (response CreateFeedback201JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateFeedback400JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFeedback500JSONResponse Error
+
+func (response CreateFeedback500JSONResponse) VisitCreateFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetUser Get a user's profile
 	// (GET /users/{userId})
 	GetUser(ctx context.Context, request GetUserRequestObject) (GetUserResponseObject, error)
+	// CreateFeedback Record a user's feedback
+	// (POST /users/{userId}/feedback)
+	CreateFeedback(ctx context.Context, request CreateFeedbackRequestObject) (CreateFeedbackResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -523,22 +903,77 @@ func (sh *strictHandler) GetUser(ctx echo.Context, userId string) error {
 	return nil
 }
 
+// CreateFeedback operation middleware
+func (sh *strictHandler) CreateFeedback(ctx echo.Context, userId string, params CreateFeedbackParams) error {
+	var request CreateFeedbackRequestObject
+
+	request.UserId = userId
+	request.Params = params
+
+	var body CreateFeedbackJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFeedback(ctx.Request().Context(), request.(CreateFeedbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFeedback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateFeedbackResponseObject); ok {
+		return validResponse.VisitCreateFeedbackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"jFRNTyM5EP0rVi3SXhx3dxJ2F5/IYbVitWJHGrhAMoOnXUmM2h9jO2iYqP/7qNwEEggSp3ZXlV89v3r2",
-	"Flpvg3focgK5hYgpeJew/Pwdo4+0aL3L6DItVQidaVU23lX3yTuKpXaNVtHqJOISJPxWvaBWQzZVA1rf",
-	"9xw0pjaaQCAgYeYYUk4A5Z7KD/qH6APGbAZarddI3/wYECSkHI1bQc/BYkpqdSzXc4j4fWMiapC3A8JL",
-	"/YLv6v23e2wzYV0nPNY6osqoZ0WKpY9WZZCgVcZRNpYw35DSJoVOPV4qe5w0WmW6A7ghcgTK6KMI2QxU",
-	"0W0snS5l5bSKGjisfKf3jveOHIZK93nyFw6EzffO/VYrQjNu6YnC4WCv1sg0Ws82CWNim5ByRGVl+Wch",
-	"+qXpMAn2qVPGsX8//3/JmfMM3QN2PqCYu+KAxFREdredl7nNQbI5CCHmwNl8N8O9aH8n5q5Qzx3xvC7N",
-	"E8YH09LRHjCmgV8jalGTgj6gU8GAhIloRA0cgsrrMvGqcK+29LnQPYVWWMZPvij34EKDhH8wF8vQ1qgs",
-	"ZowJ5O0WDHUiOODgiglgwIL9IeS4Qb53kYLKGSNt/XI7G92o0c96dPZVyPPRYtvwZvxXf/LWIf2CH17g",
-	"cV1/4PriD2VDh6/8DeN6PB3Vk1EzvarP5PgPeTq5eeUTCbPOtMj+M1pj1z37RoKi+PkTsmi9hcG+Q2Jn",
-	"LDkYtOcffEKKwkdeEDIaiSoIalpP38N5Fmf3GHE4HST6UDXx3Fir4uMwcKZK19/TzssDN7LabvqbSGqs",
-	"cw6yqprxn+Q40cizpp5Av+h/BQAA//8=",
+	"xFZtb9s2EP4rxK3ANoyWJTtZFn5qNqxDtyIbthQDEmUtI55ttiKpkHQaz9B/H06ybPmlnQMMq7+YIk8P",
+	"7+W557SEwpnKWbQxgFiCx1A5G7B5+NF752lROBvRRlrKqip1IaN2dvguOEt7oZihkbR65nECAr4YblCH",
+	"7WkYtmh1XXNQGAqvKwIBAReWIZ0lQGcr8637K+8q9FG3bhVOIf3HRYUgIESv7RRqDgZDkNNDZzUHj/dz",
+	"7VGBuGkRNva3vLN3d++wiIT1AlHdyeL9oeuNWSVjz4PCo4yoLprTifNGRhCgZMRB1Ibu3HtFq4NIXkZa",
+	"9WG0jePRBkLbiFP0ZDwP6F+qf49bK1gbr6/oe30oE5f44ahkGPn4Cu00zkBkaZryJ8Vk5KM2cwPilIPR",
+	"tl1n+7HuBLRCPOT264CHuPP0AikdqlIuLqU5zDo0UpdbcO3O8bWOunUVLUV9AyFKq6SnGk1dqXrhfaqu",
+	"fT/5xgfC/nSJCU3biSMXtjvzaoZMoXGMOBPYvArRozSieWaVdxNdYkjYb6XUlv38x6+XnFnH0D5g6SpM",
+	"ctu0cGDSI3u7zJvGy0GwHJIkyYGzvGvC3m79Nslt43osyc/XzeUB/YMuKLQH9KH1L0vSJKUMugqtrDQI",
+	"GCdZkgKHSsZZU/Fh4/tw2dK+pq0pNuUnXjRCRq0DP2FsKEOvemkwog8gbpag6SaCAw62IUGvhdZFiH6O",
+	"vKeElYwRPb36183F4FoO/k4H528S8Xxwu8x4NvqufrbPkPqWbyvwKE2P0F98lKYqcYffMEpHJ4N0PMhO",
+	"rtJzMfpWnI6vd3gi4KLUBbJXWiksyzVvBEjaf75CTgpnoKVve9ARS7QErfmRM6DJ8IERQESjpCYEdZKe",
+	"fAxnnZxumnA4bVN0lDX5OTdG+kVbcCabW78MHZcbkx3GDCd99XMh7vfJnzrOmLTspUJTuYi2WAx+wQVn",
+	"knmsUEbmJizOkL3HBZM2fCBC03MHvT70WDivULGJ9iGyr0ZpxpvDIM3G/GumbYgoFeG2r2g7ZdK6OKMk",
+	"8h1u/9CwYq3in5XifDd5F6yQZYl+UMxcQEtp4Gxu9f0cWYW+lyO3ipUCbFyeoVRNy66c3sk/9L3tjafR",
+	"aTtl1uOKb8WS54+jbJDnj2d4+81Hu/R+jiF+79TiP/tA6g/aelviKfX1njZkT9SGblbDCxkiU1jqB/SL",
+	"ZGs8rGQjywbZ+VWWinQsTs6uu+af3L1J6ZdtPh9oYnffHytxOFoOtsPdl4Su9CtZSP8PWfi9odhGGSZb",
+	"PtIU6rpm7kkoZzFWYjjMRmc0jJJMnGfpGOrb+p8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

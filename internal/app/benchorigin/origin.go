@@ -4,7 +4,7 @@
 //
 // A request costs what net/http costs plus a map lookup: no JSON encoding, no routing
 // library, no per-request allocation in the handler on the hot paths (GET /products/{id},
-// GET /products?ids=<one id>, POST /orders). Every answer is valid against its upstream's
+// GET /products?ids=<one id>, POST /orders, POST /users/{id}/feedback). Every answer is valid against its upstream's
 // contract, so the gateway's response contract check passes.
 package benchorigin
 
@@ -96,6 +96,7 @@ type Origin struct {
 	cancelled   *response
 	orderPage   *response
 	user        *response
+	feedback    *response // POST /users/{id}/feedback (201)
 	notFound    *response
 	badRequest  *response
 }
@@ -144,6 +145,10 @@ func New() *Origin {
 	o.user = newResponse(http.StatusOK, map[string]any{
 		"id": "alice", "displayName": "Alice Example", "email": "alice@example.com",
 		"tier": "gold", "createdAt": "2024-01-15T09:30:00.000Z",
+	})
+	o.feedback = newResponse(http.StatusCreated, map[string]any{
+		"id": "fb_000001", "userId": "alice", "rating": 5, "comment": "Quick delivery, lovely mug.",
+		"createdAt": "2026-11-26T17:05:07.123Z",
 	})
 	o.notFound = newResponse(http.StatusNotFound, map[string]string{"code": "NOT_FOUND", "message": "not found"})
 	o.badRequest = newResponse(http.StatusBadRequest, map[string]string{"code": "BAD_REQUEST", "message": "bad request"})
@@ -197,6 +202,10 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case strings.HasPrefix(path, "/orders/") && strings.HasSuffix(path, "/cancel"):
 			o.cancelled.write(w)
+			return
+		case strings.HasPrefix(path, "/users/") && strings.HasSuffix(path, "/feedback"):
+			_, _ = io.Copy(io.Discard, r.Body)
+			o.feedback.write(w)
 			return
 		}
 	}

@@ -87,6 +87,12 @@ func TestAnswersKeepTheContracts(t *testing.T) {
 	if err := upstream.Check("users", user, err, http.StatusOK); err != nil {
 		t.Fatalf("GET /users/alice: %v", err)
 	}
+	key := "k-1"
+	fb, err := clients.Users.CreateFeedbackWithResponse(ctx, userID, &usersapi.CreateFeedbackParams{IdempotencyKey: &key},
+		usersapi.NewFeedback{Rating: 5})
+	if err := upstream.Check("users", fb, err, http.StatusCreated); err != nil || fb.JSON201 == nil {
+		t.Fatalf("POST /users/alice/feedback: %v", err)
+	}
 }
 
 // TestGetProductAllocs: the origin's hot path allocates nothing beyond net/http.
@@ -100,6 +106,20 @@ func TestGetProductAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("GET /products/prd_0001: %v allocations, want 0", allocs)
+	}
+}
+
+// TestCreateFeedbackAllocs: so does POST /users/{id}/feedback, beyond draining the body.
+func TestCreateFeedbackAllocs(t *testing.T) {
+	o := benchorigin.New()
+	w := &discard{header: http.Header{}}
+	req := httptest.NewRequest(http.MethodPost, "/users/alice/feedback", http.NoBody)
+	allocs := testing.AllocsPerRun(100, func() {
+		clear(w.header)
+		o.ServeHTTP(w, req)
+	})
+	if allocs != 0 {
+		t.Errorf("POST /users/alice/feedback: %v allocations, want 0", allocs)
 	}
 }
 

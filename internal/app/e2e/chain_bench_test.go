@@ -27,7 +27,9 @@ import (
 // origin (cmd/benchorigin/origin: precomputed bytes) in the same process. Every feature is
 // on as in scripts/bench-load.sh: JWT auth, a rate limit that never rejects, idempotency
 // (a unique key per POST), metrics, the JSON access log (encoded, then discarded) and
-// tracing with a sampler that records nothing. GET product runs twice: with the answer
+// tracing with a sampler that records nothing. BoundPost is createFeedback, a keyed POST
+// bound with x-upstream (one upstream call, the generated glue); CreateOrder is hand-written
+// glue with two upstream calls. GET product runs twice: with the answer
 // cache off (GetProduct: the full proxying path, one upstream call per request) and on
 // (GetProductCacheHit: x-cache serves every request after the first from its store).
 //
@@ -40,8 +42,9 @@ import (
 // look at the gateway's own frames (internal/..., gen/..., echo) for what the gateway adds.
 
 const (
-	benchProductPath = "/v1/products/prd_0001"
-	benchOrderBody   = `{"items":[{"productId":"prd_0001","quantity":1}],"currency":"USD","note":null,"payment":{"method":"card","cardToken":"tok_visa_4242"}}`
+	benchProductPath  = "/v1/products/prd_0001"
+	benchOrderBody    = `{"items":[{"productId":"prd_0001","quantity":1}],"currency":"USD","note":null,"payment":{"method":"card","cardToken":"tok_visa_4242"}}`
+	benchFeedbackBody = `{"rating":5,"comment":"Quick delivery, lovely mug."}`
 )
 
 // benchGateway is the assembled gateway in front of an in-process origin.
@@ -125,11 +128,12 @@ func (s *sink) reset() {
 	s.body.Reset()
 }
 
-// benchRequest is one reusable request: GET product, or POST order with a fresh
-// Idempotency-Key and body reader per call of next.
+// benchRequest is one reusable request: GET product, or a keyed POST (order, feedback) with
+// a fresh Idempotency-Key and body reader per call of next.
 type benchRequest struct {
 	req    *http.Request
 	body   *bytes.Reader
+	raw    []byte
 	keys   []byte
 	prefix string
 	n      int
@@ -143,18 +147,26 @@ func newGetProduct() *benchRequest {
 }
 
 func newCreateOrder(token, prefix string) *benchRequest {
-	body := bytes.NewReader([]byte(benchOrderBody))
-	req := httptest.NewRequest(http.MethodPost, "/v1/orders", nil)
+	return newKeyedPost("/v1/orders", benchOrderBody, token, prefix)
+}
+
+func newBoundPost(token, prefix string) *benchRequest {
+	return newKeyedPost("/v1/me/feedback", benchFeedbackBody, token, prefix)
+}
+
+func newKeyedPost(path, body, token, prefix string) *benchRequest {
+	raw := []byte(body)
+	req := httptest.NewRequest(http.MethodPost, path, nil)
 	req.RemoteAddr = "127.0.0.1:40000"
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.ContentLength = int64(len(benchOrderBody))
-	return &benchRequest{req: req, body: body, prefix: prefix, want: http.StatusCreated}
+	req.ContentLength = int64(len(raw))
+	return &benchRequest{req: req, body: bytes.NewReader(raw), raw: raw, prefix: prefix, want: http.StatusCreated}
 }
 
 func (r *benchRequest) next() *http.Request {
 	if r.body != nil {
-		r.body.Reset([]byte(benchOrderBody))
+		r.body.Reset(r.raw)
 		r.req.Body = io.NopCloser(r.body)
 		r.n++
 		r.keys = strconv.AppendInt(append(r.keys[:0], r.prefix...), int64(r.n), 10)
@@ -185,6 +197,7 @@ func BenchmarkChain(b *testing.B) {
 	}{
 		{"GetProduct", gw, newGetProduct},
 		{"GetProductCacheHit", cached, newGetProduct},
+		{"BoundPost", gw, func() *benchRequest { return newBoundPost(gw.token, keyPrefix()) }},
 		{"CreateOrder", gw, func() *benchRequest { return newCreateOrder(gw.token, keyPrefix()) }},
 	}
 	for _, bc := range cases {

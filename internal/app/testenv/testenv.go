@@ -44,7 +44,9 @@ type Env struct {
 	Users   *Upstream
 	// OrdersService is the orders upstream's store, to count what reached it.
 	OrdersService *ordersdemo.Service
-	Client        *http.Client
+	// UsersService is the users upstream's store, to see what reached it.
+	UsersService *usersdemo.Service
+	Client       *http.Client
 }
 
 // Start runs the demo upstreams and the gateway (built from the embedded default config,
@@ -92,8 +94,9 @@ func Launch(opts []server.Option, mutate ...func(*config.Config)) (env *Env, sto
 	env.Orders = upstream(func(e *echo.Echo) {
 		ordersapi.RegisterHandlers(e, ordersapi.NewStrictHandler(env.OrdersService, nil))
 	})
+	env.UsersService = usersdemo.New()
 	env.Users = upstream(func(e *echo.Echo) {
-		usersapi.RegisterHandlers(e, usersapi.NewStrictHandler(usersdemo.New(), nil))
+		usersapi.RegisterHandlers(e, usersapi.NewStrictHandler(env.UsersService, nil))
 	})
 	fail := func(err error) (*Env, func(), error) {
 		stop()

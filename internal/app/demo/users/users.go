@@ -1,8 +1,12 @@
-// Package users is the demo users upstream: two fixed user profiles, served through the generated strict server of api/upstreams/users.yaml.
+// Package users is the demo users upstream: two fixed user profiles and the feedback users
+// send (in memory, bounded), served through the generated strict server of
+// api/upstreams/users.yaml.
 package users
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,17 +22,35 @@ const (
 	Bob = "bob"
 )
 
-// Service implements the users contract over a fixed, read-only set of users.
-// It is safe for concurrent use.
+// Service implements the users contract over a fixed, read-only set of users and an
+// in-memory, bounded store of feedback. It is safe for concurrent use.
 type Service struct {
 	users map[string]usersapi.User
+	now   func() time.Time
+
+	mu sync.Mutex
+	// feedback holds the recorded feedback oldest first, at most maxFeedback; byKey maps an
+	// Idempotency-Key to the feedback it recorded (the oldest are forgotten with it).
+	feedback []recorded
+	byKey    map[string]usersapi.Feedback
+	seq      int
+	calls    int
 }
+
+// recorded is one feedback and the Idempotency-Key that recorded it ("" without one).
+type recorded struct {
+	key string
+	fb  usersapi.Feedback
+}
+
+// maxFeedback bounds the feedback (and so the Idempotency-Keys) the demo remembers.
+const maxFeedback = 10_000
 
 var _ usersapi.StrictServerInterface = (*Service)(nil)
 
 // New returns the users service with the users alice and bob.
 func New() *Service {
-	return &Service{users: map[string]usersapi.User{
+	return &Service{now: time.Now, byKey: map[string]usersapi.Feedback{}, users: map[string]usersapi.User{
 		Alice: {
 			Id: Alice, DisplayName: "Alice Liddell", Email: "alice@example.com", Tier: usersapi.Gold,
 			CreatedAt: time.Date(2024, time.March, 14, 9, 26, 53, 0, time.UTC),
@@ -60,4 +82,72 @@ func (s *Service) GetUser(_ context.Context, req usersapi.GetUserRequestObject) 
 		}}, nil
 	}
 	return usersapi.GetUser200JSONResponse(u), nil
+}
+
+// CreateFeedback records a user's feedback (any user id: the service trusts its caller, the
+// gateway, to have authenticated the user), or answers 400 BAD_REQUEST for a rating outside
+// 1..5 or a comment over 1000 characters. With an Idempotency-Key, a repeat of the key
+// answers the feedback the key recorded first instead of recording another.
+func (s *Service) CreateFeedback(_ context.Context, req usersapi.CreateFeedbackRequestObject) (usersapi.CreateFeedbackResponseObject, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	body := req.Body
+	if body == nil || body.Rating < 1 || body.Rating > 5 || (body.Comment != nil && len([]rune(*body.Comment)) > 1000) {
+		return usersapi.CreateFeedback400JSONResponse{ErrorJSONResponse: usersapi.ErrorJSONResponse{
+			Code: "BAD_REQUEST", Message: "rating must be 1 to 5, comment at most 1000 characters",
+		}}, nil
+	}
+	var key string
+	if k := req.Params.IdempotencyKey; k != nil {
+		key = *k
+		if first, ok := s.byKey[key]; ok {
+			return usersapi.CreateFeedback201JSONResponse(cloneFeedback(first)), nil
+		}
+	}
+	s.seq++
+	fb := usersapi.Feedback{
+		Id: fmt.Sprintf("fb_%06d", s.seq), UserId: req.UserId, Rating: body.Rating,
+		CreatedAt: s.now().UTC(),
+	}
+	if body.Comment != nil {
+		c := *body.Comment
+		fb.Comment = &c
+	}
+	if len(s.feedback) >= maxFeedback {
+		if old := s.feedback[0]; old.key != "" {
+			delete(s.byKey, old.key)
+		}
+		s.feedback = s.feedback[1:]
+	}
+	s.feedback = append(s.feedback, recorded{key: key, fb: fb})
+	if key != "" {
+		s.byKey[key] = fb
+	}
+	return usersapi.CreateFeedback201JSONResponse(cloneFeedback(fb)), nil
+}
+
+// FeedbackByKey returns the feedback recorded with the Idempotency-Key key, as the service
+// received the key.
+func (s *Service) FeedbackByKey(key string) (usersapi.Feedback, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fb, ok := s.byKey[key]
+	return cloneFeedback(fb), ok
+}
+
+// FeedbackCalls returns how many createFeedback requests reached the service, repeats and
+// rejected ones included.
+func (s *Service) FeedbackCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+func cloneFeedback(fb usersapi.Feedback) usersapi.Feedback {
+	if fb.Comment != nil {
+		c := *fb.Comment
+		fb.Comment = &c
+	}
+	return fb
 }
