@@ -126,13 +126,17 @@ func TestClientGoneIsNotAFailure(t *testing.T) {
 	p := fast()
 	p.CircuitBreaker.FailureThreshold = 2
 	h := newHarness(t, map[string]resilience.Config{"catalog": p})
-	h.catalog.fault(t, demo.Fault{Route: "/products/", Latency: 200 * time.Millisecond})
-	for range 5 {
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		r := h.doContext(ctx, http.MethodGet, productPath, "")
+	h.catalog.fault(t, demo.Fault{Route: "/products/", Latency: 2 * time.Second})
+	for i := range 5 {
+		// The caller leaves once its request has reached the upstream (not on a timer, so that
+		// a loaded machine cannot make it leave before).
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan *result, 1)
+		go func() { done <- h.doContext(ctx, http.MethodGet, productPath, "") }()
+		eventually(t, 5*time.Second, "the call at the upstream", func() bool { return h.catalog.count(productGET) == int64(i+1) })
 		cancel()
-		if r.status != -1 {
-			t.Fatalf("status %d, want the client's own timeout", r.status)
+		if r := <-done; r.status != -1 {
+			t.Fatalf("status %d, want the client's own cancellation", r.status)
 		}
 	}
 	eventually(t, time.Second, "5 calls counted at the upstream", func() bool { return h.catalog.count(productGET) == 5 })
