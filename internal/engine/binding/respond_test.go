@@ -162,6 +162,18 @@ func TestRespondSuccess(t *testing.T) {
 			wantData: `{"value":1e400,"count":123456789012345678901234567890,"samples":[0.10,1E-400]}`,
 		},
 	}
+	// The envelope schemas are compiled before the subtests run in parallel: a validation
+	// compiler is for start-up, not for concurrent use.
+	envelopes := map[string]*validation.Schema{}
+	for _, tt := range tests {
+		if envelopes[tt.envelope] == nil {
+			es, err := schemas.Compile(tt.envelope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			envelopes[tt.envelope] = es
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
@@ -199,10 +211,7 @@ func TestRespondSuccess(t *testing.T) {
 			if !env.Success || env.Meta.RequestID != "req-"+tt.op || env.Meta.Timestamp == "" || env.Meta.Duration < 2 {
 				t.Fatalf("envelope %+v", env)
 			}
-			schema, err := schemas.Compile(tt.envelope)
-			if err != nil {
-				t.Fatal(err)
-			}
+			schema := envelopes[tt.envelope]
 			v, err := strictjson.Decode(rec.Body.Bytes(), 0)
 			if err != nil {
 				t.Fatal(err)
