@@ -294,3 +294,83 @@ func defaulted(c Config) Config {
 	c.SetDefaults()
 	return c
 }
+
+// A retried request carries its whole body on every attempt, whether it can be rewound
+// through GetBody or not.
+func TestRetriesResendTheBody(t *testing.T) {
+	var calls atomic.Int32
+	var bodies sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		n := calls.Add(1)
+		bodies.Store(n, string(b))
+		if n%2 == 1 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "{}")
+	}))
+	defer srv.Close()
+	p, err := New("up", defaulted(Config{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	rt := p.RoundTripper(tr)
+	for _, rewindable := range []bool{true, false} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(`{"a":1}`))
+		if !rewindable {
+			req.GetBody = nil
+			req.Body = io.NopCloser(strings.NewReader(`{"a":1}`))
+		}
+		req.Header.Set(IdempotencyKeyHeader, "k-1")
+		res, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("rewindable %v: status %d", rewindable, res.StatusCode)
+		}
+	}
+	for n := int32(1); n <= calls.Load(); n++ {
+		if b, _ := bodies.Load(n); b != `{"a":1}` {
+			t.Fatalf("attempt %d sent %q", n, b)
+		}
+	}
+	if calls.Load() != 4 {
+		t.Fatalf("%d attempts, want 4", calls.Load())
+	}
+}
+
+func TestReadCapped(t *testing.T) {
+	for _, c := range []struct {
+		body      string
+		announced int64
+		want      string
+		tooLarge  bool
+	}{
+		{"hello", 5, "hello", false},
+		{"hello", -1, "hello", false},
+		{"hello", 3, "hello", false}, // longer than announced: read on
+		{"hel", 5, "hel", false},
+		{"hello world", 5, "", true},
+		{"hello world", -1, "", true},
+		{"hello world", 11, "", true},
+	} {
+		got, err := readCapped(strings.NewReader(c.body), c.announced, 8)
+		if c.tooLarge != errors.Is(err, ErrResponseTooLarge) || (!c.tooLarge && (err != nil || string(got) != c.want)) {
+			t.Fatalf("%q announced %d: %q, %v", c.body, c.announced, got, err)
+		}
+	}
+	b := newBody([]byte("abc"))
+	if got, ok := BodyBytes(b); !ok || string(got) != "abc" {
+		t.Fatalf("BodyBytes: %q %v", got, ok)
+	}
+	_, _ = b.Read(make([]byte, 1))
+	if _, ok := BodyBytes(b); ok {
+		t.Fatal("BodyBytes of a body partly read")
+	}
+}
