@@ -87,20 +87,15 @@ func New(name string, cfg Config, opts ...Option) (*Policy, error) {
 		WithMaxWaitTime(cfg.Bulkhead.MaxWait).
 		Build()
 	whole := timeout.New[*http.Response](cfg.Timeout)
-	var perAttempt failsafe.Policy[*http.Response]
-	if cfg.AttemptTimeout < cfg.Timeout {
-		perAttempt = timeout.New[*http.Response](cfg.AttemptTimeout)
-	}
+	// The attempt timeout is the attempt's own deadline (attempt.send), not a policy: the
+	// same failure (timeout.ErrExceeded, retried and counted by the breaker) at a fraction
+	// of a policy's per-call cost.
 	b := budget.NewBuilder().
 		WithMaxRate(cfg.Retry.Budget.MaxRatio).
 		WithMinConcurrency(uint(cfg.Retry.Budget.MinConcurrency)).
 		Build()
 	executor := func(retryable func(*http.Response, error) bool) failsafe.Executor[*http.Response] {
-		policies := []failsafe.Policy[*http.Response]{bh, whole, p.retryPolicy(b, retryable), p.breaker}
-		if perAttempt != nil {
-			policies = append(policies, perAttempt)
-		}
-		return failsafe.With(policies...)
+		return failsafe.With[*http.Response](bh, whole, p.retryPolicy(b, retryable), p.breaker)
 	}
 	maxRetryAfter := cfg.Retry.MaxRetryAfter
 	p.repeatable = executor(func(resp *http.Response, err error) bool {
@@ -143,7 +138,11 @@ func (p *Policy) State() State { return p.breaker.State() }
 // RoundTripper returns base (the connection-level transport) wrapped in the policies. Each
 // attempt that is sent (not refused by the open circuit) is reported to Hooks.Attempt.
 func (p *Policy) RoundTripper(base http.RoundTripper) http.RoundTripper {
-	return &call{policy: p, attempt: &attempt{base: base, maxBytes: p.cfg.MaxResponseBytes, name: p.name, onAttempt: p.opts.hooks.Attempt}}
+	a := &attempt{base: base, maxBytes: p.cfg.MaxResponseBytes, name: p.name, onAttempt: p.opts.hooks.Attempt}
+	if p.cfg.AttemptTimeout < p.cfg.Timeout {
+		a.timeout = p.cfg.AttemptTimeout
+	}
+	return &call{policy: p, attempt: a}
 }
 
 // discard drains (bounded: bodies are already read whole, capped) and closes a final

@@ -374,3 +374,54 @@ func TestReadCapped(t *testing.T) {
 		t.Fatal("BodyBytes of a body partly read")
 	}
 }
+
+// An attempt that outlives the attempt timeout fails with timeout.ErrExceeded: a GET is
+// retried, a POST without an Idempotency-Key is not, and each counts against the breaker.
+func TestAttemptTimeout(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 || r.Method == http.MethodPost {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "{}")
+	}))
+	defer srv.Close()
+	defer close(release)
+	var attempts atomic.Int32
+	p, err := New("up", defaulted(Config{Timeout: time.Second, AttemptTimeout: 50 * time.Millisecond,
+		Retry: Retry{InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, CircuitBreaker: CircuitBreaker{FailureThreshold: 2}}),
+		WithHooks(Hooks{Attempt: func(string, bool) { attempts.Add(1) }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: p.RoundTripper(tr)}
+	res, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || attempts.Load() != 2 {
+		t.Fatalf("status %d after %d attempts, want 200 after 2", res.StatusCode, attempts.Load())
+	}
+	if p.State() != StateClosed {
+		t.Fatalf("circuit %s after one timed-out attempt", p.State())
+	}
+	_, err = client.Post(srv.URL, "application/json", strings.NewReader("{}"))
+	if !errors.Is(err, timeout.ErrExceeded) || attempts.Load() != 3 {
+		t.Fatalf("err %v after %d attempts, want timeout.ErrExceeded after 3", err, attempts.Load())
+	}
+	if outcomeOf(nil, err) != OutcomeTimeout {
+		t.Fatalf("outcome %s", outcomeOf(nil, err))
+	}
+	_, err = client.Post(srv.URL, "application/json", strings.NewReader("{}"))
+	if !errors.Is(err, timeout.ErrExceeded) || p.State() != StateOpen {
+		t.Fatalf("err %v, circuit %s; want timeout.ErrExceeded, open after 2 consecutive timeouts", err, p.State())
+	}
+}

@@ -3,6 +3,7 @@ package resilience
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
 // call is the RoundTripper the http.Client uses: it picks the executor by the request's
@@ -106,7 +108,7 @@ func (s *run) attemptOnce(exec failsafe.Execution[*http.Response]) (*http.Respon
 		body = b
 	}
 	s.sent = true
-	return s.a.roundTrip(exec.Context(), s.req, body)
+	return s.a.send(exec.Context(), s.req, body)
 }
 
 // attempt is the innermost step: one attempt on the wire.
@@ -134,6 +136,7 @@ type attempt struct {
 	maxBytes  int64
 	name      string
 	onAttempt func(upstream string, retry bool)
+	timeout   time.Duration // the attempt timeout; 0: the call's timeout bounds the attempt
 }
 
 // wroteTrace records whether net/http wrote the whole request (its WroteRequest hook).
@@ -146,6 +149,22 @@ func (w *wroteTrace) wroteRequest(i httptrace.WroteRequestInfo) {
 	if i.Err == nil {
 		w.wrote.Store(true)
 	}
+}
+
+// send sends one attempt under the attempt timeout, when it is shorter than the call's. An
+// attempt that runs out of it fails with timeout.ErrExceeded, as a failsafe-go Timeout
+// policy between the breaker and the attempt would make it fail.
+func (a *attempt) send(ctx context.Context, req *http.Request, body io.ReadCloser) (*http.Response, error) {
+	if a.timeout <= 0 {
+		return a.roundTrip(ctx, req, body)
+	}
+	actx, cancel := context.WithTimeout(ctx, a.timeout)
+	resp, err := a.roundTrip(actx, req, body)
+	cancel()
+	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return nil, timeout.ErrExceeded
+	}
+	return resp, err
 }
 
 // RoundTrip sends one attempt of req, outside any policy.
