@@ -1,7 +1,7 @@
 // Package resilience builds, once at start-up, the policies that guard every call to one
 // upstream, with failsafe-go's builders, and plugs them into an http.RoundTripper
-// (failsafehttp) so that a generated client gets them through its http.Client. Outermost
-// first:
+// that runs their executor directly, so that a generated client gets them through its
+// http.Client. Outermost first:
 //
 //	bulkhead -> timeout (whole call) -> retry (backoff, Retry-After, budget)
 //	         -> circuit breaker -> attempt timeout -> attempt (body read whole, capped)
@@ -21,8 +21,6 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/budget"
 	"github.com/failsafe-go/failsafe-go/bulkhead"
-	"github.com/failsafe-go/failsafe-go/common"
-	"github.com/failsafe-go/failsafe-go/failsafehttp"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/failsafe-go/failsafe-go/timeout"
 )
@@ -89,23 +87,15 @@ func New(name string, cfg Config, opts ...Option) (*Policy, error) {
 		WithMaxWaitTime(cfg.Bulkhead.MaxWait).
 		Build()
 	whole := timeout.New[*http.Response](cfg.Timeout)
-	var perAttempt failsafe.Policy[*http.Response]
-	if cfg.AttemptTimeout < cfg.Timeout {
-		perAttempt = timeout.New[*http.Response](cfg.AttemptTimeout)
-	}
+	// The attempt timeout is the attempt's own deadline (attempt.send), not a policy: the
+	// same failure (timeout.ErrExceeded, retried and counted by the breaker) at a fraction
+	// of a policy's per-call cost.
 	b := budget.NewBuilder().
 		WithMaxRate(cfg.Retry.Budget.MaxRatio).
 		WithMinConcurrency(uint(cfg.Retry.Budget.MinConcurrency)).
 		Build()
 	executor := func(retryable func(*http.Response, error) bool) failsafe.Executor[*http.Response] {
-		policies := []failsafe.Policy[*http.Response]{bh, whole, p.retryPolicy(b, retryable), p.breaker}
-		if perAttempt != nil {
-			policies = append(policies, perAttempt)
-		}
-		if p.opts.hooks.Attempt != nil {
-			policies = append(policies, observer{name: name, attempt: p.opts.hooks.Attempt})
-		}
-		return failsafe.With(policies...)
+		return failsafe.With[*http.Response](bh, whole, p.retryPolicy(b, retryable), p.breaker)
 	}
 	maxRetryAfter := cfg.Retry.MaxRetryAfter
 	p.repeatable = executor(func(resp *http.Response, err error) bool {
@@ -145,31 +135,14 @@ func (p *Policy) Config() Config { return p.cfg }
 // State returns the circuit's state.
 func (p *Policy) State() State { return p.breaker.State() }
 
-// RoundTripper returns base (the connection-level transport) wrapped in the policies.
+// RoundTripper returns base (the connection-level transport) wrapped in the policies. Each
+// attempt that is sent (not refused by the open circuit) is reported to Hooks.Attempt.
 func (p *Policy) RoundTripper(base http.RoundTripper) http.RoundTripper {
-	a := &attempt{base: base, maxBytes: p.cfg.MaxResponseBytes}
-	return &call{
-		policy:     p,
-		repeatable: failsafehttp.NewRoundTripperWithExecutor(a, p.repeatable),
-		once:       failsafehttp.NewRoundTripperWithExecutor(a, p.once),
+	a := &attempt{base: base, maxBytes: p.cfg.MaxResponseBytes, name: p.name, onAttempt: p.opts.hooks.Attempt}
+	if p.cfg.AttemptTimeout < p.cfg.Timeout {
+		a.timeout = p.cfg.AttemptTimeout
 	}
-}
-
-// observer is the innermost policy: it reports each attempt that is sent.
-type observer struct {
-	name    string
-	attempt func(upstream string, retry bool)
-}
-
-// ToExecutor returns the observer itself (failsafe-go's policy executor contract).
-func (o observer) ToExecutor(_ *http.Response) any { return o }
-
-// Apply reports the attempt, then runs it.
-func (o observer) Apply(inner func(failsafe.Execution[*http.Response]) *common.PolicyResult[*http.Response]) func(failsafe.Execution[*http.Response]) *common.PolicyResult[*http.Response] {
-	return func(exec failsafe.Execution[*http.Response]) *common.PolicyResult[*http.Response] {
-		o.attempt(o.name, exec.IsRetry())
-		return inner(exec)
-	}
+	return &call{policy: p, attempt: a}
 }
 
 // discard drains (bounded: bodies are already read whole, capped) and closes a final

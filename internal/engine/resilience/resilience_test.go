@@ -294,3 +294,134 @@ func defaulted(c Config) Config {
 	c.SetDefaults()
 	return c
 }
+
+// A retried request carries its whole body on every attempt, whether it can be rewound
+// through GetBody or not.
+func TestRetriesResendTheBody(t *testing.T) {
+	var calls atomic.Int32
+	var bodies sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		n := calls.Add(1)
+		bodies.Store(n, string(b))
+		if n%2 == 1 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "{}")
+	}))
+	defer srv.Close()
+	p, err := New("up", defaulted(Config{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	rt := p.RoundTripper(tr)
+	for _, rewindable := range []bool{true, false} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(`{"a":1}`))
+		if !rewindable {
+			req.GetBody = nil
+			req.Body = io.NopCloser(strings.NewReader(`{"a":1}`))
+		}
+		req.Header.Set(IdempotencyKeyHeader, "k-1")
+		res, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("rewindable %v: status %d", rewindable, res.StatusCode)
+		}
+	}
+	for n := int32(1); n <= calls.Load(); n++ {
+		if b, _ := bodies.Load(n); b != `{"a":1}` {
+			t.Fatalf("attempt %d sent %q", n, b)
+		}
+	}
+	if calls.Load() != 4 {
+		t.Fatalf("%d attempts, want 4", calls.Load())
+	}
+}
+
+func TestReadCapped(t *testing.T) {
+	for _, c := range []struct {
+		body      string
+		announced int64
+		want      string
+		tooLarge  bool
+	}{
+		{"hello", 5, "hello", false},
+		{"hello", -1, "hello", false},
+		{"hello", 3, "hello", false}, // longer than announced: read on
+		{"hel", 5, "hel", false},
+		{"hello world", 5, "", true},
+		{"hello world", -1, "", true},
+		{"hello world", 11, "", true},
+	} {
+		got, err := readCapped(strings.NewReader(c.body), c.announced, 8)
+		if c.tooLarge != errors.Is(err, ErrResponseTooLarge) || (!c.tooLarge && (err != nil || string(got) != c.want)) {
+			t.Fatalf("%q announced %d: %q, %v", c.body, c.announced, got, err)
+		}
+	}
+	b := newBody([]byte("abc"))
+	if got, ok := BodyBytes(b); !ok || string(got) != "abc" {
+		t.Fatalf("BodyBytes: %q %v", got, ok)
+	}
+	_, _ = b.Read(make([]byte, 1))
+	if _, ok := BodyBytes(b); ok {
+		t.Fatal("BodyBytes of a body partly read")
+	}
+}
+
+// An attempt that outlives the attempt timeout fails with timeout.ErrExceeded: a GET is
+// retried, a POST without an Idempotency-Key is not, and each counts against the breaker.
+func TestAttemptTimeout(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 || r.Method == http.MethodPost {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "{}")
+	}))
+	defer srv.Close()
+	defer close(release)
+	var attempts atomic.Int32
+	p, err := New("up", defaulted(Config{Timeout: time.Second, AttemptTimeout: 50 * time.Millisecond,
+		Retry: Retry{InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, CircuitBreaker: CircuitBreaker{FailureThreshold: 2}}),
+		WithHooks(Hooks{Attempt: func(string, bool) { attempts.Add(1) }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: p.RoundTripper(tr)}
+	res, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || attempts.Load() != 2 {
+		t.Fatalf("status %d after %d attempts, want 200 after 2", res.StatusCode, attempts.Load())
+	}
+	if p.State() != StateClosed {
+		t.Fatalf("circuit %s after one timed-out attempt", p.State())
+	}
+	_, err = client.Post(srv.URL, "application/json", strings.NewReader("{}"))
+	if !errors.Is(err, timeout.ErrExceeded) || attempts.Load() != 3 {
+		t.Fatalf("err %v after %d attempts, want timeout.ErrExceeded after 3", err, attempts.Load())
+	}
+	if outcomeOf(nil, err) != OutcomeTimeout {
+		t.Fatalf("outcome %s", outcomeOf(nil, err))
+	}
+	_, err = client.Post(srv.URL, "application/json", strings.NewReader("{}"))
+	if !errors.Is(err, timeout.ErrExceeded) || p.State() != StateOpen {
+		t.Fatalf("err %v, circuit %s; want timeout.ErrExceeded, open after 2 consecutive timeouts", err, p.State())
+	}
+}

@@ -3,38 +3,61 @@ package resilience
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
 // call is the RoundTripper the http.Client uses: it picks the executor by the request's
 // safety, runs it, checks the final response and reports the outcome.
 type call struct {
-	policy           *Policy
-	repeatable, once http.RoundTripper
+	policy  *Policy
+	attempt *attempt
 }
 
-// RoundTrip runs one call through the policies.
+// RoundTrip runs one call through the policies: the executor built at start-up, given the
+// request's context, runs the attempts itself (no per-call policy or wrapper is built here).
 //
-// The call gets its own context, canceled when it returns: failsafehttp ties a context (and
-// a goroutine merging it with the request's) to every attempt and releases them only when
-// that attempt's response body is closed, which never happens for a response retried away.
-// Bodies are read whole inside the attempt (the network body is drained, capped, and closed
-// there, so its connection is reused at once), so nothing needs these contexts once the
-// call returns; canceling them here bounds their life to the call.
+// Every attempt runs synchronously inside the executor (a timeout cancels the attempt's
+// context and waits for it to return), and the bodies are read whole inside the attempt (the
+// network body is drained, capped, and closed there, so its connection is reused at once):
+// when the executor returns, no attempt is running and every context the timeouts made has
+// been canceled by them, so the per-call state can be reused.
 func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
-	rt := c.once
+	ex := c.policy.once
 	if Repeatable(req) {
-		rt = c.repeatable
+		ex = c.policy.repeatable
 	}
-	ctx, cancel := context.WithCancel(req.Context())
-	defer cancel()
-	resp, err := rt.RoundTrip(req.WithContext(ctx))
+	s := runs.Get().(*run)
+	s.a, s.req, s.getBody = c.attempt, req, nil
+	if req.Body != nil && req.Body != http.NoBody {
+		s.getBody = req.GetBody
+		if s.getBody == nil {
+			// A body that cannot be rewound is read once, so that a retry can resend it.
+			b, err := io.ReadAll(req.Body)
+			_ = req.Body.Close()
+			if err != nil {
+				s.put()
+				return nil, err
+			}
+			s.body = b
+			s.getBody = s.rewind
+		}
+	}
+	resp, err := ex.WithContext(req.Context()).GetWithExecution(s.fn)
+	if !s.sent && s.body == nil && req.Body != nil {
+		_ = req.Body.Close() // never handed to a transport, which would have closed it
+	}
+	s.put()
 	if err == nil && c.policy.opts.check != nil {
 		if cerr := c.policy.opts.check(resp); cerr != nil {
 			discard(resp)
@@ -47,7 +70,48 @@ func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// attempt is the innermost RoundTripper: one attempt on the wire.
+// run is the state of one call, pooled: fn, bound once per run, is what the executor runs
+// for each attempt.
+type run struct {
+	a       *attempt
+	req     *http.Request
+	getBody func() (io.ReadCloser, error)
+	body    []byte // the request body, when it could not be rewound through GetBody
+	sent    bool   // req.Body was handed to an attempt
+	fn      func(failsafe.Execution[*http.Response]) (*http.Response, error)
+}
+
+var runs = sync.Pool{New: func() any {
+	s := &run{}
+	s.fn = s.attemptOnce
+	return s
+}}
+
+func (s *run) put() {
+	s.a, s.req, s.getBody, s.body, s.sent = nil, nil, nil, nil, false
+	runs.Put(s)
+}
+
+func (s *run) rewind() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s.body)), nil }
+
+// attemptOnce sends one attempt: the request's own body on the first, a rewound one after.
+func (s *run) attemptOnce(exec failsafe.Execution[*http.Response]) (*http.Response, error) {
+	if hook := s.a.onAttempt; hook != nil {
+		hook(s.a.name, exec.IsRetry())
+	}
+	body := s.req.Body
+	if s.getBody != nil && (s.sent || s.body != nil) {
+		b, err := s.getBody()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	s.sent = true
+	return s.a.send(exec.Context(), s.req, body)
+}
+
+// attempt is the innermost step: one attempt on the wire.
 //
 // It switches off net/http's transparent replay. http.Transport silently resends a request
 // that failed on a reused keep-alive connection before any answer byte when the request is
@@ -68,26 +132,58 @@ func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 // be retried), and the connection goes back to the pool at once. A larger body fails with
 // ErrResponseTooLarge.
 type attempt struct {
-	base     http.RoundTripper
-	maxBytes int64
+	base      http.RoundTripper
+	maxBytes  int64
+	name      string
+	onAttempt func(upstream string, retry bool)
+	timeout   time.Duration // the attempt timeout; 0: the call's timeout bounds the attempt
 }
 
-// RoundTrip sends one attempt.
+// wroteTrace records whether net/http wrote the whole request (its WroteRequest hook).
+type wroteTrace struct {
+	wrote atomic.Bool
+	trace httptrace.ClientTrace
+}
+
+func (w *wroteTrace) wroteRequest(i httptrace.WroteRequestInfo) {
+	if i.Err == nil {
+		w.wrote.Store(true)
+	}
+}
+
+// send sends one attempt under the attempt timeout, when it is shorter than the call's. An
+// attempt that runs out of it fails with timeout.ErrExceeded, as a failsafe-go Timeout
+// policy between the breaker and the attempt would make it fail.
+func (a *attempt) send(ctx context.Context, req *http.Request, body io.ReadCloser) (*http.Response, error) {
+	if a.timeout <= 0 {
+		return a.roundTrip(ctx, req, body)
+	}
+	actx, cancel := context.WithTimeout(ctx, a.timeout)
+	resp, err := a.roundTrip(actx, req, body)
+	cancel()
+	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return nil, timeout.ErrExceeded
+	}
+	return resp, err
+}
+
+// RoundTrip sends one attempt of req, outside any policy.
 func (a *attempt) RoundTrip(req *http.Request) (*http.Response, error) {
-	var wrote atomic.Bool
-	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
-		if i.Err == nil {
-			wrote.Store(true)
-		}
-	}}
-	out := req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
-	out.GetBody = nil
+	return a.roundTrip(req.Context(), req, req.Body)
+}
+
+// roundTrip sends req with body in ctx (the execution's: its timeouts, the request's values).
+func (a *attempt) roundTrip(ctx context.Context, req *http.Request, body io.ReadCloser) (*http.Response, error) {
+	w := &wroteTrace{}
+	w.trace.WroteRequest = w.wroteRequest
+	out := req.WithContext(httptrace.WithClientTrace(ctx, &w.trace))
+	out.Body, out.GetBody = body, nil
 	if (out.Body == nil || out.Body == http.NoBody) && replayableWithoutBody(out) {
 		out.Body, out.ContentLength = emptyBody{}, 0
 	}
 	resp, err := a.base.RoundTrip(out)
 	if err != nil {
-		if !wrote.Load() {
+		if !w.wrote.Load() {
 			err = &NotSentError{Err: err}
 		}
 		return nil, err
@@ -95,33 +191,86 @@ func (a *attempt) RoundTrip(req *http.Request) (*http.Response, error) {
 	if out.Method == http.MethodHead {
 		return resp, nil // no body; Content-Length describes the GET
 	}
-	body, err := readCapped(resp.Body, resp.ContentLength, a.maxBytes)
+	b, err := readCapped(resp.Body, resp.ContentLength, a.maxBytes)
 	_ = resp.Body.Close()
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	resp.ContentLength = int64(len(body))
+	resp.Body = newBody(b)
+	resp.ContentLength = int64(len(b))
 	return resp, nil
 }
 
-// readCapped reads r whole, failing with ErrResponseTooLarge beyond maxBytes.
+// readCapped reads r whole, failing with ErrResponseTooLarge beyond maxBytes. A body of
+// announced length is read into one buffer of that length (plus one byte, to see a longer
+// body) and copied nowhere else.
 func readCapped(r io.Reader, announced, maxBytes int64) ([]byte, error) {
 	if announced > maxBytes {
 		return nil, fmt.Errorf("%w (Content-Length %d > %d)", ErrResponseTooLarge, announced, maxBytes)
 	}
 	var buf bytes.Buffer
 	if announced > 0 {
-		buf.Grow(int(announced))
+		b := make([]byte, announced+1)
+		n, err := readFull(r, b)
+		if err != nil {
+			return nil, fmt.Errorf("reading the response body: %w", err)
+		}
+		if int64(n) <= announced {
+			return b[:n:n], nil
+		}
+		buf = *bytes.NewBuffer(b[:n]) // longer than announced: read on, capped
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r, maxBytes+1))
+	_, err := buf.ReadFrom(io.LimitReader(r, maxBytes+1-int64(buf.Len())))
 	if err != nil {
 		return nil, fmt.Errorf("reading the response body: %w", err)
 	}
-	if n > maxBytes {
+	if int64(buf.Len()) > maxBytes {
 		return nil, fmt.Errorf("%w (more than %d bytes)", ErrResponseTooLarge, maxBytes)
 	}
 	return buf.Bytes(), nil
+}
+
+// readFull reads into b until it is full or r ends (io.EOF is not an error).
+func readFull(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// body is a response body read whole by the attempt: one allocation for the reader and its
+// Close, and its bytes available to the final check without a copy (BodyBytes).
+type body struct {
+	bytes.Reader
+	b []byte
+}
+
+func newBody(b []byte) *body {
+	r := &body{b: b}
+	r.Reset(b)
+	return r
+}
+
+// Close does nothing: the network body was closed by the attempt.
+func (*body) Close() error { return nil }
+
+// BodyBytes returns the whole content of a response body the policies read (every final
+// response but a HEAD's), when nothing of it has been read yet, without copying it; the
+// caller must not modify the bytes. It reports false for any other body.
+func BodyBytes(r io.Reader) ([]byte, bool) {
+	b, ok := r.(*body)
+	if !ok || b.Len() != len(b.b) {
+		return nil, false
+	}
+	return b.b, true
 }
 
 // replayableWithoutBody mirrors net/http's Request.isReplayable for a bodiless request.

@@ -107,11 +107,15 @@ func (c *contract) check(resp *http.Response) error {
 	if c.mode == resilience.ContractOff || resp.StatusCode >= 500 || resp.Request == nil || resp.Request.Method == http.MethodHead {
 		return nil
 	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
-		return err
+	body, ok := resilience.BodyBytes(resp.Body) // the attempt read it whole: no copy
+	if !ok {
+		b, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		body = b
 	}
 	problem := c.violation(resp, body)
 	if problem == "" {
