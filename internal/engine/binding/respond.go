@@ -14,6 +14,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/strictjson"
 	"github.com/contractgate/contractgate/internal/engine/upstream"
+	"github.com/contractgate/contractgate/internal/engine/validation"
 )
 
 // MaxAnswerBytes caps the upstream answer a binding reads, in bytes (16 MiB); a longer answer
@@ -102,8 +103,13 @@ func (o *Op) respond(ctx context.Context, resp *http.Response, err error) (Answe
 	return Answer{&answer{ctx: ctx, status: o.c.status, buf: out}}, nil
 }
 
-// validate checks the projected data against the public data schema.
+// validate checks the projected data against the public data schema: in place when the fast
+// path can tell it is valid (no tree, no allocation), else decoded, so that the verdict and
+// the cause come from Schema.Validate.
 func (o *Op) validate(data []byte) error {
+	if validation.ValidJSON(data, o.c.schemas...) {
+		return nil
+	}
 	v, err := strictjson.Decode(data, 0)
 	if err != nil {
 		return o.violation("projected data: %v", err)

@@ -83,6 +83,9 @@ func TestRespondFailures(t *testing.T) {
 		{desc: "projected data misses a required property", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","priceCents":1,"passwordHash":"x"}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
 		{desc: "projected data of the wrong type", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","name":"Mug","priceCents":"12"}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
 		{desc: "projected nested data invalid", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","name":"Mug","priceCents":1,"variants":[{"sku":"a","price":{"amount":1,"currency":"EURO"}}]}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
+		{desc: "projected data nested too deep (extra is kept as is)", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","name":"Mug","priceCents":1,"extra":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
+		{desc: "projected number beyond the limits", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","name":"Mug","priceCents":1,"extra":1e99999}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
+		{desc: "projected string invalid after unescaping", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","name":"Mug","priceCents":1,"variants":[{"sku":"a","price":{"amount":1,"currency":"\u0045URO"}}]}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
 		{desc: "items invalid", op: "listProducts", status: 200, body: strings.NewReader(`{"items":[{"id":"a","name":"","priceCents":1}],"total":1}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
 	}
 	for _, tt := range tests {
