@@ -113,7 +113,8 @@ func (o *Op) Respond(ctx context.Context, resp *http.Response, err error) (Answe
 // buffer then goes back to a pool, and any further Write (also of a copy) fails. An Answer
 // never written is simply garbage collected.
 type Answer struct {
-	a *answer
+	a   *answer
+	gen uint64 // a's generation this Answer was made for
 }
 
 // errWritten is returned by a second Answer.Write, errEmpty by Write of the zero Answer.

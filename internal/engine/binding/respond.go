@@ -7,13 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
+	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/strictjson"
 	"github.com/contractgate/contractgate/internal/engine/upstream"
+	"github.com/contractgate/contractgate/internal/engine/validation"
 )
 
 // MaxAnswerBytes caps the upstream answer a binding reads, in bytes (16 MiB); a longer answer
@@ -32,26 +37,34 @@ const maxPooled = 64 << 10
 const prefix = `{"success":true,"data":`
 
 var (
-	bufPool     = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+	answerPool  = sync.Pool{New: func() any { return &answer{buf: make([]byte, 0, 4<<10)} }}
 	scannerPool = sync.Pool{New: func() any { return new(scanner) }}
 )
 
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
-
-func putBuf(b *[]byte) {
-	if cap(*b) > maxPooled {
-		return
-	}
-	*b = (*b)[:0]
-	bufPool.Put(b)
-}
-
-// answer is what an Answer points to: not pooled itself, so that a stale copy of an Answer
-// can never write another request's data.
+// answer is what an Answer points to; pooled. Its generation goes up when it is written (or
+// given back unused), so that a stale copy of an Answer, whose generation is older, can never
+// write another request's data.
 type answer struct {
+	gen    atomic.Uint64
 	ctx    context.Context
 	status int
-	buf    *[]byte // the envelope up to the data, pooled; nil once written
+	buf    []byte // the envelope up to the data
+}
+
+func getAnswer() *answer {
+	a := answerPool.Get().(*answer)
+	a.buf = a.buf[:0]
+	return a
+}
+
+// putAnswer retires a's generation and gives it back to the pool.
+func putAnswer(a *answer) {
+	a.gen.Add(1)
+	a.ctx = nil
+	if cap(a.buf) > maxPooled {
+		return
+	}
+	answerPool.Put(a)
 }
 
 func (o *Op) respond(ctx context.Context, resp *http.Response, err error) (Answer, error) {
@@ -85,25 +98,31 @@ func (o *Op) respond(ctx context.Context, resp *http.Response, err error) (Answe
 		return Answer{}, o.violation("answer over %d bytes", MaxAnswerBytes)
 	}
 
-	out := getBuf()
-	*out = append(*out, prefix...)
-	*out, err = sc.project(*out, o.c.field, o.c.project)
+	a := getAnswer()
+	a.buf = append(a.buf, prefix...)
+	a.buf, err = sc.project(a.buf, o.c.field, o.c.project)
 	if err != nil {
-		putBuf(out)
+		putAnswer(a)
 		if errors.Is(err, errNoField) {
 			return Answer{}, o.violation("answer has no field %q: %v", o.c.field, err)
 		}
 		return Answer{}, o.violation("answer is not one well-formed JSON value: %v", err)
 	}
-	if err := o.validate((*out)[len(prefix):]); err != nil {
-		putBuf(out)
+	if err := o.validate(a.buf[len(prefix):]); err != nil {
+		putAnswer(a)
 		return Answer{}, err
 	}
-	return Answer{&answer{ctx: ctx, status: o.c.status, buf: out}}, nil
+	a.ctx, a.status = ctx, o.c.status
+	return Answer{a: a, gen: a.gen.Load()}, nil
 }
 
-// validate checks the projected data against the public data schema.
+// validate checks the projected data against the public data schema: in place when the fast
+// path can tell it is valid (no tree, no allocation), else decoded, so that the verdict and
+// the cause come from Schema.Validate.
 func (o *Op) validate(data []byte) error {
+	if validation.ValidJSON(data, o.c.schemas...) {
+		return nil
+	}
 	v, err := strictjson.Decode(data, 0)
 	if err != nil {
 		return o.violation("projected data: %v", err)
@@ -141,22 +160,52 @@ func (a Answer) write(w http.ResponseWriter) error {
 	if a.a == nil {
 		return errEmpty
 	}
-	if a.a.buf == nil {
+	if !a.a.gen.CompareAndSwap(a.gen, a.gen+1) {
 		return errWritten
 	}
-	buf := a.a.buf
-	a.a.buf = nil
-	defer putBuf(buf)
-	meta, err := json.Marshal(envelope.Meta(a.a.ctx))
+	// a.a is this Write's alone now: every other copy of a is stale.
+	defer putAnswer(a.a)
+	b, err := appendMeta(append(a.a.buf, `,"meta":`...), envelope.Meta(a.a.ctx))
 	if err != nil {
 		return fmt.Errorf("binding: encoding meta: %w", err)
 	}
-	b := append(*buf, `,"meta":`...)
-	b = append(b, meta...)
 	b = append(b, '}')
-	*buf = b
+	a.a.buf = b
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(a.a.status)
 	_, err = w.Write(b)
 	return err
+}
+
+// appendMeta appends m as encoding/json encodes it; without reflection in the common case
+// (no degraded parts, no pagination, plain ASCII strings, a duration encoding/json writes
+// without an exponent), else through json.Marshal.
+func appendMeta(b []byte, m components.Meta) ([]byte, error) {
+	d := math.Abs(m.Duration)
+	if m.Degraded != nil || m.Pagination != nil || !plainString(m.RequestId) || !plainString(m.Timestamp) ||
+		!(d == 0 || d >= 1e-6 && d < 1e21) {
+		meta, err := json.Marshal(m)
+		if err != nil {
+			return b, err
+		}
+		return append(b, meta...), nil
+	}
+	b = append(b, `{"duration":`...)
+	b = strconv.AppendFloat(b, m.Duration, 'f', -1, 64)
+	b = append(b, `,"requestId":"`...)
+	b = append(b, m.RequestId...)
+	b = append(b, `","timestamp":"`...)
+	b = append(b, m.Timestamp...)
+	return append(b, `"}`...), nil
+}
+
+// plainString reports whether encoding/json writes s between quotes as is: printable ASCII
+// without the characters it escapes.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }

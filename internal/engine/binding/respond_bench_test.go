@@ -3,6 +3,7 @@ package binding
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/validation"
 )
 
 // productAnswer is an upstream product of about 1 KB, with fields the public schema drops.
@@ -81,6 +83,14 @@ func TestBenchAnswer(t *testing.T) {
 		if !strings.Contains(rec.Body.String(), kept) {
 			t.Errorf("%s dropped: %s", kept, rec.Body)
 		}
+	}
+	// The fast path decides this answer in place: no tree is built for it.
+	var env struct{ Data json.RawMessage }
+	if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
+		t.Fatal(err)
+	}
+	if !validation.ValidJSON(env.Data, o.c.schemas...) {
+		t.Errorf("the fast path does not decide the projected answer: %s", env.Data)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
+	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/strictjson"
 	"github.com/contractgate/contractgate/internal/engine/validation"
@@ -83,6 +85,9 @@ func TestRespondFailures(t *testing.T) {
 		{desc: "projected data misses a required property", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","priceCents":1,"passwordHash":"x"}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
 		{desc: "projected data of the wrong type", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","name":"Mug","priceCents":"12"}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
 		{desc: "projected nested data invalid", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","name":"Mug","priceCents":1,"variants":[{"sku":"a","price":{"amount":1,"currency":"EURO"}}]}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
+		{desc: "projected data nested too deep (extra is kept as is)", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","name":"Mug","priceCents":1,"extra":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
+		{desc: "projected number beyond the limits", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","name":"Mug","priceCents":1,"extra":1e99999}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
+		{desc: "projected string invalid after unescaping", op: "getProduct", status: 200, body: strings.NewReader(`{"id":"p1","name":"Mug","priceCents":1,"variants":[{"sku":"a","price":{"amount":1,"currency":"\u0045URO"}}]}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
 		{desc: "items invalid", op: "listProducts", status: 200, body: strings.NewReader(`{"items":[{"id":"a","name":"","priceCents":1}],"total":1}`), wantStatus: 502, wantCode: apierror.ErrUpstreamContractViolation.Code},
 	}
 	for _, tt := range tests {
@@ -260,5 +265,67 @@ func TestRespondConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestAppendMeta: the meta is written as encoding/json writes it, fast path or not.
+func TestAppendMeta(t *testing.T) {
+	t.Parallel()
+	degraded := []string{"stale"}
+	for _, m := range []components.Meta{
+		{},
+		{RequestId: "0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90", Timestamp: "2026-12-06T03:55:47.123Z", Duration: 1.234},
+		{RequestId: "r", Timestamp: "t", Duration: 12345678.5},
+		{Duration: -0.25}, {Duration: 1e-7}, {Duration: 1e21}, {Duration: 5e-6}, {Duration: 1e20},
+		{RequestId: `a"b\c`}, {RequestId: "<"}, {RequestId: ">"}, {RequestId: "&"}, {RequestId: "é"}, {RequestId: "\u2028"}, {RequestId: "\x01"}, {RequestId: "\xff"},
+		{Timestamp: "\t"},
+		{Degraded: &degraded, RequestId: "r"},
+		{Pagination: &components.Pagination{Page: 1, PageSize: 20, TotalItems: 3, TotalPages: 1}},
+	} {
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendMeta([]byte("x"), m)
+		if err != nil || string(got) != "x"+string(want) {
+			t.Errorf("appendMeta(%+v) = %s, %v; want x%s", m, got, err, want)
+		}
+	}
+	if _, err := appendMeta(nil, components.Meta{Duration: math.Inf(1)}); err == nil {
+		t.Error("appendMeta of an infinite duration: no error")
+	}
+}
+
+// TestStaleAnswer: a copy of a written Answer cannot write again, not even once its pooled
+// state serves another request.
+func TestStaleAnswer(t *testing.T) {
+	t.Parallel()
+	o := mustOp(t, fixtureSet(t), "getProduct")
+	respond := func(id string) Answer {
+		resp, _ := answerOf(200, strings.NewReader(`{"id":"`+id+`","name":"n","priceCents":1}`))
+		a, err := o.Respond(context.Background(), resp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	first := respond("first")
+	stale := first
+	if err := first.Write(httptest.NewRecorder()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 { // the pool may hand first's state to one of these
+		next := respond(fmt.Sprint("next-", i))
+		rec := httptest.NewRecorder()
+		if err := stale.Write(rec); err == nil || rec.Body.Len() > 0 {
+			t.Fatalf("stale copy wrote %q (err %v)", rec.Body, err)
+		}
+		rec = httptest.NewRecorder()
+		if err := next.Write(rec); err != nil || !strings.Contains(rec.Body.String(), fmt.Sprint(`"next-`, i, `"`)) {
+			t.Fatalf("next answer: %q (err %v)", rec.Body, err)
+		}
+	}
+	if err := (Answer{}).Write(httptest.NewRecorder()); err == nil {
+		t.Fatal("the zero Answer wrote")
 	}
 }

@@ -58,6 +58,10 @@ type node struct {
 	minLen, maxLen int // -1: absent
 	pattern        *regexp.Regexp
 	format         func(any) verdict
+	// formatStr and formatNum are format for a string and a number (nil: any passes), for
+	// checks that have no decoded value to hand (see fastraw.go).
+	formatStr func(string) verdict
+	formatNum func(json.Number) verdict
 
 	min, max, exMin, exMax *float64
 	multipleOf             float64
@@ -105,7 +109,7 @@ type prop struct {
 type fastCompiler struct {
 	doc         any
 	nodes       map[string]*node
-	formats     map[string]func(any) verdict
+	formats     map[string]formatChecks
 	fullFormats map[string]func(any) verdict
 	full        *jsonschema.Compiler
 	// journal lists the pointers compiled by the current top-level compile, so that a
@@ -115,7 +119,7 @@ type fastCompiler struct {
 }
 
 func newFastCompiler(doc any, full *jsonschema.Compiler) *fastCompiler {
-	return &fastCompiler{doc: doc, nodes: map[string]*node{}, formats: map[string]func(any) verdict{}, fullFormats: map[string]func(any) verdict{}, full: full}
+	return &fastCompiler{doc: doc, nodes: map[string]*node{}, formats: map[string]formatChecks{}, fullFormats: map[string]func(any) verdict{}, full: full}
 }
 
 // compile returns the fast node of the schema at pointer, or an error naming the first
@@ -262,7 +266,10 @@ func (fc *fastCompiler) keyword(n *node, s map[string]any, k string, v any, at s
 	case "not":
 		n.not, err = fc.compile(sub(k))
 	case "format":
-		n.format, err = fc.formatCheck(v)
+		var f formatChecks
+		if f, err = fc.formatChecks(v); err == nil {
+			n.format, n.formatStr, n.formatNum = f.any, f.str, f.num
+		}
 	default:
 		if unsupported[k] {
 			return fmt.Errorf("%s: keyword %q is validated by the full engine only", at, k)
@@ -274,20 +281,35 @@ func (fc *fastCompiler) keyword(n *node, s map[string]any, k string, v any, at s
 	return nil
 }
 
+// formatChecks is the check of one format: for any value, and for a string and a number
+// (nil: every string, or number, passes). any is built from str and num, so that all three
+// agree by construction.
+type formatChecks struct {
+	any func(any) verdict
+	str func(string) verdict
+	num func(json.Number) verdict
+}
+
 // formatCheck returns the check of a format: cheap ones inline, the rest through a one-keyword
 // schema of the full engine (so both engines agree by construction); unknown formats pass,
 // as in the full engine.
 func (fc *fastCompiler) formatCheck(v any) (func(any) verdict, error) {
+	f, err := fc.formatChecks(v)
+	return f.any, err
+}
+
+// formatChecks is formatCheck with the string and number checks.
+func (fc *fastCompiler) formatChecks(v any) (formatChecks, error) {
 	name, _ := v.(string)
 	if f, ok := fc.formats[name]; ok {
 		return f, nil
 	}
-	var f func(any) verdict
+	var f formatChecks
 	switch name {
 	case "int32", "int64", "double", "float":
-		check := map[string]func(any) error{"int32": intRange(math.MinInt32, math.MaxInt32), "int64": intRange(math.MinInt64, math.MaxInt64), "double": finite(64), "float": finite(32)}[name]
-		f = func(x any) verdict {
-			if check(x) != nil {
+		check := map[string]func(string) bool{"int32": intRangeOf(math.MinInt32, math.MaxInt32), "int64": intRangeOf(math.MinInt64, math.MaxInt64), "double": finiteOf(64), "float": finiteOf(32)}[name]
+		f.num = func(x json.Number) verdict {
+			if !check(string(x)) {
 				return invalid
 			}
 			return valid
@@ -297,22 +319,17 @@ func (fc *fastCompiler) formatCheck(v any) (func(any) verdict, error) {
 		// offsets) goes to the full engine.
 		full, err := fc.fullFormat(name)
 		if err != nil {
-			return nil, err
+			return formatChecks{}, err
 		}
-		f = func(x any) verdict {
-			s, ok := x.(string)
-			if !ok {
-				return valid
-			}
+		f.str = func(s string) verdict {
 			if plainDateTime(s) {
 				return valid
 			}
-			return full(x)
+			return full(s)
 		}
 	case "uuid":
-		f = func(x any) verdict {
-			s, ok := x.(string)
-			if !ok || isUUID(s) {
+		f.str = func(s string) verdict {
+			if isUUID(s) {
 				return valid
 			}
 			return invalid
@@ -320,9 +337,23 @@ func (fc *fastCompiler) formatCheck(v any) (func(any) verdict, error) {
 	default:
 		full, err := fc.fullFormat(name)
 		if err != nil {
-			return nil, err
+			return formatChecks{}, err
 		}
-		f = full
+		f.str = func(s string) verdict { return full(s) }
+	}
+	str, num := f.str, f.num
+	f.any = func(x any) verdict {
+		switch v := x.(type) {
+		case string:
+			if str != nil {
+				return str(v)
+			}
+		case json.Number:
+			if num != nil {
+				return num(v)
+			}
+		}
+		return valid
 	}
 	fc.formats[name] = f
 	return f, nil

@@ -1,6 +1,8 @@
 package validation
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/contractgate/contractgate/internal/engine/enginetest"
@@ -44,6 +46,80 @@ func assertAgree(t *testing.T, s *schema, body string) {
 	case fast == invalid && fullErr == nil:
 		t.Fatalf("fast path rejects what the full engine accepts: %s", body)
 	}
+}
+
+// assertRawAgrees fails when the fast path over bytes (ValidJSON) decides differently from
+// strictjson and the fast path over the decoded tree.
+func assertRawAgrees(t *testing.T, s *schema, body string) {
+	t.Helper()
+	v, err := strictjson.Decode([]byte(body), 0)
+	if ValidJSON([]byte(body), &Schema{s: s}) && (err != nil || s.fast.check(v) != valid) {
+		t.Fatalf("ValidJSON accepts what strictjson or the fast path rejects (%v): %q", err, body)
+	}
+	if err != nil {
+		return
+	}
+	rc := &rawCheck{b: bytes.Trim([]byte(body), " \t\r\n")}
+	raw, end := rc.value(s.fast, 0)
+	switch tree := s.fast.check(v); {
+	case raw == valid && tree != valid:
+		t.Fatalf("over bytes valid, over the tree %v: %q", tree, body)
+	case raw == invalid && tree != invalid:
+		t.Fatalf("over bytes invalid, over the tree %v: %q", tree, body)
+	case raw == valid && end != len(rc.b):
+		t.Fatalf("over bytes valid, ending at %d of %d: %q", end, len(rc.b), body)
+	}
+}
+
+// rawSeeds add to agreementSeeds what only the bytes path sees: whitespace, escapes,
+// duplicate names, limits.
+var rawSeeds = []string{
+	` { "items" : [ { "productId" : "prd_0001" , "quantity" : 2 } ] , "payment" : { "method" : "card" , "cardToken" : "tok_visa_4242" } } `,
+	`{"items":[{"productId":"prd_\u0030001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"c\u0061rd","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","card\u0054oken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"},"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"},"note":1e9999}`,
+	`{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"},"note":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`,
+	"\xef\xbb\xbf" + `{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"}}`,
+	`{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"}} x`,
+	`{"items":[{"productId":"prd_0001","quantity":2}],"payment":{"method":"card","cardToken":"tok_visa_4242"},"currency":"EUR","note":"a\"b}"}`,
+	`{"items":[{"productId":"prd_0001","quantity":2},{"productId":"prd_0002","quantity":100}],"payment":{"method":"invoice","purchaseOrder":"PO-1"},"currency":"USD"}`,
+	`01`, ` `, `"\ud800"`, `{"a":1,"\u0061":2}`,
+}
+
+func TestFastPathOverBytesAgrees(t *testing.T) {
+	s := agreement(t)
+	for _, body := range append(agreementSeeds, rawSeeds...) {
+		t.Run(body, func(t *testing.T) { assertRawAgrees(t, s, body) })
+	}
+}
+
+// TestFastPathOverBytesDecides: the bytes path decides the valid seeds itself (it exists to
+// spare their tree).
+func TestFastPathOverBytesDecides(t *testing.T) {
+	s := agreement(t)
+	for _, body := range []string{agreementSeeds[0], agreementSeeds[12], rawSeeds[0], rawSeeds[1], rawSeeds[10]} {
+		if !ValidJSON([]byte(body), &Schema{s: s}) {
+			t.Errorf("not decided: %s", body)
+		}
+	}
+	body, schema := []byte(rawSeeds[10]), &Schema{s: s}
+	if n := testing.AllocsPerRun(100, func() { ValidJSON(body, schema) }); n > 0 && !raceEnabled {
+		t.Errorf("ValidJSON allocates %v times, want 0", n)
+	}
+}
+
+// FuzzFastPathOverBytes is the differential test of the bytes path against the tree path.
+func FuzzFastPathOverBytes(f *testing.F) {
+	for _, seed := range append(agreementSeeds, rawSeeds...) {
+		f.Add(seed)
+	}
+	s := agreement(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		assertRawAgrees(t, s, body)
+		assertAgree(t, s, body)
+	})
 }
 
 var agreementSeeds = []string{

@@ -378,18 +378,7 @@ func jsonEqual(a, b any) verdict {
 		if !ok {
 			return invalid
 		}
-		if x == y {
-			return valid
-		}
-		if significantDigits(string(x)) > exactDigits || significantDigits(string(y)) > exactDigits {
-			return unsure
-		}
-		fx, err1 := strconv.ParseFloat(string(x), 64)
-		fy, err2 := strconv.ParseFloat(string(y), 64)
-		if err1 != nil || err2 != nil {
-			return unsure
-		}
-		return boolVerdict(fx == fy)
+		return numberEqual(x, y)
 	case []any:
 		y, ok := b.([]any)
 		if !ok || len(x) != len(y) {
@@ -426,6 +415,22 @@ func jsonEqual(a, b any) verdict {
 		return r
 	}
 	return unsure
+}
+
+// numberEqual compares two JSON numbers by value.
+func numberEqual(x, y json.Number) verdict {
+	if x == y {
+		return valid
+	}
+	if significantDigits(string(x)) > exactDigits || significantDigits(string(y)) > exactDigits {
+		return unsure
+	}
+	fx, err1 := strconv.ParseFloat(string(x), 64)
+	fy, err2 := strconv.ParseFloat(string(y), 64)
+	if err1 != nil || err2 != nil {
+		return unsure
+	}
+	return boolVerdict(fx == fy)
 }
 
 func boolVerdict(b bool) verdict {

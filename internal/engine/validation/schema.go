@@ -116,44 +116,51 @@ var errOutOfRange = errors.New("out of range")
 // exponent counts by its value (1.0 and 1e0 are the integer 1). Non-numbers and non-integral
 // numbers pass: the type keyword reports those.
 func intRange(lo, hi int64) func(any) error {
+	within := intRangeOf(lo, hi)
 	return func(v any) error {
 		n, ok := v.(json.Number)
-		if !ok {
+		if !ok || within(string(n)) {
 			return nil
 		}
-		s := string(n)
+		return errOutOfRange
+	}
+}
+
+// intRangeOf is intRange for a number literal: false when it is out of range.
+func intRangeOf(lo, hi int64) func(string) bool {
+	return func(s string) bool {
 		if !strings.ContainsAny(s, ".eE") {
 			i, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || i < lo || i > hi { // err: beyond int64
-				return errOutOfRange
-			}
-			return nil
+			return err == nil && i >= lo && i <= hi // err: beyond int64
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsInf(f, 0) {
-			return errOutOfRange
+			return false
 		}
 		if f != math.Trunc(f) {
-			return nil
+			return true
 		}
-		if f < float64(lo) || f > float64(hi) || (hi == math.MaxInt64 && f >= math.MaxInt64) {
-			return errOutOfRange
-		}
-		return nil
+		return !(f < float64(lo) || f > float64(hi) || (hi == math.MaxInt64 && f >= math.MaxInt64))
 	}
 }
 
 // finite checks that a JSON number is representable as a finite float of the given size.
 func finite(bits int) func(any) error {
+	within := finiteOf(bits)
 	return func(v any) error {
 		n, ok := v.(json.Number)
-		if !ok {
+		if !ok || within(string(n)) {
 			return nil
 		}
-		if _, err := strconv.ParseFloat(string(n), bits); err != nil {
-			return errOutOfRange
-		}
-		return nil
+		return errOutOfRange
+	}
+}
+
+// finiteOf is finite for a number literal: false when it is not representable.
+func finiteOf(bits int) func(string) bool {
+	return func(s string) bool {
+		_, err := strconv.ParseFloat(s, bits)
+		return err == nil
 	}
 }
 

@@ -1,0 +1,54 @@
+package binding
+
+import (
+	"testing"
+
+	"github.com/contractgate/contractgate/internal/engine/strictjson"
+	"github.com/contractgate/contractgate/internal/engine/validation"
+)
+
+// FuzzValidateProjected keeps Op.validate's fast path (validation.ValidJSON over the
+// projected bytes) in agreement with decoding the projection and validating the tree.
+func FuzzValidateProjected(f *testing.F) {
+	for _, seed := range []string{
+		string(productAnswer()),
+		`{"id":"p1","name":"Mug","priceCents":1}`,
+		`{"id":"p1","name":"","priceCents":1}`,
+		`{"id":"p1","name":"Mug","priceCents":-1}`,
+		`{"id":"p1","name":"Mug","priceCents":1.5}`,
+		`{"id":"p1","name":"Mug","priceCents":1e2,"tags":["a",1]}`,
+		`{"id":"p1","name":"M\u00fcg","priceCents":1,"prices":{"de":{"amount":1,"currency":"EU\u0052"}}}`,
+		`{"id":"p1","name":"Mug","priceCents":1,"category":{"name":"a","parent":{"name":"b","parent":{}}}}`,
+		`{"id":"p1","name":"Mug","priceCents":1,"variants":[{"sku":"a","price":{"amount":1,"currency":"EURO"}}]}`,
+		`{"id":"p1","name":"Mug","priceCents":9223372036854775808}`,
+		`{"id":"p1","name":"Mug","priceCents":1,"extra":[[[[{"a":null}]]]]}`,
+	} {
+		f.Add(seed)
+	}
+	o := mustOp(f, fixtureSet(f), "getProduct")
+	f.Fuzz(func(t *testing.T, body string) {
+		sc := new(scanner)
+		sc.in.WriteString(body)
+		data, err := sc.project(nil, o.c.field, o.c.project)
+		if err != nil {
+			return
+		}
+		slow := true
+		v, err := strictjson.Decode(data, 0)
+		if err != nil {
+			slow = false
+		} else {
+			for _, s := range o.c.schemas {
+				if s.Validate(v) != nil {
+					slow = false
+				}
+			}
+		}
+		if validation.ValidJSON(data, o.c.schemas...) && !slow {
+			t.Fatalf("the fast path accepts what the tree rejects: %s", data)
+		}
+		if got := o.validate(data) == nil; got != slow {
+			t.Fatalf("validate = %v, the tree says %v: %s", got, slow, data)
+		}
+	})
+}
