@@ -155,12 +155,26 @@ func TestBulkheadSaturation(t *testing.T) {
 	p := fast()
 	p.Bulkhead = resilience.Bulkhead{MaxConcurrent: 2}
 	h := newHarness(t, map[string]resilience.Config{"catalog": p})
-	h.catalog.fault(t, demo.Fault{Route: "/products/", Latency: 150 * time.Millisecond})
+	// The upstream holds every call until the test releases it, so the bulkhead is full for
+	// as long as the test needs, however slowly a loaded machine starts the requests.
+	release := make(chan struct{})
+	h.catalog.setAnswer(func(c echo.Context, next echo.HandlerFunc) error {
+		select {
+		case <-release:
+		case <-c.Request().Context().Done():
+		}
+		return next(c)
+	})
 	results := make([]*result, 6)
 	var wg sync.WaitGroup
-	for i := range results {
+	for i := range 2 {
 		wg.Go(func() { results[i] = h.do(http.MethodGet, productPath, "") })
 	}
+	eventually(t, 5*time.Second, "two calls held at the upstream", func() bool { return h.catalog.count(productGET) == 2 })
+	for i := 2; i < len(results); i++ {
+		results[i] = h.do(http.MethodGet, productPath, "") // the bulkhead is full: refused at once
+	}
+	close(release)
 	wg.Wait()
 	var ok, overloaded int
 	for _, r := range results {
@@ -169,8 +183,8 @@ func TestBulkheadSaturation(t *testing.T) {
 			ok++
 		case r.status == 503 && r.code == "UPSTREAM_OVERLOADED":
 			overloaded++
-			if r.elapsed > 100*time.Millisecond {
-				t.Errorf("a full bulkhead answered in %s, want at once", r.elapsed)
+			if r.elapsed > 500*time.Millisecond {
+				t.Errorf("a full bulkhead answered in %s, want at once (no queueing)", r.elapsed)
 			}
 		default:
 			t.Errorf("got %d %s", r.status, r.code)
