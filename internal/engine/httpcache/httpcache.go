@@ -225,10 +225,16 @@ func (c *Cache) NoStore() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ctx echo.Context) error {
 			if vary, ok := c.secured[routes.Current(ctx)]; ok {
+				// Header.Set and Header.Add (canonical names), the new slices in one allocation.
+				v := &[2]string{"no-store", vary}
 				h := ctx.Response().Header()
-				h.Set(echo.HeaderCacheControl, "no-store")
+				h[echo.HeaderCacheControl] = v[0:1:1]
 				if vary != "" {
-					h.Add(echo.HeaderVary, vary)
+					if old := h[echo.HeaderVary]; len(old) > 0 {
+						h[echo.HeaderVary] = append(old, vary)
+					} else {
+						h[echo.HeaderVary] = v[1:2:2]
+					}
 				}
 			}
 			return next(ctx)
