@@ -49,9 +49,9 @@ type Authenticator struct {
 	schemes map[string]scheme
 	// names are the scheme names of every secured operation (schemeNames), resolved once.
 	names map[*routes.Operation][]string
-	jwt     *jwtVerifier // nil when no bearer token source is configured
-	keys    *keyring
-	guard   Guard // nil: failures are not limited
+	jwt   *jwtVerifier // nil when no bearer token source is configured
+	keys  *keyring
+	guard Guard // nil: failures are not limited
 	// onFailure observes refusals (nil: none).
 	onFailure func(Reason)
 	// realm is named in every WWW-Authenticate challenge (Config.Realm).
