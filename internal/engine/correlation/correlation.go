@@ -248,16 +248,34 @@ func Propagate(ctx context.Context, header http.Header) {
 	if info == nil {
 		return
 	}
-	header.Set(HeaderRequestID, info.RequestID)
+	// Header.Set's work (the names are canonical), the values' slices and the traceparent's
+	// text in one allocation.
+	out := new(outgoing)
+	out.values[0] = info.RequestID
+	header[HeaderRequestID] = out.values[0:1:1]
 	if info.OTel && info.Sampled {
 		return // tracing.Transport writes the attempt's client span
 	}
-	if tp := TraceParent(ctx); tp != "" {
-		header.Set(HeaderTraceParent, tp)
-		if info.TraceState != "" {
-			header.Set(HeaderTraceState, info.TraceState)
-		}
+	if info.TraceID == "" {
+		return
 	}
+	flags := "-00"
+	if info.Sampled {
+		flags = "-01"
+	}
+	tp := append(append(append(append(append(out.text[:0], "00-"...), info.TraceID...), '-'), info.SpanID...), flags...)
+	out.values[1] = unsafe.String(unsafe.SliceData(tp), len(tp)) // out.text never changes after
+	header[HeaderTraceParent] = out.values[1:2:2]
+	if info.TraceState != "" {
+		out.values[2] = info.TraceState
+		header[HeaderTraceState] = out.values[2:3:3]
+	}
+}
+
+// outgoing holds the correlation headers' values of one upstream request.
+type outgoing struct {
+	values [3]string // X-Request-Id, traceparent, tracestate
+	text   [55]byte  // traceparent: 00-<trace id>-<span id>-<flags>
 }
 
 // SaneRequestID reports whether id is 1..128 characters of [A-Za-z0-9._:-].

@@ -350,3 +350,31 @@ func TestMiddlewareContinuesOpenTelemetrysTrace(t *testing.T) {
 		t.Fatalf("info %+v", seen)
 	}
 }
+
+// TestPropagateWritesTraceParent: Propagate's traceparent is TraceParent's, with the sampled
+// flag, and tracestate follows it; no trace, no traceparent.
+func TestPropagateWritesTraceParent(t *testing.T) {
+	t.Parallel()
+	for _, info := range []*Info{
+		{RequestID: "r1", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", Sampled: true, TraceState: "a=1"},
+		{RequestID: "r2", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7"},
+		{RequestID: "r3"},
+	} {
+		ctx := NewContext(t.Context(), info)
+		out := http.Header{}
+		Propagate(ctx, out)
+		want := http.Header{HeaderRequestID: {info.RequestID}}
+		if info.TraceID != "" {
+			want[HeaderTraceParent] = []string{TraceParent(ctx)}
+		}
+		if info.TraceState != "" {
+			want[HeaderTraceState] = []string{info.TraceState}
+		}
+		if fmt.Sprint(out) != fmt.Sprint(want) {
+			t.Errorf("Propagate wrote %v, want %v", out, want)
+		}
+	}
+	if got := TraceParent(NewContext(t.Context(), &Info{TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", Sampled: true})); got != "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" {
+		t.Errorf("TraceParent %q", got)
+	}
+}
