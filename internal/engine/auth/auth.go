@@ -47,9 +47,11 @@ type scheme struct {
 type Authenticator struct {
 	table   *routes.Table
 	schemes map[string]scheme
-	jwt     *jwtVerifier // nil when no bearer token source is configured
-	keys    *keyring
-	guard   Guard // nil: failures are not limited
+	// names are the scheme names of every secured operation (schemeNames), resolved once.
+	names map[*routes.Operation][]string
+	jwt   *jwtVerifier // nil when no bearer token source is configured
+	keys  *keyring
+	guard Guard // nil: failures are not limited
 	// onFailure observes refusals (nil: none).
 	onFailure func(Reason)
 	// realm is named in every WWW-Authenticate challenge (Config.Realm).
@@ -90,7 +92,13 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, err
 	}
-	a := &Authenticator{table: table, schemes: schemes, keys: newKeyring(cfg.APIKeys), realm: cfg.Realm, identityHeader: cfg.IdentityHeader}
+	names := map[*routes.Operation][]string{}
+	for _, op := range table.All() {
+		if len(op.Security) > 0 {
+			names[op] = schemeNames(op.Security)
+		}
+	}
+	a := &Authenticator{table: table, schemes: schemes, names: names, keys: newKeyring(cfg.APIKeys), realm: cfg.Realm, identityHeader: cfg.IdentityHeader}
 	for _, opt := range opts {
 		opt(a)
 	}

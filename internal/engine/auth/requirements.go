@@ -39,7 +39,10 @@ func (a *Authenticator) authenticate(c echo.Context, op *routes.Operation) (iden
 			return identity.Identity{}, "", err
 		}
 	}
-	names := schemeNames(op.Security)
+	names, ok := a.names[op]
+	if !ok {
+		names = schemeNames(op.Security)
+	}
 	if p := queryCredential(c, op); p != "" {
 		return identity.Identity{}, "", a.refuse(req, ReasonQueryCredentials, false, a.unauthorized(names, nil).
 			WithMessage("Credentials must not be sent in the query string (parameter %q)", p).Wrap(ErrQueryCredentials))

@@ -9,10 +9,11 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -127,15 +128,22 @@ func (*Correlation) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			info := &Info{Start: time.Now(), RequestID: req.Header.Get(HeaderRequestID)}
+			rec := &record{Context: req.Context()}
+			info := &rec.info
+			info.Start, info.RequestID = time.Now(), req.Header.Get(HeaderRequestID)
+			_, _ = rand.Read(rec.random[:]) // crypto/rand.Read never fails (Go 1.24+).
+			text := rec.text[:0]
 			if !SaneRequestID(info.RequestID) {
-				info.RequestID = uuid.Must(uuid.NewV7()).String()
+				text = appendUUIDv7(text, rec.random[:8])
+				info.RequestID = rec.string(0, len(text))
 			}
-			if sc := trace.SpanContextFromContext(req.Context()); sc.IsValid() {
+			if sc := trace.SpanContextFromContext(rec.Context); sc.IsValid() {
 				// OpenTelemetry is on and already continued or started the trace (its propagator
 				// bounds tracestate with SanitizeTraceState, see package tracing).
-				info.TraceID, info.SpanID, info.Sampled = sc.TraceID().String(), sc.SpanID().String(), sc.IsSampled()
-				info.OTel = true
+				traceID, spanID := sc.TraceID(), sc.SpanID()
+				info.TraceID, text = rec.appendHex(text, traceID[:])
+				info.SpanID, text = rec.appendHex(text, spanID[:])
+				info.Sampled, info.OTel = sc.IsSampled(), true
 				if sc.TraceState().Len() > 0 {
 					info.TraceState = sc.TraceState().String()
 				}
@@ -146,17 +154,90 @@ func (*Correlation) Middleware() echo.MiddlewareFunc {
 					info.TraceState = SanitizeTraceState(TraceStateHeader(req.Header))
 					info.Sampled = sampledFlag(tp[54]) // trace-flags' low hex digit, bit 0
 				} else {
-					info.TraceID, info.Sampled = randomHex(16), true
+					info.TraceID, text = rec.appendHex(text, rec.random[8:24])
+					info.Sampled = true
 				}
-				info.SpanID = randomHex(8)
+				info.SpanID, _ = rec.appendHex(text, rec.random[24:32])
 			}
+			// Header.Set's work (both names are canonical), with the values' slices in rec.
+			rec.values = [2]string{info.RequestID, info.TraceID}
 			h := c.Response().Header()
-			h.Set(HeaderRequestID, info.RequestID)
-			h.Set(HeaderTraceID, info.TraceID)
-			c.SetRequest(req.WithContext(NewContext(req.Context(), info)))
+			h[HeaderRequestID] = rec.values[0:1:1]
+			h[HeaderTraceID] = rec.values[1:2:2]
+			c.SetRequest(req.WithContext(rec))
 			return next(c)
 		}
 	}
+}
+
+// record is one request's correlation state in a single allocation: the request context
+// carrying Info (what NewContext would add), the text of the ids the gateway generates, and
+// the response headers' value slices.
+type record struct {
+	context.Context
+	info   Info
+	random [8 + 16 + 8]byte   // rand_b of a generated request id, a trace id, a span id
+	text   [36 + 32 + 16]byte // the generated ids' text; info's strings point into it
+	values [2]string          // X-Request-Id and X-Trace-Id
+}
+
+// Value returns the request's Info for the correlation key, else the parent's value.
+func (r *record) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return &r.info
+	}
+	return r.Context.Value(key)
+}
+
+// string returns r.text[from:to] as a string without copying: the text is written once,
+// before the string is handed out, and never changes after.
+func (r *record) string(from, to int) string {
+	return unsafe.String(&r.text[from], to-from)
+}
+
+// appendHex appends the hex digits of b to text (a prefix of r.text) and returns them as a
+// string together with the longer text.
+func (r *record) appendHex(text, b []byte) (string, []byte) {
+	from := len(text)
+	text = hex.AppendEncode(text, b)
+	return r.string(from, len(text)), text
+}
+
+// v7 keeps generated request ids increasing within the process, as uuid.NewV7 does.
+var v7 struct {
+	sync.Mutex
+	last int64
+}
+
+// appendUUIDv7 appends a UUIDv7 (RFC 9562: 48-bit Unix milliseconds, a 12-bit sub-millisecond
+// sequence that keeps ids increasing, 62 random bits) in its 36-character text form; random
+// gives the 8 bytes of rand_b. The layout and sequence are uuid.NewV7's, without its
+// allocations.
+func appendUUIDv7(text, random []byte) []byte {
+	nano := time.Now().UnixNano()
+	milli := nano / 1e6
+	now := milli<<12 + (nano-milli*1e6)>>8
+	v7.Lock()
+	if now <= v7.last {
+		now = v7.last + 1
+	}
+	v7.last = now
+	v7.Unlock()
+	milli, seq := now>>12, now&0xfff
+	var u [16]byte
+	u[0], u[1], u[2], u[3], u[4], u[5] = byte(milli>>40), byte(milli>>32), byte(milli>>24), byte(milli>>16), byte(milli>>8), byte(milli)
+	u[6], u[7] = 0x70|byte(seq>>8)&0x0f, byte(seq)
+	copy(u[8:], random)
+	u[8] = u[8]&0x3f | 0x80 // variant 10
+	text = hex.AppendEncode(text, u[0:4])
+	text = append(text, '-')
+	text = hex.AppendEncode(text, u[4:6])
+	text = append(text, '-')
+	text = hex.AppendEncode(text, u[6:8])
+	text = append(text, '-')
+	text = hex.AppendEncode(text, u[8:10])
+	text = append(text, '-')
+	return hex.AppendEncode(text, u[10:16])
 }
 
 // Propagate sets the correlation headers of ctx on an outgoing (upstream) request:
@@ -167,16 +248,34 @@ func Propagate(ctx context.Context, header http.Header) {
 	if info == nil {
 		return
 	}
-	header.Set(HeaderRequestID, info.RequestID)
+	// Header.Set's work (the names are canonical), the values' slices and the traceparent's
+	// text in one allocation.
+	out := new(outgoing)
+	out.values[0] = info.RequestID
+	header[HeaderRequestID] = out.values[0:1:1]
 	if info.OTel && info.Sampled {
 		return // tracing.Transport writes the attempt's client span
 	}
-	if tp := TraceParent(ctx); tp != "" {
-		header.Set(HeaderTraceParent, tp)
-		if info.TraceState != "" {
-			header.Set(HeaderTraceState, info.TraceState)
-		}
+	if info.TraceID == "" {
+		return
 	}
+	flags := "-00"
+	if info.Sampled {
+		flags = "-01"
+	}
+	tp := append(append(append(append(append(out.text[:0], "00-"...), info.TraceID...), '-'), info.SpanID...), flags...)
+	out.values[1] = unsafe.String(unsafe.SliceData(tp), len(tp)) // out.text never changes after
+	header[HeaderTraceParent] = out.values[1:2:2]
+	if info.TraceState != "" {
+		out.values[2] = info.TraceState
+		header[HeaderTraceState] = out.values[2:3:3]
+	}
+}
+
+// outgoing holds the correlation headers' values of one upstream request.
+type outgoing struct {
+	values [3]string // X-Request-Id, traceparent, tracestate
+	text   [55]byte  // traceparent: 00-<trace id>-<span id>-<flags>
 }
 
 // SaneRequestID reports whether id is 1..128 characters of [A-Za-z0-9._:-].
@@ -288,10 +387,4 @@ func lowerHex(s string) bool {
 		}
 	}
 	return true
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+).
-	return hex.EncodeToString(b)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -281,5 +282,99 @@ func TestPropagateLeavesRecordedAttemptsToOpenTelemetry(t *testing.T) {
 		if info.OTel != tt.otel || out.Get(HeaderRequestID) == "" || !strings.HasPrefix(tp, tt.wantTP) || (tt.wantTP == "") != (tp == "") {
 			t.Fatalf("%s: Info.OTel %v, propagated %v, want traceparent %q", tt.desc, info.OTel, out, tt.wantTP)
 		}
+	}
+}
+
+// TestGeneratedIDs: a generated request id is a UUIDv7 (RFC 9562 version and variant) in
+// its 36-character lowercase form, ids increase within the process, and the trace and span
+// ids the gateway starts are lowercase hex of the right length; the ids on the context and
+// in the response headers stay as they were once the next request's are made.
+func TestGeneratedIDs(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	var seen []*Info
+	h := New().Middleware()(func(c echo.Context) error {
+		seen = append(seen, FromContext(c.Request().Context()))
+		return nil
+	})
+	var headers []http.Header
+	for range 200 {
+		rec := httptest.NewRecorder()
+		if err := h(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec)); err != nil {
+			t.Fatal(err)
+		}
+		headers = append(headers, rec.Header())
+	}
+	prev := ""
+	for i, info := range seen {
+		id := info.RequestID
+		u, err := uuid.Parse(id)
+		if err != nil || len(id) != 36 || strings.ToLower(id) != id || u.Version() != 7 || u.Variant() != uuid.RFC4122 {
+			t.Fatalf("request id %q: not a lowercase UUIDv7 (%v)", id, err)
+		}
+		if id <= prev {
+			t.Fatalf("request id %q after %q: not increasing", id, prev)
+		}
+		prev = id
+		if len(info.TraceID) != 32 || !lowerHex(info.TraceID) || len(info.SpanID) != 16 || !lowerHex(info.SpanID) || !info.Sampled {
+			t.Fatalf("started trace malformed: %+v", info)
+		}
+		if headers[i].Get(HeaderRequestID) != id || headers[i].Get(HeaderTraceID) != info.TraceID {
+			t.Fatalf("headers %v do not match %+v", headers[i], info)
+		}
+	}
+	if seen[0].TraceID == seen[1].TraceID || seen[0].SpanID == seen[1].SpanID {
+		t.Fatal("two requests share a trace or span id")
+	}
+}
+
+// TestMiddlewareContinuesOpenTelemetrysTrace: with a span context on the request (tracing
+// on), the ids are the span context's, in hex.
+func TestMiddlewareContinuesOpenTelemetrysTrace(t *testing.T) {
+	t.Parallel()
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled})
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req = req.WithContext(trace.ContextWithSpanContext(req.Context(), sc))
+	req.Header.Set(HeaderRequestID, "req-1")
+	var seen *Info
+	h := New().Middleware()(func(c echo.Context) error {
+		seen = FromContext(c.Request().Context())
+		return nil
+	})
+	if err := h(echo.New().NewContext(req, httptest.NewRecorder())); err != nil {
+		t.Fatal(err)
+	}
+	if seen.RequestID != "req-1" || seen.TraceID != tid.String() || seen.SpanID != sid.String() || !seen.OTel || !seen.Sampled {
+		t.Fatalf("info %+v", seen)
+	}
+}
+
+// TestPropagateWritesTraceParent: Propagate's traceparent is TraceParent's, with the sampled
+// flag, and tracestate follows it; no trace, no traceparent.
+func TestPropagateWritesTraceParent(t *testing.T) {
+	t.Parallel()
+	for _, info := range []*Info{
+		{RequestID: "r1", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", Sampled: true, TraceState: "a=1"},
+		{RequestID: "r2", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7"},
+		{RequestID: "r3"},
+	} {
+		ctx := NewContext(t.Context(), info)
+		out := http.Header{}
+		Propagate(ctx, out)
+		want := http.Header{HeaderRequestID: {info.RequestID}}
+		if info.TraceID != "" {
+			want[HeaderTraceParent] = []string{TraceParent(ctx)}
+		}
+		if info.TraceState != "" {
+			want[HeaderTraceState] = []string{info.TraceState}
+		}
+		if fmt.Sprint(out) != fmt.Sprint(want) {
+			t.Errorf("Propagate wrote %v, want %v", out, want)
+		}
+	}
+	if got := TraceParent(NewContext(t.Context(), &Info{TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", Sampled: true})); got != "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" {
+		t.Errorf("TraceParent %q", got)
 	}
 }

@@ -93,7 +93,15 @@ type policy struct {
 	maxAge, staleIfError time.Duration
 	private              bool     // secured operation: per caller, Cache-Control private
 	query                []string // the declared query parameters, sorted: the key's part
+	cacheControl         string   // the Cache-Control of its answers
 }
+
+// Cache-Status values of the answers the cache writes.
+const (
+	statusHit    = "contractgate; hit"
+	statusStale  = "contractgate; hit; detail=stale-if-error"
+	statusStored = "contractgate; fwd=miss; stored"
+)
 
 // entry is one stored answer: the envelope's data and pagination, never its meta.
 type entry struct {
@@ -159,6 +167,11 @@ func New(cfg Config, table *routes.Table) (*Cache, error) {
 			}
 		}
 		sort.Strings(p.query)
+		vis := "public"
+		if p.private {
+			vis = "private"
+		}
+		p.cacheControl = vis + ", max-age=" + strconv.Itoa(int(p.maxAge.Seconds()))
 		c.policies[op] = p
 	}
 	return c, nil
@@ -212,10 +225,16 @@ func (c *Cache) NoStore() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ctx echo.Context) error {
 			if vary, ok := c.secured[routes.Current(ctx)]; ok {
+				// Header.Set and Header.Add (canonical names), the new slices in one allocation.
+				v := &[2]string{"no-store", vary}
 				h := ctx.Response().Header()
-				h.Set(echo.HeaderCacheControl, "no-store")
+				h[echo.HeaderCacheControl] = v[0:1:1]
 				if vary != "" {
-					h.Add(echo.HeaderVary, vary)
+					if old := h[echo.HeaderVary]; len(old) > 0 {
+						h[echo.HeaderVary] = append(old, vary)
+					} else {
+						h[echo.HeaderVary] = v[1:2:2]
+					}
 				}
 			}
 			return next(ctx)
@@ -267,11 +286,13 @@ func (c *Cache) Middleware() echo.MiddlewareFunc {
 			if !ok {
 				return next(ctx)
 			}
-			key := c.key(ctx, op, p)
+			var buf [128]byte
+			kb := c.appendKey(buf[:0], ctx, op, p)
 			now := c.now()
-			if e := c.get(key); e != nil && now.Sub(e.stored) < p.maxAge {
-				return c.answer(ctx, p, e, now, "hit", false)
+			if e := c.getBytes(kb); e != nil && now.Sub(e.stored) < p.maxAge {
+				return c.answer(ctx, p, e, now, statusHit, false)
 			}
+			key := string(kb)
 			res := ctx.Response()
 			rec := &recorder{ResponseWriter: res.Writer, header: http.Header{}}
 			res.Writer = rec
@@ -291,7 +312,7 @@ func (c *Cache) Middleware() echo.MiddlewareFunc {
 			restore()
 			if err != nil {
 				if e := c.get(key); e != nil && staleWorthy(err) && now.Sub(e.stored) < p.maxAge+p.staleIfError {
-					return c.answer(ctx, p, e, now, "hit; detail=stale-if-error", true)
+					return c.answer(ctx, p, e, now, statusStale, true)
 				}
 				return err
 			}
@@ -299,7 +320,7 @@ func (c *Cache) Middleware() echo.MiddlewareFunc {
 			if e == nil { // not storable: pass the recorded answer on as it was
 				return rec.flush(res)
 			}
-			return c.answer(ctx, p, e, now, "fwd=miss; stored", false)
+			return c.answer(ctx, p, e, now, statusStored, false)
 		}
 	}
 }
@@ -315,45 +336,56 @@ func staleWorthy(err error) bool {
 	return false
 }
 
-// key identifies an answer: operation, its decoded path parameters (so that
+// appendKey appends the key that identifies an answer to b: operation, its decoded path parameters (so that
 // /v1/products/prd%5F0001 and /v1/products/prd_0001 share an entry), the declared query
 // parameters, decoded and in name order (undeclared ones cannot change the answer, and must
 // not flood the store) and, for secured operations, the caller. Every part is escaped, so
 // that no value can forge a separator.
-func (c *Cache) key(ctx echo.Context, op *routes.Operation, p policy) string {
+func (c *Cache) appendKey(b []byte, ctx echo.Context, op *routes.Operation, p policy) []byte {
 	q := ctx.QueryParams()
-	var b strings.Builder
-	b.WriteString(url.QueryEscape(op.ID))
+	b = append(b, url.QueryEscape(op.ID)...)
 	names, values := ctx.ParamNames(), ctx.ParamValues()
 	for i, name := range names {
 		if i >= len(values) {
 			break
 		}
-		b.WriteString("/")
-		b.WriteString(url.QueryEscape(name))
+		b = append(b, '/')
+		b = append(b, url.QueryEscape(name)...)
 		v, err := url.PathUnescape(values[i])
 		if err != nil { // the validator refuses it before; "!" keeps it apart from any decoded value
 			v = values[i]
-			b.WriteByte('!')
+			b = append(b, '!')
 		}
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(v))
+		b = append(b, '=')
+		b = append(b, url.QueryEscape(v)...)
 	}
-	b.WriteByte('?')
+	b = append(b, '?')
 	for _, k := range p.query {
 		for _, v := range q[k] {
-			b.WriteString(url.QueryEscape(k))
-			b.WriteByte('=')
-			b.WriteString(url.QueryEscape(v))
-			b.WriteByte('&')
+			b = append(b, url.QueryEscape(k)...)
+			b = append(b, '=')
+			b = append(b, url.QueryEscape(v)...)
+			b = append(b, '&')
 		}
 	}
 	if p.private {
 		id, _ := identity.FromContext(ctx.Request().Context())
-		b.WriteString("#subject=")
-		b.WriteString(url.QueryEscape(id.Subject))
+		b = append(b, "#subject="...)
+		b = append(b, url.QueryEscape(id.Subject)...)
 	}
-	return b.String()
+	return b
+}
+
+// getBytes is get(string(key)) without the string's allocation.
+func (c *Cache) getBytes(key []byte) *entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el := c.entries[string(key)]
+	if el == nil {
+		return nil
+	}
+	c.lru.MoveToFront(el)
+	return el.Value.(*entry)
 }
 
 func (c *Cache) get(key string) *entry {
@@ -434,16 +466,15 @@ func (c *Cache) remove(el *list.Element) {
 // answer writes e as this request's envelope (fresh meta), or 304 when If-None-Match has
 // its ETag.
 func (c *Cache) answer(ctx echo.Context, p policy, e *entry, now time.Time, status string, stale bool) error {
+	// Header.Set's work (canonical names), the values' slices in one allocation.
+	v := &[4]string{e.etag, p.cacheControl, status}
 	h := ctx.Response().Header()
-	vis := "public"
-	if p.private {
-		vis = "private"
-	}
-	h.Set("ETag", e.etag)
-	h.Set("Cache-Control", vis+", max-age="+strconv.Itoa(int(p.maxAge.Seconds())))
-	h.Set("Cache-Status", "contractgate; "+status)
+	h["Etag"] = v[0:1:1]
+	h["Cache-Control"] = v[1:2:2]
+	h["Cache-Status"] = v[2:3:3]
 	if age := now.Sub(e.stored); age >= time.Second {
-		h.Set("Age", strconv.Itoa(int(age.Seconds())))
+		v[3] = strconv.Itoa(int(age.Seconds()))
+		h["Age"] = v[3:4:4]
 	}
 	if matches(ctx.Request().Header.Get("If-None-Match"), e.etag) {
 		return ctx.NoContent(http.StatusNotModified)

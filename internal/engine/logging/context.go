@@ -3,6 +3,8 @@ package logging
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"time"
 
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 )
@@ -45,22 +47,46 @@ func (h *contextHandler) Enabled(ctx context.Context, level slog.Level) bool {
 func (h *contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if info := correlation.FromContext(ctx); info != nil {
 		var ids [3]slog.Attr
-		n := 0
-		if info.RequestID != "" {
-			ids[n] = slog.String(KeyRequestID, info.RequestID)
-			n++
-		}
-		if info.TraceID != "" {
-			ids[n] = slog.String(KeyTraceID, info.TraceID)
-			n++
-		}
-		if info.SpanID != "" {
-			ids[n] = slog.String(KeySpanID, info.SpanID)
-			n++
-		}
-		r.AddAttrs(ids[:n]...)
+		r.AddAttrs(appendIDs(ids[:0], info)...)
 	}
 	return h.next.Handle(ctx, r)
+}
+
+// appendIDs appends the ids of info that are set.
+func appendIDs(attrs []slog.Attr, info *correlation.Info) []slog.Attr {
+	if info.RequestID != "" {
+		attrs = append(attrs, slog.String(KeyRequestID, info.RequestID))
+	}
+	if info.TraceID != "" {
+		attrs = append(attrs, slog.String(KeyTraceID, info.TraceID))
+	}
+	if info.SpanID != "" {
+		attrs = append(attrs, slog.String(KeySpanID, info.SpanID))
+	}
+	return attrs
+}
+
+// LogAttrs is l.LogAttrs(ctx, level, msg, attrs...), the same line, for a hot path: when l's
+// handler is a context handler, the request's ids are appended to attrs (give it 3 spare
+// capacity) and the record goes straight to the wrapped handler, so that the attributes are
+// added to the record once (one growth of its attribute list instead of two).
+func LogAttrs(ctx context.Context, l *slog.Logger, level slog.Level, msg string, attrs []slog.Attr) {
+	h, ok := l.Handler().(*contextHandler)
+	if !ok {
+		l.LogAttrs(ctx, level, msg, attrs...)
+		return
+	}
+	if !h.next.Enabled(ctx, level) {
+		return
+	}
+	if info := correlation.FromContext(ctx); info != nil {
+		attrs = appendIDs(attrs, info)
+	}
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:]) // LogAttrs's caller, as slog.Logger.LogAttrs records
+	r := slog.NewRecord(time.Now(), level, msg, pcs[0])
+	r.AddAttrs(attrs...)
+	_ = h.next.Handle(ctx, r)
 }
 
 // WithAttrs returns a context handler over next.WithAttrs(attrs).

@@ -143,3 +143,39 @@ func (nopHandler) Enabled(context.Context, slog.Level) bool  { return true }
 func (nopHandler) Handle(context.Context, slog.Record) error { return nil }
 func (h nopHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
 func (h nopHandler) WithGroup(string) slog.Handler           { return h }
+
+// TestLogAttrsWritesTheSameLine: LogAttrs writes what Logger.LogAttrs writes (time aside),
+// with and without a request context, through a context handler and through a bare one, and
+// nothing below the level.
+func TestLogAttrsWritesTheSameLine(t *testing.T) {
+	t.Parallel()
+	info := &correlation.Info{RequestID: "req-1", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7"}
+	noTime := &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey && len(groups) == 0 {
+			return slog.Attr{}
+		}
+		return a
+	}}
+	attrs := func() []slog.Attr {
+		a := make([]slog.Attr, 0, 16)
+		for i := range 9 {
+			a = append(a, slog.Int(string(rune('a'+i)), i))
+		}
+		return a
+	}
+	for _, ctx := range []context.Context{correlation.NewContext(context.Background(), info), context.Background()} {
+		for _, wrap := range []func(slog.Handler) slog.Handler{NewContextHandler, func(h slog.Handler) slog.Handler { return h }} {
+			for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+				var want, got bytes.Buffer
+				slog.New(wrap(slog.NewJSONHandler(&want, noTime))).LogAttrs(ctx, level, "request", attrs()...)
+				LogAttrs(ctx, slog.New(wrap(slog.NewJSONHandler(&got, noTime))), level, "request", attrs())
+				if got.String() != want.String() {
+					t.Fatalf("LogAttrs wrote\n%s, Logger.LogAttrs\n%s", got.String(), want.String())
+				}
+				if level == slog.LevelInfo && !strings.Contains(got.String(), `"i":8`) {
+					t.Fatalf("line lacks the attributes: %s", got.String())
+				}
+			}
+		}
+	}
+}

@@ -90,7 +90,7 @@ func (o *Observer) wrap(next echo.HandlerFunc) echo.HandlerFunc {
 		if !log.Enabled(ctx, slog.LevelInfo) {
 			return nil
 		}
-		attrs := make([]slog.Attr, 0, 16)
+		attrs := make([]slog.Attr, 0, 20) // at most 13, and room for the request's 3 ids
 		if info != nil {
 			// requestId, traceId and spanId: added by the logger's context handler.
 			attrs = append(attrs, slog.Int("upstreamAttempts", int(info.UpstreamAttempts.Load())))
@@ -115,7 +115,7 @@ func (o *Observer) wrap(next echo.HandlerFunc) echo.HandlerFunc {
 		if id, ok := identity.FromContext(ctx); ok {
 			attrs = append(attrs, slog.String("subject", id.Subject), slog.String("authMethod", id.Method))
 		}
-		log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+		logging.LogAttrs(ctx, log, slog.LevelInfo, "request", attrs)
 		return nil
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/go-redis/redis_rate/v10"
 
@@ -77,13 +78,27 @@ func newPolicy(name string, p Policy) (*policy, error) {
 // rateLimit formats the RateLimit field: remaining requests r and t, the whole seconds
 // (rounded up) until the quota is fully restored.
 func (p *policy) rateLimit(remaining, resetSeconds int64) string {
-	var buf [96]byte
-	b := append(buf[:0], p.sfName...)
+	var buf [rateLimitText]byte
+	return string(p.appendField(buf[:0], remaining, resetSeconds))
+}
+
+// rateLimitText is room for the RateLimit field of a policy name of up to 50 bytes.
+const rateLimitText = 96
+
+// appendRateLimit is rateLimit writing into buf (spare capacity, never read before): the
+// string shares buf's memory, or a larger array's when the field does not fit, so buf must
+// not change afterwards.
+func (p *policy) appendRateLimit(buf []byte, remaining, resetSeconds int64) string {
+	b := p.appendField(buf, remaining, resetSeconds)
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+func (p *policy) appendField(b []byte, remaining, resetSeconds int64) []byte {
+	b = append(b, p.sfName...)
 	b = append(b, ";r="...)
 	b = strconv.AppendInt(b, remaining, 10)
 	b = append(b, ";t="...)
-	b = strconv.AppendInt(b, resetSeconds, 10)
-	return string(b)
+	return strconv.AppendInt(b, resetSeconds, 10)
 }
 
 // policies reads the default policy and every operation's x-ratelimit from the table, once.

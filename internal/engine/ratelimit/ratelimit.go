@@ -146,9 +146,14 @@ func middleware(st store, byOp map[*routes.Operation]*policy, kr keyer, hooks Ho
 				// moment a retry can succeed), and Retry-After repeats it.
 				reset = max(1, ceilSeconds(d.retryAfter))
 			}
+			// Both headers' values in one allocation (what two Header.Set calls would allocate
+			// three times for).
+			hv := new(headerValues)
+			hv.values[0] = p.header
+			hv.values[1] = p.appendRateLimit(hv.text[:0], d.remaining, reset)
 			h := c.Response().Header()
-			h[canonicalPolicy] = []string{p.header}
-			h[canonicalRateLimit] = []string{p.rateLimit(d.remaining, reset)}
+			h[canonicalPolicy] = hv.values[0:1:1]
+			h[canonicalRateLimit] = hv.values[1:2:2]
 			if d.allowed {
 				return next(c)
 			}
@@ -157,6 +162,13 @@ func middleware(st store, byOp map[*routes.Operation]*policy, kr keyer, hooks Ho
 				Wrap(fmt.Errorf("ratelimit: policy %q exhausted", p.name))
 		}
 	}
+}
+
+// headerValues holds the RateLimit-Policy and RateLimit values of one answer, and the text of
+// the latter.
+type headerValues struct {
+	values [2]string
+	text   [rateLimitText]byte
 }
 
 // ceilSeconds rounds d up to whole seconds.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -86,31 +87,16 @@ func newChain(cfg *config.Config, table *routes.Table, m *metrics.Metrics, logge
 	return ch, nil
 }
 
-// install registers the chain on e, outermost first (DESIGN section 1).
-func (ch *chain) install(e *echo.Echo, cfg *config.Config, logger *slog.Logger) {
-	// Pre runs before routing. Correlation comes first so that everything after it carries
-	// the request id; observation next, outside recover, so that a recovered panic is counted
-	// and logged as the 500 it becomes; then the request-target checks and CORS preflights.
-	e.Pre(
-		ch.correlation.Middleware(),
-		ch.observe.Middleware(), // reads the operation once the chain has returned
-		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic(logger)}),
-		ch.edge.Middleware(),
-	)
-	if c := cfg.CORS; len(c.AllowOrigins) > 0 {
-		// Before routing, auth and rate limits: a preflight is answered here.
-		e.Pre(middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins:     c.AllowOrigins,
-			AllowMethods:     c.AllowMethods,
-			AllowHeaders:     c.AllowHeaders,
-			AllowCredentials: c.AllowCredentials,
-			ExposeHeaders:    exposedHeaders,
-			MaxAge:           int(c.MaxAge.Seconds()),
-		}))
-	}
+// install builds the chain around e's router, outermost first (DESIGN section 1), and returns
+// the gateway's handler. Echo applies its Pre and Use middleware on every request (one closure
+// per step and request); here every step is applied once, at start-up, into one handler that
+// does what Echo's ServeHTTP does (its pooled context, the pre-routing steps, routing, the
+// routed steps, then the route's handler: c.Handler(), which routing set, the handler of a 404
+// or 405 included; an error the chain returns goes to e.HTTPErrorHandler).
+func (ch *chain) install(e *echo.Echo, cfg *config.Config, logger *slog.Logger) http.Handler {
 	// After routing: Match resolves the request's operation once; every per-operation step
 	// reads it with routes.Current.
-	e.Use(
+	routed := compose(func(c echo.Context) error { return c.Handler()(c) },
 		ch.table.Match(),
 		ch.cache.NoStore(), // secured operations: Cache-Control no-store, on every answer (so first)
 		middleware.BodyLimit(fmt.Sprintf("%dB", cfg.Server.BodyLimit)),
@@ -121,6 +107,57 @@ func (ch *chain) install(e *echo.Echo, cfg *config.Config, logger *slog.Logger) 
 		ch.cache.Middleware(),       // x-cache GETs: ETag, 304, stored answers, stale-if-error
 		ch.idempotency.Middleware(), // last before the handler: a request rejected above claims no key
 	)
+	router := e.Router()
+	route := func(c echo.Context) error {
+		r := c.Request()
+		router.Find(r.Method, echo.GetPath(r), c)
+		return routed(c)
+	}
+	// Pre runs before routing. Correlation comes first so that everything after it carries
+	// the request id; observation next, outside recover, so that a recovered panic is counted
+	// and logged as the 500 it becomes; then the request-target checks and CORS preflights.
+	pre := []echo.MiddlewareFunc{
+		ch.correlation.Middleware(),
+		ch.observe.Middleware(), // reads the operation once the chain has returned
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: true, LogErrorFunc: logPanic(logger)}),
+		ch.edge.Middleware(),
+	}
+	if c := cfg.CORS; len(c.AllowOrigins) > 0 {
+		// Before routing, auth and rate limits: a preflight is answered here.
+		pre = append(pre, middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:     c.AllowOrigins,
+			AllowMethods:     c.AllowMethods,
+			AllowHeaders:     c.AllowHeaders,
+			AllowCredentials: c.AllowCredentials,
+			ExposeHeaders:    exposedHeaders,
+			MaxAge:           int(c.MaxAge.Seconds()),
+		}))
+	}
+	return &composed{e: e, h: compose(route, pre...)}
+}
+
+// compose applies steps around h, the first outermost.
+func compose(h echo.HandlerFunc, steps ...echo.MiddlewareFunc) echo.HandlerFunc {
+	for i := len(steps) - 1; i >= 0; i-- {
+		h = steps[i](h)
+	}
+	return h
+}
+
+// composed serves requests through the chain install composed, with e's pooled contexts and
+// error handler.
+type composed struct {
+	e *echo.Echo
+	h echo.HandlerFunc
+}
+
+func (s *composed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := s.e.AcquireContext()
+	c.Reset(r, w)
+	if err := s.h(c); err != nil {
+		s.e.HTTPErrorHandler(err, c)
+	}
+	s.e.ReleaseContext(c)
 }
 
 // Close releases what the steps hold (JWKS refresh, stores and their sweeps, Redis

@@ -41,7 +41,7 @@ type Server struct {
 	cfg     *config.Config
 	logger  *slog.Logger
 	echo    *echo.Echo
-	handler http.Handler // echo, wrapped in tracing when enabled
+	handler http.Handler // the chain around echo's router, wrapped in tracing when enabled
 	tracing *tracing.Tracing
 	ops     *ops.Ops
 	// tls is the listener's TLS configuration (nil: plain HTTP); reloader renews its pair.
@@ -140,7 +140,7 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = apierror.Handler(logger, apierror.WithProblemTypeBaseURL(cfg.Errors.ProblemTypeBaseURL))
-	ch.install(e, cfg, logger)
+	gateway := ch.install(e, cfg, logger)
 
 	// Every GET route answers HEAD too (RFC 9110), through the same chain.
 	r := routes.WithHead(e)
@@ -167,7 +167,7 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 		return nil, fmt.Errorf("mounting the app: %w", err)
 	}
 	return &Server{
-		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(e), tracing: o.tracing,
+		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(gateway), tracing: o.tracing,
 		ops: ops_, metrics: m, admin: admin, upstreams: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{ch},
 	}, nil
 }
