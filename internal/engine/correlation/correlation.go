@@ -142,7 +142,7 @@ func (*Correlation) Middleware() echo.MiddlewareFunc {
 				// bounds tracestate with SanitizeTraceState, see package tracing).
 				traceID, spanID := sc.TraceID(), sc.SpanID()
 				info.TraceID, text = rec.appendHex(text, traceID[:])
-				info.SpanID, text = rec.appendHex(text, spanID[:])
+				info.SpanID, _ = rec.appendHex(text, spanID[:])
 				info.Sampled, info.OTel = sc.IsSampled(), true
 				if sc.TraceState().Len() > 0 {
 					info.TraceState = sc.TraceState().String()
