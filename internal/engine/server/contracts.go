@@ -1,8 +1,9 @@
 package server
 
 import (
-	"github.com/getkin/kin-openapi/openapi3"
 	"io/fs"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/contractgate/contractgate/internal/engine/contract"
 	"github.com/contractgate/contractgate/internal/engine/upstream"

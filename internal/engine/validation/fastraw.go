@@ -3,7 +3,6 @@ package validation
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"sync"
 	"unsafe"
 
@@ -31,7 +30,7 @@ func ValidJSON(data []byte, schemas ...*Schema) bool {
 			return false
 		}
 	}
-	v, ok := strictValue(data)
+	v, ok := strictjson.Accepts(data)
 	if !ok {
 		return false
 	}
@@ -53,16 +52,7 @@ type rawCheck struct {
 	buf []byte
 }
 
-// tokenizer is a pooled jsontext decoder reading a byte slice in place.
-type tokenizer struct {
-	in  bytes.Buffer
-	dec jsontext.Decoder
-}
-
-var (
-	rawPool       = sync.Pool{New: func() any { return new(rawCheck) }}
-	tokenizerPool = sync.Pool{New: func() any { return new(tokenizer) }}
-)
+var rawPool = sync.Pool{New: func() any { return new(rawCheck) }}
 
 func (rc *rawCheck) put() {
 	rc.b = nil
@@ -70,60 +60,6 @@ func (rc *rawCheck) put() {
 		rc.buf = nil
 	}
 	rawPool.Put(rc)
-}
-
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
-// strictValue returns data without its surrounding whitespace when strictjson.Decode(data, 0)
-// would accept it: exactly one well-formed JSON value (RFC 8259, UTF-8, no duplicate member
-// names, no unpaired surrogate escapes, no byte order mark) within strictjson's default
-// limits. false: maybe not; let strictjson decide.
-func strictValue(data []byte) ([]byte, bool) {
-	if bytes.HasPrefix(data, utf8BOM) {
-		return nil, false
-	}
-	t := tokenizerPool.Get().(*tokenizer)
-	t.in = *bytes.NewBuffer(data)
-	t.dec.Reset(&t.in) // the defaults: strict UTF-8, duplicate names rejected
-	_, err := t.dec.ReadValue()
-	if err == nil {
-		_, err = t.dec.ReadToken()
-	}
-	t.in = bytes.Buffer{}
-	t.dec.Reset(&t.in)
-	tokenizerPool.Put(t)
-	if err != io.EOF {
-		return nil, false
-	}
-	v := bytes.Trim(data, " \t\r\n")
-	return v, len(v) > 0 && withinLimits(v)
-}
-
-// withinLimits reports whether v, one well-formed JSON value, is within strictjson's default
-// limits: nesting, containers, number literals.
-func withinLimits(v []byte) bool {
-	depth, containers := 0, 0
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '"':
-			i = skipString(v, i) - 1
-		case c == '{' || c == '[':
-			depth++
-			containers++
-			if depth > strictjson.DefaultMaxDepth || containers > strictjson.DefaultMaxContainers {
-				return false
-			}
-		case c == '}' || c == ']':
-			depth--
-		case c == '-' || c >= '0' && c <= '9':
-			end := numberEnd(v, i)
-			if !(strictjson.Limits{}).NumberWithin(view(v[i:end])) {
-				return false
-			}
-			i = end - 1
-		}
-	}
-	return true
 }
 
 // view returns b as a string without copying it: for calls that do not keep their argument.

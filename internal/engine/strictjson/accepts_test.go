@@ -1,0 +1,36 @@
+package strictjson_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/contractgate/contractgate/internal/engine/strictjson"
+)
+
+// Accepts never says yes to what Decode refuses, and says yes to the common valid shapes.
+func TestAcceptsAgreesWithDecode(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{` {"a":[1,2.5,"x\"y"],"b":{"c":null}} `, true},
+		{`"\u00e9"`, true},
+		{"\xEF\xBB\xBF{}", false}, // byte order mark
+		{`{"a":1,"a":2}`, false},  // duplicate names
+		{`{"a":1} {}`, false},     // trailing data
+		{"\"\xff\"", false},       // invalid UTF-8
+		{strings.Repeat("[", 65) + strings.Repeat("]", 65), false}, // deeper than the default
+		{"1" + strings.Repeat("0", 1001), false},                   // number over the length limit
+		{`1e9999`, false},                                          // exponent over the limit
+		{``, false},
+	}
+	for _, tt := range tests {
+		_, got := strictjson.Accepts([]byte(tt.in))
+		if got != tt.want {
+			t.Errorf("Accepts(%.40q) = %v, want %v", tt.in, got, tt.want)
+		}
+		if _, err := strictjson.Decode([]byte(tt.in), 0); got && err != nil {
+			t.Errorf("Accepts(%.40q) but Decode refuses it: %v", tt.in, err)
+		}
+	}
+}
