@@ -136,7 +136,7 @@ func (c *contract) violation(resp *http.Response, body []byte) string {
 	if r == nil {
 		return "" // not an operation of the contract: nothing to hold it to
 	}
-	code := strconv.Itoa(resp.StatusCode)
+	code := statusCode(resp.StatusCode)
 	media, ok := r.responses[code]
 	if !ok {
 		media, ok = r.responses[code[:1]+"XX"]
@@ -150,13 +150,12 @@ func (c *contract) violation(resp *http.Response, body []byte) string {
 	if len(media) == 0 {
 		return ""
 	}
-	ct, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	schema, declared := media[ct]
-	if err != nil || !declared {
+	schema, declared := mediaSchema(media, resp.Header.Get("Content-Type"))
+	if !declared {
 		return fmt.Sprintf("content type %q is not declared", resp.Header.Get("Content-Type"))
 	}
-	if schema == nil {
-		return ""
+	if schema == nil || validation.ValidJSON(body, schema) {
+		return "" // the compiled fast path over the bytes: no tree for a valid answer
 	}
 	v, err := strictjson.Decode(body, 0)
 	if err != nil {
@@ -168,9 +167,41 @@ func (c *contract) violation(resp *http.Response, body []byte) string {
 	return ""
 }
 
+// mediaSchema returns the schema a response declares for the media type of contentType
+// (parameters ignored) and whether it declares that type at all. The common case, a bare
+// declared type such as application/json, is looked up without parsing.
+func mediaSchema(media map[string]*validation.Schema, contentType string) (*validation.Schema, bool) {
+	if s, ok := media[contentType]; ok {
+		return s, true
+	}
+	ct, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return nil, false
+	}
+	s, ok := media[ct]
+	return s, ok
+}
+
+// statusCodes holds the decimal text of every HTTP status code (100-599), so that looking
+// up a response by its status allocates nothing.
+var statusCodes = func() (t [600]string) {
+	for i := 100; i < len(t); i++ {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func statusCode(code int) string {
+	if code >= 100 && code < len(statusCodes) {
+		return statusCodes[code]
+	}
+	return strconv.Itoa(code)
+}
+
 // match returns the contract's operation for a request, or nil.
 func (c *contract) match(method, path string) *route {
-	segs := segments(path)
+	var buf [16]string
+	segs := appendSegments(buf[:0], path)
 	if len(segs) < len(c.prefix) {
 		return nil
 	}
@@ -196,12 +227,23 @@ next:
 	return nil
 }
 
-func segments(path string) []string {
+func segments(path string) []string { return appendSegments(nil, path) }
+
+// appendSegments appends the '/'-separated segments of path (leading and trailing slashes
+// trimmed) to dst, as substrings of path.
+func appendSegments(dst []string, path string) []string {
 	path = strings.Trim(path, "/")
 	if path == "" {
-		return nil
+		return dst
 	}
-	return strings.Split(path, "/")
+	for {
+		i := strings.IndexByte(path, '/')
+		if i < 0 {
+			return append(dst, path)
+		}
+		dst = append(dst, path[:i])
+		path = path[i+1:]
+	}
 }
 
 func literals(r route) int {
