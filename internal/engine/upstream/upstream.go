@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -33,7 +34,42 @@ import (
 // the HTTP client that runs the upstream's policies.
 type Client struct {
 	BaseURL string
-	HTTP    *http.Client
+	HTTP    Doer
+}
+
+// Doer sends a request and returns its answer: the generated clients' HttpRequestDoer.
+type Doer interface {
+	Do(req *http.Request) (*http.Response, error)
+}
+
+// doer runs a request through the upstream's policies (the RoundTripper resilience builds).
+// It is what an http.Client with this transport, no cookie jar, no timeout of its own (the
+// policies time the call) and no redirect following would do, without the client's per-call
+// copies of the request, its URL and its headers: the answer, a 3xx included, is returned
+// as the upstream gave it, and an error is wrapped in *url.Error as http.Client wraps it.
+type doer struct{ rt http.RoundTripper }
+
+// Do sends req through the policies.
+func (d doer) Do(req *http.Request) (*http.Response, error) {
+	if req.URL == nil {
+		return nil, errors.New("upstream: request without a URL")
+	}
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	resp, err := d.rt.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: urlErrorOp(req.Method), URL: req.URL.Redacted(), Err: err}
+	}
+	return resp, nil
+}
+
+// urlErrorOp is the Op of the *url.Error http.Client returns ("Get", "Post", ...).
+func urlErrorOp(method string) string {
+	if method == "" {
+		return "Get"
+	}
+	return method[:1] + strings.ToLower(method[1:])
 }
 
 // Registry holds one Client per upstream. Read-only after New; safe for concurrent use.
@@ -145,7 +181,7 @@ func (r *Registry) Client(name string) (Client, error) {
 	return c, nil
 }
 
-func (r *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o *options) (*http.Client, error) {
+func (r *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o *options) (Doer, error) {
 	pc := o.policyConfig(name, u)
 	check, err := newContract(name, u.BaseURL, pc.Contract, doc, o.logger)
 	if err != nil {
@@ -186,11 +222,8 @@ func (r *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o
 	if o.attempt != nil {
 		attempt = o.attempt(attempt)
 	}
-	return &http.Client{
-		Transport: policy.RoundTripper(attempt),
-		// Upstreams answer; they do not redirect the gateway elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, nil
+	// Upstreams answer; they do not redirect the gateway elsewhere (doer follows no redirect).
+	return doer{rt: policy.RoundTripper(attempt)}, nil
 }
 
 // States returns the circuit state of every upstream ("closed", "open" or "half-open"),
