@@ -5,10 +5,13 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -30,6 +33,10 @@ type Tracing struct {
 	tp         trace.TracerProvider
 	shutdown   func(context.Context) error
 	propagator propagation.TextMapPropagator
+	// sampler is the sampler tp was built with, when known (FromEnv, WithSampler): a request
+	// it drops is served without the server span's instrumentation. nil: every request is
+	// instrumented (the provider decides).
+	sampler sdktrace.Sampler
 }
 
 // Disabled returns a Tracing that traces nothing.
@@ -83,21 +90,88 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*Tracing, error) 
 	if getenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") == "" && getenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") == "" {
 		limits.AttributeValueLengthLimit = DefaultAttributeValueLengthLimit
 	}
-	return New(sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res),
-		sdktrace.WithRawSpanLimits(limits))), nil
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp), sdktrace.WithResource(res),
+		sdktrace.WithRawSpanLimits(limits)}
+	sampler, err := samplerFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if sampler == nil {
+		// A sampler only the SDK knows (jaeger_remote, xray...): it reads the environment
+		// itself, and every request is instrumented.
+		return New(sdktrace.NewTracerProvider(opts...)), nil
+	}
+	return New(sdktrace.NewTracerProvider(append(opts, sdktrace.WithSampler(sampler), sdktrace.WithIDGenerator(idGenerator{}))...),
+		WithSampler(sampler)), nil
+}
+
+// samplerFromEnv builds the sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name,
+// as the SDK would (default parentbased_always_on), or nil for a sampler it does not build
+// itself (left to the SDK).
+func samplerFromEnv(getenv func(string) string) (sdktrace.Sampler, error) {
+	ratio := func() (float64, error) {
+		arg := getenv("OTEL_TRACES_SAMPLER_ARG")
+		if arg == "" {
+			return 1, nil
+		}
+		r, err := strconv.ParseFloat(arg, 64)
+		if err != nil || r < 0 || r > 1 {
+			return 0, fmt.Errorf("tracing: OTEL_TRACES_SAMPLER_ARG %q is not a ratio between 0 and 1", arg)
+		}
+		return r, nil
+	}
+	switch name := getenv("OTEL_TRACES_SAMPLER"); name {
+	case "", "parentbased_always_on":
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+	case "always_on":
+		return sdktrace.AlwaysSample(), nil
+	case "always_off":
+		return sdktrace.NeverSample(), nil
+	case "parentbased_always_off":
+		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+	case "traceidratio", "parentbased_traceidratio":
+		r, err := ratio()
+		if err != nil {
+			return nil, err
+		}
+		if name == "traceidratio" {
+			return sdktrace.TraceIDRatioBased(r), nil
+		}
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), nil
+	}
+	return nil, nil
 }
 
 // DefaultAttributeValueLengthLimit caps every span attribute value (bytes), unless
 // OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT or OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT is set.
 const DefaultAttributeValueLengthLimit = 1024
 
+// Option configures New.
+type Option func(*Tracing)
+
+// WithSampler tells New the sampler tp was built with, and tp must have been built with
+// sdktrace.WithIDGenerator(IDGenerator()) too: then a request the sampler drops is served
+// without the server span's instrumentation (no span, no wrapped writer: the request pays
+// what it pays with tracing off, and correlation continues and propagates its trace context),
+// and a request it samples gets the span it would have got.
+func WithSampler(s sdktrace.Sampler) Option { return func(t *Tracing) { t.sampler = s } }
+
+// IDGenerator returns the trace and span ID generator a provider given to New with
+// WithSampler must use: random IDs, except a root span's trace ID, which is the one the
+// server handler decided the sampling on.
+func IDGenerator() sdktrace.IDGenerator { return idGenerator{} }
+
 // New wraps a tracer provider (tests pass one with an in-memory exporter).
-func New(tp *sdktrace.TracerProvider) *Tracing {
-	return &Tracing{
+func New(tp *sdktrace.TracerProvider, opts ...Option) *Tracing {
+	t := &Tracing{
 		tp:         tp,
 		shutdown:   tp.Shutdown,
 		propagator: propagation.NewCompositeTextMapPropagator(boundedTraceContext{}, propagation.Baggage{}),
 	}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
 
 // boundedTraceContext is W3C trace context whose incoming tracestate is validated and bounded
@@ -134,12 +208,77 @@ func (t *Tracing) Handler(h http.Handler) http.Handler {
 	if !t.Enabled() {
 		return h
 	}
-	return otelhttp.NewHandler(h, "request",
+	instrumented := otelhttp.NewHandler(h, "request",
 		otelhttp.WithTracerProvider(t.tp),
 		otelhttp.WithPropagators(t.propagator),
 		// A bounded name until observe renames the span to the operation: never the raw method.
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return routes.Method(r.Method) }),
 	)
+	if t.sampler == nil {
+		return instrumented
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, sampled := t.decide(r)
+		if !sampled {
+			h.ServeHTTP(w, r)
+			return
+		}
+		instrumented.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// decide runs the sampler as the provider will when the server span starts, on the parent
+// the request carries or, for a root span, on a trace ID chosen here and handed to the
+// provider's ID generator through the returned context, so that both decisions are one.
+func (t *Tracing) decide(r *http.Request) (context.Context, bool) {
+	ctx := r.Context()
+	params := sdktrace.SamplingParameters{ParentContext: ctx, Name: routes.Method(r.Method), Kind: trace.SpanKindServer}
+	if _, ok := r.Header["Traceparent"]; ok {
+		params.ParentContext = t.propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	}
+	parent := trace.SpanContextFromContext(params.ParentContext)
+	if parent.IsValid() {
+		params.TraceID = parent.TraceID()
+	} else {
+		params.TraceID = randomTraceID()
+	}
+	if t.sampler.ShouldSample(params).Decision == sdktrace.Drop {
+		return ctx, false
+	}
+	if !parent.IsValid() {
+		ctx = context.WithValue(ctx, rootTraceIDKey{}, params.TraceID)
+	}
+	return ctx, true
+}
+
+type rootTraceIDKey struct{}
+
+// idGenerator makes random IDs (math/rand/v2's generator: OpenTelemetry asks for random, not
+// secret, IDs), except a root span's trace ID decided on by Tracing.decide.
+type idGenerator struct{}
+
+func (idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
+	if id, ok := ctx.Value(rootTraceIDKey{}).(trace.TraceID); ok {
+		return id, randomSpanID()
+	}
+	return randomTraceID(), randomSpanID()
+}
+
+func (idGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID { return randomSpanID() }
+
+func randomTraceID() (id trace.TraceID) {
+	for !id.IsValid() {
+		binary.BigEndian.PutUint64(id[:8], rand.Uint64())
+		binary.BigEndian.PutUint64(id[8:], rand.Uint64())
+	}
+	return id
+}
+
+func randomSpanID() (id trace.SpanID) {
+	for !id.IsValid() {
+		binary.BigEndian.PutUint64(id[:], rand.Uint64())
+	}
+	return id
 }
 
 // Transport wraps an upstream transport in a client span per attempt, propagating the trace.

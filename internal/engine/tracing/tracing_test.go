@@ -3,11 +3,13 @@ package tracing
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -92,3 +94,102 @@ func TestTransportOwnsTraceParent(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestHandlerSamplerDecides: with the provider's sampler known (WithSampler), a request the
+// sampler drops is served without the server span's instrumentation, and a request it samples
+// gets a recorded span: the handler's decision and the provider's are one (a ratio sampler
+// decides on the trace ID, which the handler chooses and the provider's ID generator uses).
+func TestHandlerSamplerDecides(t *testing.T) {
+	t.Parallel()
+	const parent = "4bf92f3577b34da6a3ce929d0e0e4736"
+	tests := []struct {
+		desc        string
+		sampler     sdktrace.Sampler
+		traceparent string
+		requests    int
+		// wantAll: every request recorded (true) or none (false); nil: some but not all.
+		wantAll *bool
+	}{
+		{"root dropped", sdktrace.ParentBased(sdktrace.NeverSample()), "", 20, ptr(false)},
+		{"root sampled", sdktrace.ParentBased(sdktrace.AlwaysSample()), "", 20, ptr(true)},
+		{"sampled parent continued", sdktrace.ParentBased(sdktrace.NeverSample()), "00-" + parent + "-00f067aa0ba902b7-01", 20, ptr(true)},
+		{"unsampled parent dropped", sdktrace.ParentBased(sdktrace.AlwaysSample()), "00-" + parent + "-00f067aa0ba902b7-00", 20, ptr(false)},
+		{"ratio: decisions agree", sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.5)), "", 400, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			rec := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tt.sampler), sdktrace.WithIDGenerator(IDGenerator()),
+				sdktrace.WithSpanProcessor(rec))
+			var instrumented, recording int
+			h := New(tp, WithSampler(tt.sampler)).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				span := trace.SpanFromContext(r.Context())
+				if span.SpanContext().IsValid() {
+					instrumented++
+				}
+				if span.IsRecording() {
+					recording++
+					if tt.traceparent != "" && span.SpanContext().TraceID().String() != parent {
+						t.Errorf("trace %s, want the parent's %s continued", span.SpanContext().TraceID(), parent)
+					}
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			for range tt.requests {
+				req := httptest.NewRequest(http.MethodGet, "/x", nil)
+				if tt.traceparent != "" {
+					req.Header.Set("Traceparent", tt.traceparent)
+				}
+				h.ServeHTTP(httptest.NewRecorder(), req)
+			}
+			ended := len(rec.Ended())
+			if instrumented != recording || recording != ended {
+				t.Fatalf("%d requests instrumented, %d with a recording span, %d spans ended: the handler and the provider disagree",
+					instrumented, recording, ended)
+			}
+			switch {
+			case tt.wantAll == nil && (ended == 0 || ended == tt.requests):
+				t.Fatalf("%d of %d requests recorded, want some but not all", ended, tt.requests)
+			case tt.wantAll != nil && *tt.wantAll && ended != tt.requests:
+				t.Fatalf("%d of %d requests recorded, want all", ended, tt.requests)
+			case tt.wantAll != nil && !*tt.wantAll && ended != 0:
+				t.Fatalf("%d of %d requests recorded, want none", ended, tt.requests)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestSamplerFromEnv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		sampler, arg string
+		want         string // the sampler's Description; "" for nil (left to the SDK)
+		err          bool
+	}{
+		{"", "", sdktrace.ParentBased(sdktrace.AlwaysSample()).Description(), false},
+		{"always_on", "", sdktrace.AlwaysSample().Description(), false},
+		{"parentbased_always_off", "", sdktrace.ParentBased(sdktrace.NeverSample()).Description(), false},
+		{"traceidratio", "0.25", sdktrace.TraceIDRatioBased(0.25).Description(), false},
+		{"parentbased_traceidratio", "", sdktrace.ParentBased(sdktrace.TraceIDRatioBased(1)).Description(), false},
+		{"parentbased_traceidratio", "1.5", "", true},
+		{"traceidratio", "half", "", true},
+		{"jaeger_remote", "", "", false},
+	}
+	for _, tt := range tests {
+		env := map[string]string{"OTEL_TRACES_SAMPLER": tt.sampler, "OTEL_TRACES_SAMPLER_ARG": tt.arg}
+		s, err := samplerFromEnv(func(k string) string { return env[k] })
+		if (err != nil) != tt.err {
+			t.Fatalf("%s %q: err %v, want error %v", tt.sampler, tt.arg, err, tt.err)
+		}
+		got := ""
+		if s != nil {
+			got = s.Description()
+		}
+		if got != tt.want {
+			t.Fatalf("%s %q: sampler %q, want %q", tt.sampler, tt.arg, got, tt.want)
+		}
+	}
+}
