@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -23,9 +24,13 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9201", "listen address")
 	flag.Parse()
 	o := benchorigin.New()
-	fmt.Fprintf(os.Stderr, "benchorigin: GET /products/prd_0001 is %d bytes; listening on %s\n", len(o.ProductJSON("prd_0001")), *addr)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The address actually bound (-addr 127.0.0.1:0 picks a free port), last on the line.
+	fmt.Fprintf(os.Stderr, "benchorigin: GET /products/prd_0001 is %d bytes; listening on %s\n", len(o.ProductJSON("prd_0001")), ln.Addr())
 	srv := &http.Server{
-		Addr:              *addr,
 		Handler:           o,
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -37,7 +42,7 @@ func main() {
 		<-ch
 		_ = srv.Close()
 	}()
-	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
 		log.Fatal(err)
 	}
 }

@@ -1,20 +1,23 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
-	"github.com/contractgate/contractgate/internal/app"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/contractgate/contractgate/internal/app/benchorigin"
+	"github.com/contractgate/contractgate/internal/app"
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/server"
@@ -24,10 +27,11 @@ import (
 // The chain benchmarks run the whole gateway (server.New's handler: every middleware, the
 // strict handler, the upstream clients with their policies and response contract check)
 // on in-memory requests, with the upstreams answered over loopback by the load test's
-// origin (cmd/benchorigin/origin: precomputed bytes) in the same process. Every feature is
+// origin (cmd/benchorigin: precomputed bytes) in a process of its own. Every feature is
 // on as in scripts/bench-load.sh: JWT auth, a rate limit that never rejects, idempotency
 // (a unique key per POST), metrics, the JSON access log (encoded, then discarded) and
-// tracing with a sampler that records nothing. BoundPost is createFeedback, a keyed POST
+// tracing with a sampler that samples no root span (as FromEnv builds it: such requests skip
+// the server span's instrumentation). BoundPost is createFeedback, a keyed POST
 // bound with x-upstream (one upstream call, the generated glue); CreateOrder is hand-written
 // glue with two upstream calls. GET product runs twice: with the answer
 // cache off (GetProduct: the full proxying path, one upstream call per request) and on
@@ -38,8 +42,9 @@ import (
 //	go test ./internal/app/e2e -run '^$' -bench 'Chain/' -benchtime 5s \
 //	    -cpuprofile cpu.out -memprofile mem.out
 //
-// The origin's net/http server and the gateway's upstream transport share the profile:
-// look at the gateway's own frames (internal/..., gen/..., echo) for what the gateway adds.
+// The profile is the gateway's alone (its upstream transport included; the origin runs in
+// another process): look at its own frames (internal/..., gen/..., echo) for what it adds
+// to what a bare proxy pays (net/http's server and transport).
 
 const (
 	benchProductPath  = "/v1/products/prd_0001"
@@ -55,15 +60,14 @@ type benchGateway struct {
 
 func newBenchGateway(b testing.TB, mutate ...func(*config.Config)) *benchGateway {
 	b.Helper()
-	o := httptest.NewServer(benchorigin.New())
-	b.Cleanup(o.Close)
+	originURL := startOrigin(b)
 	cfg, err := config.Parse(app.Config)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, name := range []string{"catalog", "orders", "users"} {
 		u := cfg.Upstreams[name]
-		u.BaseURL = o.URL
+		u.BaseURL = originURL
 		cfg.Upstreams[name] = u
 	}
 	// Rate limiting on, never rejecting: the most the limiter accepts.
@@ -78,9 +82,12 @@ func newBenchGateway(b testing.TB, mutate ...func(*config.Config)) *benchGateway
 		b.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	// As tracing.FromEnv builds it for a sampler that never samples a root span
+	// (OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=0).
+	sampler := sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithIDGenerator(tracing.IDGenerator()))
 	b.Cleanup(func() { _ = tp.Shutdown(b.Context()) })
-	srv, err := server.New(cfg, app.App(), logger, server.WithTracing(tracing.New(tp)))
+	srv, err := server.New(cfg, app.App(), logger, server.WithTracing(tracing.New(tp, tracing.WithSampler(sampler))))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -89,6 +96,38 @@ func newBenchGateway(b testing.TB, mutate ...func(*config.Config)) *benchGateway
 		b.Fatal(err)
 	}
 	return &benchGateway{handler: srv.Handler(), token: token}
+}
+
+// startOrigin runs the load test's origin (cmd/benchorigin) in a process of its own, as
+// scripts/bench-load.sh does, so that the allocations counted per request are the gateway's
+// alone (in this process, the origin's net/http server added about 21 per request), and
+// returns its base URL.
+func startOrigin(b testing.TB) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "benchorigin")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/contractgate/contractgate/cmd/benchorigin").CombinedOutput(); err != nil {
+		b.Fatalf("building benchorigin: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	// Its first line names the address it listens on, once it does.
+	line, err := bufio.NewReader(stderr).ReadString('\n')
+	if err != nil {
+		b.Fatalf("benchorigin: %v (%q)", err, line)
+	}
+	fields := strings.Fields(line)
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	return "http://" + fields[len(fields)-1]
 }
 
 // sink is a reusable http.ResponseWriter that keeps only the status and the byte count, so
