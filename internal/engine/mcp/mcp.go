@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -72,14 +73,14 @@ func New(cfg Config, table *routes.Table, gateway http.Handler, bodyLimit int64,
 	for _, op := range table.All() {
 		on, err := marked(op)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", op.ID, err)
 		}
 		if !on {
 			continue
 		}
 		tl, err := newTool(op, table.Doc(), gateway, creds)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", op.ID, err)
 		}
 		t.tools = append(t.tools, tl)
 	}
@@ -214,6 +215,22 @@ func credentialHeaders(table *routes.Table) []string {
 	return headers
 }
 
+// Check reports why op could not be served as a tool: an x-mcp that is not a boolean, or,
+// when it is marked, arguments it cannot be given (a cookie parameter, two parameters of one
+// name, a body that is not JSON) or a schema that cannot be made self-contained. The
+// contract gate (speclint, rule mcp-tool) runs it; New refuses the same.
+func Check(doc *openapi3.T, op *routes.Operation) error {
+	on, err := marked(op)
+	if err != nil || !on {
+		return err
+	}
+	if _, _, err := inputSchema(op, doc); err != nil {
+		return err
+	}
+	_, err = outputSchema(op, doc)
+	return err
+}
+
 // marked reports whether op carries `x-mcp: true`.
 func marked(op *routes.Operation) (bool, error) {
 	v, ok := op.Extensions[Extension]
@@ -222,7 +239,7 @@ func marked(op *routes.Operation) (bool, error) {
 	}
 	b, ok := v.(bool)
 	if !ok {
-		return false, fmt.Errorf("%s: %s must be true or false, got %v", op.ID, Extension, v)
+		return false, fmt.Errorf("%s must be true or false, got %v", Extension, v)
 	}
 	return b, nil
 }

@@ -49,13 +49,13 @@ func inputSchema(op *routes.Operation, doc *openapi3.T) ([]argument, json.RawMes
 	var args []argument
 	add := func(a argument, schema *openapi3.SchemaRef, description string, req bool) error {
 		if _, dup := props[a.name]; dup {
-			return fmt.Errorf("%s: %s: two arguments named %q", op.ID, Extension, a.name)
+			return fmt.Errorf("%s: two arguments named %q", Extension, a.name)
 		}
 		s := map[string]any{}
 		if schema != nil {
 			v, err := defs.convert(schema)
 			if err != nil {
-				return fmt.Errorf("%s: %s: argument %q: %w", op.ID, Extension, a.name, err)
+				return fmt.Errorf("%s: argument %q: %w", Extension, a.name, err)
 			}
 			s = v
 		}
@@ -78,7 +78,7 @@ func inputSchema(op *routes.Operation, doc *openapi3.T) ([]argument, json.RawMes
 				a.name = IdempotencyKeyArgument
 			}
 		default:
-			return nil, nil, fmt.Errorf("%s: %s: parameter %q in %s cannot be a tool argument", op.ID, Extension, p.Name, p.In)
+			return nil, nil, fmt.Errorf("%s: parameter %q in %s cannot be a tool argument", Extension, p.Name, p.In)
 		}
 		if err := add(a, p.Schema, p.Description, p.Required || p.In == openapi3.ParameterInPath); err != nil {
 			return nil, nil, err
@@ -87,7 +87,7 @@ func inputSchema(op *routes.Operation, doc *openapi3.T) ([]argument, json.RawMes
 	if rb := op.Op.RequestBody; rb != nil && rb.Value != nil {
 		mt := rb.Value.Content.Get("application/json")
 		if mt == nil {
-			return nil, nil, fmt.Errorf("%s: %s: the request body is not application/json", op.ID, Extension)
+			return nil, nil, fmt.Errorf("%s: the request body is not application/json", Extension)
 		}
 		if err := add(argument{name: BodyArgument, in: "body"}, mt.Schema, rb.Value.Description, rb.Value.Required); err != nil {
 			return nil, nil, err
@@ -105,7 +105,7 @@ func inputSchema(op *routes.Operation, doc *openapi3.T) ([]argument, json.RawMes
 }
 
 // outputSchema returns the JSON Schema of the `data` of the operation's first success
-// answer (2xx, application/json), or nil when it declares none.
+// answer (2xx, application/json) when it is an object, else nil.
 func outputSchema(op *routes.Operation, doc *openapi3.T) (json.RawMessage, error) {
 	if op.Op.Responses == nil {
 		return nil, nil
@@ -127,13 +127,15 @@ func outputSchema(op *routes.Operation, doc *openapi3.T) (json.RawMessage, error
 			continue
 		}
 		data := mt.Schema.Value.Properties["data"]
-		if data == nil {
+		if data == nil || data.Value == nil || data.Value.Type == nil || !data.Value.Type.Is(openapi3.TypeObject) {
+			// An output schema must be an object for clients before SEP-2106 (MCP
+			// 2025-11-25 and earlier): a list's data is structured content without one.
 			return nil, nil
 		}
 		defs := newDefs(doc)
 		s, err := defs.convert(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: output schema: %w", op.ID, Extension, err)
+			return nil, fmt.Errorf("%s: output schema: %w", Extension, err)
 		}
 		if len(defs.done) > 0 {
 			s["$defs"] = defs.done
