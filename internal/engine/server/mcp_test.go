@@ -231,6 +231,10 @@ func TestMCPCallAnswersAsHTTP(t *testing.T) {
 	}
 	if !strings.Contains(f.Logs(), `"requestId":"`+id+`"`) || !strings.Contains(f.Logs(), `"operation":"getAccount"`) {
 		t.Fatalf("no access log of getAccount with the request id %s:\n%s", id, f.Logs())
+	}	// And counted as the operation (one tool call, one HTTP request).
+	metrics := string(f.do(t, "GET", "/metrics", "").Body)
+	if !strings.Contains(metrics, `contractgate_requests_total{method="GET",operation="getAccount",status="2xx"} 2`) {
+		t.Fatalf("getAccount not counted twice:\n%s", metrics)
 	}
 }
 
