@@ -19,6 +19,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -145,8 +146,72 @@ func (t *Tools) serve(c echo.Context) error {
 	req := r.WithContext(ctx)
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.ContentLength = int64(len(body))
-	t.handler.ServeHTTP(c.Response(), req)
-	return nil
+	w := &plainErrors{ResponseWriter: c.Response()}
+	t.handler.ServeHTTP(w, req)
+	return w.err()
+}
+
+// plainErrors passes the transport's answers on, except its plain-text refusals (http.Error:
+// an unsupported MCP-Protocol-Version, a payload that is not JSON-RPC, a Host refused by the
+// DNS-rebinding check), which it keeps to be answered in the envelope instead.
+type plainErrors struct {
+	http.ResponseWriter
+	status int
+	text   strings.Builder
+}
+
+func (w *plainErrors) WriteHeader(status int) {
+	if status >= http.StatusBadRequest && strings.HasPrefix(w.Header().Get(echo.HeaderContentType), echo.MIMETextPlain) {
+		w.status = status
+		w.Header().Del(echo.HeaderContentType) // the envelope's is set by the error handler
+		return
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *plainErrors) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		if w.text.Len() < maxRefusalText {
+			w.text.Write(b)
+		}
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes).
+func (w *plainErrors) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// maxRefusalText bounds the transport's refusal text kept as the envelope's message.
+const maxRefusalText = 200
+
+// refusals are the envelope errors of the transport's plain-text refusals, by status.
+var refusals = map[int]*apierror.Error{
+	http.StatusBadRequest:            apierror.ErrMalformedJSON,
+	http.StatusForbidden:             apierror.ErrForbidden,
+	http.StatusMethodNotAllowed:      apierror.ErrMethodNotAllowed,
+	http.StatusNotAcceptable:         apierror.ErrNotAcceptable,
+	http.StatusRequestEntityTooLarge: apierror.ErrPayloadTooLarge,
+	http.StatusUnsupportedMediaType:  apierror.ErrUnsupportedMediaType,
+}
+
+// err is the refusal kept, as an envelope error (nil when there was none).
+func (w *plainErrors) err() error {
+	if w.status == 0 {
+		return nil
+	}
+	e, ok := refusals[w.status]
+	if !ok {
+		return apierror.ErrInternal
+	}
+	msg := strings.TrimSpace(w.text.String())
+	if len(msg) > maxRefusalText {
+		msg = msg[:maxRefusalText]
+	}
+	if !utf8.ValidString(msg) || msg == "" {
+		return e
+	}
+	return e.WithMessage("%s", msg)
 }
 
 // accepts reports whether the Accept values admit both media types of the transport.

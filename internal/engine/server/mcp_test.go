@@ -231,7 +231,7 @@ func TestMCPCallAnswersAsHTTP(t *testing.T) {
 	}
 	if !strings.Contains(f.Logs(), `"requestId":"`+id+`"`) || !strings.Contains(f.Logs(), `"operation":"getAccount"`) {
 		t.Fatalf("no access log of getAccount with the request id %s:\n%s", id, f.Logs())
-	}	// And counted as the operation (one tool call, one HTTP request).
+	} // And counted as the operation (one tool call, one HTTP request).
 	metrics := string(f.do(t, "GET", "/metrics", "").Body)
 	if !strings.Contains(metrics, `contractgate_requests_total{method="GET",operation="getAccount",status="2xx"} 2`) {
 		t.Fatalf("getAccount not counted twice:\n%s", metrics)
@@ -357,6 +357,9 @@ func TestMCPEndpointErrorsInTheEnvelope(t *testing.T) {
 	f.do(t, "POST", mcp.Path, `{"jsonrpc":`, "Accept", both).want(t, 400, "MALFORMED_JSON")
 	big := `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"` + strings.Repeat("x", int(f.Config.Server.BodyLimit)) + `"}}`
 	f.do(t, "POST", mcp.Path, big, "Accept", both).want(t, 413, "PAYLOAD_TOO_LARGE")
+	// What the transport itself refuses is answered in the envelope too.
+	f.do(t, "POST", mcp.Path, `{"hello":"world"}`, "Accept", both).want(t, 400, "MALFORMED_JSON")
+	f.do(t, "POST", mcp.Path, initialize, "Accept", both, "Mcp-Protocol-Version", "1999-01-01").want(t, 400, "MALFORMED_JSON")
 	// A plain initialize answers in JSON (stateless: no session id).
 	r := f.do(t, "POST", mcp.Path, initialize, "Accept", both)
 	if r.Status != 200 || !strings.Contains(string(r.Body), `"serverInfo"`) || r.Header.Get("Mcp-Session-Id") != "" {
