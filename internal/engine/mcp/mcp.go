@@ -102,15 +102,6 @@ func New(cfg Config, table *routes.Table, gateway http.Handler, bodyLimit int64,
 	return t, nil
 }
 
-// Names returns the tools' names, in the contract's order (path, then method).
-func (t *Tools) Names() []string {
-	names := make([]string, len(t.tools))
-	for i, tl := range t.tools {
-		names[i] = tl.def.Name
-	}
-	return names
-}
-
 // Register mounts POST /mcp on e when there is a tool to serve. Mount it on the echo whose
 // chain New was given: the /mcp request then runs the chain's outer steps (correlation,
 // observation, request-target checks, body limit), and each tool call the whole chain.
