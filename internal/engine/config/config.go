@@ -23,6 +23,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/connlimit"
 	"github.com/contractgate/contractgate/internal/engine/httpcache"
 	"github.com/contractgate/contractgate/internal/engine/idempotency"
+	"github.com/contractgate/contractgate/internal/engine/mcp"
 	"github.com/contractgate/contractgate/internal/engine/ratelimit"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
 	"github.com/contractgate/contractgate/internal/engine/tlsconfig"
@@ -68,6 +69,8 @@ type Config struct {
 	Validation validation.Config `yaml:"validation"`
 	// Errors configures how errors are rendered.
 	Errors Errors `yaml:"errors"`
+	// MCP serves the contract's operations marked x-mcp: true as MCP tools at POST /mcp.
+	MCP mcp.Config `yaml:"mcp"`
 }
 
 // Errors configures the error answers.
@@ -273,6 +276,7 @@ func (c *Config) SetDefaults() {
 	c.RateLimit.SetDefaults()
 	c.Idempotency.SetDefaults()
 	c.Cache.SetDefaults()
+	c.MCP.SetDefaults()
 	if c.Validation.MaxBodyBytesInFlight == 0 {
 		// Room for two of the largest bodies at least.
 		c.Validation.MaxBodyBytesInFlight = max(validation.DefaultMaxBodyBytesInFlight, 2*c.Server.BodyLimit)

@@ -28,6 +28,7 @@ func TestEnvOverrides(t *testing.T) {
 		"CONTRACTGATE_UPSTREAMS_ORDERS_TIMEOUT=1500ms",
 		"CONTRACTGATE_UPSTREAMS_ORDERS_RETRY_MAXATTEMPTS=2",
 		"CONTRACTGATE_AUTH_DEVTOKEN_ENABLED=false",
+		"CONTRACTGATE_MCP_ENABLED=false",
 		"CONTRACTGATE_CONFIG=ignored.yaml",
 		"HOME=/root",
 	}, fixture(t))
@@ -45,6 +46,9 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	if cfg.Auth.DevToken.Enabled {
 		t.Errorf("auth.devToken.enabled not overridden")
+	}
+	if cfg.MCP.Enabled == nil || *cfg.MCP.Enabled {
+		t.Errorf("mcp.enabled not overridden")
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/docs"
 	"github.com/contractgate/contractgate/internal/engine/logging"
+	"github.com/contractgate/contractgate/internal/engine/mcp"
 	"github.com/contractgate/contractgate/internal/engine/metrics"
 	"github.com/contractgate/contractgate/internal/engine/ops"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
@@ -159,6 +160,14 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 	if cfg.Admin.Addr != "" {
 		admin = adminEcho(cfg.Admin, ops_, m, e.HTTPErrorHandler)
 	}
+	// The operations marked x-mcp, as MCP tools at POST /mcp: a tool call is served by the
+	// gateway's handler (tracing and the whole chain), as the operation's own request.
+	tools, err := mcp.New(cfg.MCP, table, o.tracing.Handler(gateway), cfg.Server.BodyLimit, logger)
+	if err != nil {
+		_ = ch.Close()
+		return nil, err
+	}
+	tools.Register(e)
 	bound, err := binding.New(spec, ct.upstreams)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,9 @@
 //	                           2020-12, formats asserted): media-type example/examples,
 //	                           parameter and header example/examples, schema
 //	                           example/examples
+//	mcp-tool                   x-mcp is true or false, and an operation marked true can
+//	                           be served as an MCP tool (package internal/engine/mcp): no
+//	                           cookie parameter, no two parameters of one name, a JSON body
 //
 // Lint is safe for concurrent use; it keeps no state between calls.
 package speclint
@@ -56,6 +59,7 @@ const (
 	RulePathParameterConstraint = "path-parameter-constraint"
 	RulePagination              = "pagination"
 	RuleValidExamples           = "valid-examples"
+	RuleMCPTool                 = "mcp-tool"
 )
 
 // SharedComponentsFile is the file name of the shared components every public contract
@@ -103,7 +107,7 @@ func LintFile(path string) ([]Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the contract as JSON: %w", err)
 	}
-	return lint(doc, data)
+	return lint(doc, bundled, data)
 }
 
 // Lint lints a contract held in memory (it may use local "#/..." $refs only, so it fails
@@ -113,12 +117,12 @@ func Lint(data []byte) ([]Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the contract: %w", err)
 	}
-	return lint(doc, data)
+	return lint(doc, doc, data)
 }
 
-// lint applies every rule to doc, whose examples are checked in data (the same contract,
-// self-contained).
-func lint(doc *openapi3.T, data []byte) ([]Finding, error) {
+// lint applies every rule to doc, whose examples are checked in data and tools built from
+// bundled (the same contract, self-contained, as the gateway serves it).
+func lint(doc, bundled *openapi3.T, data []byte) ([]Finding, error) {
 	// Examples are this package's valid-examples rule, with a message per example.
 	if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation()); err != nil {
 		return nil, fmt.Errorf("the contract is not a valid OpenAPI document: %w", err)
@@ -128,6 +132,7 @@ func lint(doc *openapi3.T, data []byte) ([]Finding, error) {
 	for _, op := range operations(doc) {
 		findings = append(findings, checkOperation(doc, op)...)
 	}
+	findings = append(findings, checkTools(bundled)...)
 	exampleFindings, err := checkExamples(data)
 	if err != nil {
 		return nil, err

@@ -79,6 +79,9 @@ func TestRules(t *testing.T) {
 				`at '/data/0/id': 'book-1' does not match pattern '^bk_[0-9]{4}$'; ` +
 				`at '/data/0/published': 'July 1855' is not valid date: parsing time "July 1855" as "2006-01-02": cannot parse "July 1855" as "2006"`,
 		}},
+		{"mcp-tool", []string{
+			"mcp-tool: POST /v1/books (createBook): x-mcp must be true or false, got yes",
+		}},
 		{"invalid-schema-example", []string{
 			"valid-examples: components.schemas.Book: schema.title example does not match its schema: at '': got number, want string",
 		}},
@@ -125,7 +128,7 @@ func TestFixturesCoverEveryRule(t *testing.T) {
 	for _, rule := range []string{
 		speclint.RuleOperationID, speclint.RuleOperationSummary, speclint.RuleErrorResponses,
 		speclint.RuleErrorEnvelope, speclint.RuleSharedComponents, speclint.RuleStrictRequestBody, speclint.RulePathParameterConstraint,
-		speclint.RulePagination, speclint.RuleValidExamples,
+		speclint.RulePagination, speclint.RuleValidExamples, speclint.RuleMCPTool,
 	} {
 		if !covered[rule] {
 			t.Errorf("no fixture in testdata/ breaks rule %s", rule)
