@@ -39,6 +39,14 @@ test: ## run every test, with the race detector
 check: ## gofmt, go vet, go mod tidy -diff, gen/ drift, and the contract gate (Redocly, speclint, breaking changes)
 	./scripts/check.sh
 
+.PHONY: image
+image: ## build the container image (deploy/Containerfile, FROM scratch) with buildah: IMAGE=name:tag, OUT=file.oci.tar
+	./scripts/image.sh
+
+.PHONY: deploy-check
+deploy-check: ## helm lint + template of deploy/helm/contractgate (helm pinned in go.mod, offline), then its tests (manifests decoded strictly, wiring, the image built and started)
+	./scripts/deploy-check.sh
+
 .PHONY: init
 init: ## replace the storefront with an app of your own: make init NAME=acme (FORCE=1: replace any app), then regenerate
 	@test -n "$(NAME)" || { echo "usage: make init NAME=<name>"; exit 2; }

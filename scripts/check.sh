@@ -28,4 +28,6 @@ fi
 
 ./scripts/lint-spec.sh || fail=1
 
+./scripts/deploy-check.sh || fail=1
+
 exit $fail
