@@ -223,15 +223,17 @@ func changelogFor(cfg Config, contract []byte, info changelog.Info) ([]byte, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Released, err)
 	}
-	if ri.Version == info.Version && len(file) > 0 {
-		return file, nil
+	if ri.Version == info.Version {
+		// Released: its section is in the file (a file from before changelogs were
+		// written gets the title only).
+		if len(file) > 0 {
+			return file, nil
+		}
+		return []byte("# Changelog of " + info.Title + "\n\n## " + info.Version + "\n\nReleased before this changelog was kept.\n"), nil
 	}
 	s, err := changelog.Compare(cfg.Released, released, cfg.Contract, contract, "unreleased")
 	if err != nil {
 		return nil, err
-	}
-	if ri.Version == info.Version { // released, but no changelog file: say only that
-		s, _ = changelog.First(contract, "")
 	}
 	return changelog.Insert(file, info.Title, s), nil
 }
