@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -100,7 +101,7 @@ var groups = [...]string{
 
 // Markdown is the section as Markdown: a "## VERSION" heading, then each group of changes
 // as a list, one change a line: where (METHOD /path and operationId), what, and oasdiff's
-// rule id.
+// rule id. The same change of an operation for several response statuses is one line.
 func (s *Section) Markdown() string {
 	var b strings.Builder
 	b.WriteString("## " + s.Version)
@@ -118,20 +119,60 @@ func (s *Section) Markdown() string {
 	}
 	fmt.Fprintf(&b, "Changes since %s.\n", s.Previous)
 	last := -1
-	for _, c := range s.Changes {
-		if r := rank(c); r != last {
-			fmt.Fprintf(&b, "\n### %s\n\n", groups[r])
-			last = r
+	for _, l := range merge(s.Changes) {
+		if l.rank != last {
+			fmt.Fprintf(&b, "\n### %s\n\n", groups[l.rank])
+			last = l.rank
 		}
+		fmt.Fprintf(&b, "- `%s`: %s (%s)\n", l.where, l.text, l.id)
+	}
+	return b.String()
+}
+
+// line is one line of a section: a change, or the same change of an operation for several
+// response statuses.
+type line struct {
+	rank            int
+	where, text, id string
+	template        string // text with the status as \x00
+	statuses        []string
+}
+
+// status is a response status in oasdiff's sentences ("for the response status `200`").
+var status = regexp.MustCompile("`[1-5][0-9][0-9]`")
+
+// merge turns changes into lines, one per change except that the same change of the same
+// operation for several response statuses (oasdiff reports each) is one line naming them all.
+func merge(changes []breaking.Change) []line {
+	var lines []line
+	at := map[string]int{} // key -> index in lines
+	for _, c := range changes {
 		where := c.Operation
 		if where == "" {
 			where = "components"
 		} else if c.OperationID != "" {
 			where += " (" + c.OperationID + ")"
 		}
-		fmt.Fprintf(&b, "- `%s`: %s (%s)\n", where, c.Text, c.ID)
+		l := line{rank: rank(c), where: where, text: c.Text, id: c.ID}
+		found := status.FindAllString(c.Text, -1)
+		if len(found) != 1 {
+			lines = append(lines, l)
+			continue
+		}
+		l.template = status.ReplaceAllString(c.Text, "\x00")
+		key := fmt.Sprint(l.rank, "\x00", where, "\x00", c.ID, "\x00", l.template)
+		if i, ok := at[key]; ok {
+			m := &lines[i]
+			m.statuses = append(m.statuses, found[0])
+			plural := strings.NewReplacer("status \x00", "statuses \x00", "\x00 status", "\x00 statuses").Replace(m.template)
+			m.text = strings.Replace(plural, "\x00", strings.Join(m.statuses, ", "), 1)
+			continue
+		}
+		l.statuses = found
+		at[key] = len(lines)
+		lines = append(lines, l)
 	}
-	return b.String()
+	return lines
 }
 
 // Insert returns the changelog file text with section (Markdown) as its newest entry: right

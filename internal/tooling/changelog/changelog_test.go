@@ -17,8 +17,9 @@ func read(t *testing.T, name string) []byte {
 	return b
 }
 
-// TestCompare: v1 -> v2 removes a required response field (breaking) and adds an operation.
-// The section lists the breaking change first, under its own heading, in plain words.
+// TestCompare: v1 -> v2 removes a required response field (breaking; of two responses) and
+// adds an operation. The section lists the breaking change first, under its own heading, in
+// plain words, one line for both responses.
 func TestCompare(t *testing.T) {
 	s, err := changelog.Compare("v1.yaml", read(t, "v1.yaml"), "v2.yaml", read(t, "v2.yaml"), "2026-12-06")
 	if err != nil {
@@ -32,7 +33,7 @@ func TestCompare(t *testing.T) {
 	want := []string{
 		"## 2.0.0 (2026-12-06)\n\nChanges since 1.0.0.\n",
 		"### Breaking changes (update your client before upgrading)\n\n" +
-			"- `GET /v1/widgets/{widgetId} (getWidget)`: removed the required property `name` from the response with the `200` status (response-required-property-removed)\n",
+			"- `GET /v1/widgets/{widgetId} (getWidget)`: removed the required property `name` from the response with the `200`, `203` statuses (response-required-property-removed)\n",
 		"### Other changes (nothing to do)\n\n" +
 			"- `GET /v1/widgets (listWidgets)`: endpoint added (endpoint-added)\n",
 	}
