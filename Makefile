@@ -67,6 +67,10 @@ walkthrough-check: ## in a scratch copy: README "Add an operation in five minute
 release: ## record api/openapi.yaml as the released contract api/released/openapi.yaml (needs a new info.version)
 	./scripts/release.sh
 
+.PHONY: sdk
+sdk: ## build the SDK packages for client teams into dist/sdk: the Go module (+ zip, file GOPROXY) and the npm tarball, versioned by info.version (SDK_GO_MODULE, SDK_NPM_NAME: their names)
+	$(GO) run ./internal/tooling/sdkpack/cmd/sdkpack -out dist/sdk
+
 .PHONY: docs-assets
 docs-assets: ## refresh the embedded Swagger UI (internal/engine/docs/assets) from web/docs/package-lock.json
 	./web/docs/update.sh

@@ -29,6 +29,9 @@ echo "init-check: make test"
 make -s test
 echo "init-check: make check"
 make -s check
+echo "init-check: make sdk"
+make -s sdk   # the SDK packages follow the app: built from acme's contract
+ls dist/sdk/typescript/contractgate-acme-sdk-*.tgz dist/sdk/go/module/VERSION >/dev/null
 echo "init-check: make run"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
 CONTRACTGATE_SERVER_ADDR=127.0.0.1:$port setsid make -s run > run.log 2>&1 & pids+=($!)
@@ -42,4 +45,4 @@ echo "$body"
 grep -q '"success":true' <<<"$body" && grep -q '"id":"itm_0001"' <<<"$body" && ! grep -q internalNote <<<"$body" || {
   cat run.log; echo "init-check: the bound operation did not answer in the envelope" >&2; exit 1; }
 kill -TERM -- "-${pids[0]}" 2>/dev/null || true
-echo "init-check: ok (make init, generate, test, check, run)"
+echo "init-check: ok (make init, generate, test, check, sdk, run)"

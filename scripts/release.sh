@@ -5,14 +5,19 @@
 # into it), so that it stays what clients got even when components.yaml changes later.
 # A release is a new info.version that passes the contract rules and the gate (a breaking
 # change needs a major bump). Commit the snapshot with the release.
+# It also adds the release's section to api/released/CHANGELOG.md (internal/tooling/changelog:
+# what changed since the previous release, in plain words, breaking changes first), which
+# `make sdk` ships in the SDK packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spec=api/openapi.yaml
 released=api/released/openapi.yaml
+changes=api/released/CHANGELOG.md
 
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/speclint" ./cmd/speclint
+go build -o "$bin/changelog" ./internal/tooling/changelog/cmd/changelog
 
 bundled=$bin/openapi.yaml
 "$bin/speclint" bundle -o "$bundled" "$spec"
@@ -33,5 +38,8 @@ if [[ -f "$released" ]]; then
 fi
 
 mkdir -p "$(dirname "$released")"
+base=()
+[[ -f "$released" ]] && base=(-base "$released")
+"$bin/changelog" "${base[@]}" -date "$(date -u +%F)" -o "$changes" "$bundled"
 cp "$bundled" "$released"
-echo "release: $released is now $version; commit it with the release"
+echo "release: $released is now $version, $changes has its changes; commit them with the release"

@@ -36,6 +36,9 @@ type Change struct {
 	// Breaking is true for a change that breaks clients, false for one that may
 	// (oasdiff's error and warning levels).
 	Breaking bool
+	// Informational is true for a change that breaks no client (an addition, a new
+	// optional field, ...; oasdiff's info level). Only Diff reports such changes.
+	Informational bool
 	// Operation is "METHOD /path" of the affected operation, empty for a change to
 	// components or security schemes.
 	Operation string
@@ -143,28 +146,59 @@ func Compare(baseName string, base []byte, revisionName string, revision []byte)
 		return nil, fmt.Errorf("%s: info.version: %w", revisionName, err)
 	}
 
-	d, sources, err := diff.GetWithOperationsSourcesMap(diff.NewConfig(), s1, s2)
+	// WARN and above: oasdiff's own line between "breaking" and "informational".
+	// The versioning-policy findings are INFO, so this gate alone judges the version.
+	if r.Changes, err = changes(s1, s2, checker.WARN); err != nil {
+		return nil, fmt.Errorf("comparing %s with %s: %w", baseName, revisionName, err)
+	}
+	return r, nil
+}
+
+// Diff lists every change from base to revision (self-contained documents) that oasdiff
+// finds, informational ones (additions) included, each rated as the gate rates it, in
+// oasdiff's order. The names label the documents in messages. It is the material of a
+// changelog; Compare is the gate.
+func Diff(baseName string, base []byte, revisionName string, revision []byte) ([]Change, error) {
+	s1, err := loadSpec(baseName, base)
+	if err != nil {
+		return nil, err
+	}
+	s2, err := loadSpec(revisionName, revision)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := changes(s1, s2, checker.INFO)
 	if err != nil {
 		return nil, fmt.Errorf("comparing %s with %s: %w", baseName, revisionName, err)
 	}
-	// WARN and above: oasdiff's own line between "breaking" and "informational".
-	// The versioning-policy findings are INFO, so this gate alone judges the version.
+	return cs, nil
+}
+
+// changes runs oasdiff's checks (with the gate's raised levels) from s1 to s2 and returns
+// the changes at level or above.
+func changes(s1, s2 *load.SpecInfo, level checker.Level) ([]Change, error) {
+	d, sources, err := diff.GetWithOperationsSourcesMap(diff.NewConfig(), s1, s2)
+	if err != nil {
+		return nil, err
+	}
 	config := checker.NewConfig(checker.GetAllChecks(), checker.WithSeverityLevels(raised))
-	changes := checker.CheckBackwardCompatibilityUntilLevel(config, d, sources, checker.WARN)
+	found := checker.CheckBackwardCompatibilityUntilLevel(config, d, sources, level)
 	l := checker.NewLocalizer("en")
-	for _, c := range changes {
+	out := make([]Change, 0, len(found))
+	for _, c := range found {
 		ch := Change{
-			ID:          c.GetId(),
-			Breaking:    c.GetLevel() == checker.ERR,
-			OperationID: c.GetOperationId(),
-			Text:        c.GetUncolorizedText(l),
+			ID:            c.GetId(),
+			Breaking:      c.GetLevel() == checker.ERR,
+			Informational: c.GetLevel() < checker.WARN,
+			OperationID:   c.GetOperationId(),
+			Text:          c.GetUncolorizedText(l),
 		}
 		if c.GetOperation() != "" && c.GetPath() != "" {
 			ch.Operation = c.GetOperation() + " " + c.GetPath()
 		}
-		r.Changes = append(r.Changes, ch)
+		out = append(out, ch)
 	}
-	return r, nil
+	return out, nil
 }
 
 // raised are the oasdiff rules this gate rates higher than oasdiff does (INFO by default):
