@@ -229,23 +229,26 @@ func configHash(c *config.Config) string {
 // ConfigMap's symlink swap) into one reload.
 const configWatchDebounce = 200 * time.Millisecond
 
-// watchConfig reloads on every change of the configuration file until ctx is done.
+// watchConfig starts watching the configuration file (before Serve accepts its first
+// connection) and reloads on every change of its content until ctx is done.
 func (s *Server) watchConfig(ctx context.Context) {
 	w, err := configwatch.New(s.path, configWatchDebounce)
 	if err != nil {
 		s.logger.Error("config watch: not watching the configuration file; SIGHUP still reloads it", "path", s.path, "error", err.Error())
 		return
 	}
-	defer func() { _ = w.Close() }()
 	s.logger.Info("config watch: reloading when the file changes", "path", s.path)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case err := <-w.Errors():
-			s.logger.Warn("config watch", "path", s.path, "error", err.Error())
-		case <-w.Changes():
-			_ = s.Reload() // logged and counted there
+	go func() {
+		defer func() { _ = w.Close() }()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case err := <-w.Errors():
+				s.logger.Warn("config watch", "path", s.path, "error", err.Error())
+			case <-w.Changes():
+				_ = s.Reload() // logged and counted there
+			}
 		}
-	}
+	}()
 }

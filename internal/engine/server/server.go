@@ -252,7 +252,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go s.reloader.Watch(ctx)
 	}
 	if s.path != "" && *s.cfg.Server.WatchConfig {
-		go s.watchConfig(ctx)
+		s.watchConfig(ctx)
 	}
 	errc := make(chan error, 1)
 	go func() {
