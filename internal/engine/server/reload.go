@@ -118,6 +118,9 @@ func (s *Server) reload() ReloadOutcome {
 	fail := func(err error) ReloadOutcome {
 		return ReloadOutcome{Result: ReloadError, Generation: cur.id, Err: err}
 	}
+	if s.stopped {
+		return fail(errors.New("config reload: the server has stopped"))
+	}
 	if s.load == nil {
 		return fail(errors.New("config reload: the server was not given its configuration file (server.WithConfigFile)"))
 	}

@@ -75,6 +75,7 @@ type Server struct {
 	level    *slog.LevelVar
 	onReload func(ReloadOutcome)
 	reloads  *reloadMetrics
+	stopped  bool // the server has stopped: reloads fail (under reloadMu)
 }
 
 // Option changes how New assembles the gateway.
@@ -313,6 +314,9 @@ func (s *Server) cleanup(adminSrv *http.Server) {
 			_ = adminSrv.Close()
 		}
 	}
+	s.reloadMu.Lock() // no reload from now on
+	s.stopped = true
+	s.reloadMu.Unlock()
 	s.retiring.Wait() // the replaced generations: drained, since the listener has stopped
 	_ = s.gen.Load().close(nil)
 	_ = s.shared.Close()
