@@ -595,3 +595,40 @@ func TestReloadUnderLoad(t *testing.T) {
 		t.Fatalf("reloads success = %s, want %d", got, reloadCount)
 	}
 }
+
+// TestReloadInFlightFinishesOnItsConfig: a request in flight when a reload moves its upstream
+// elsewhere finishes on the configuration it started on (its upstream answers it), while the
+// next request goes to the new upstream; the replaced configuration is closed only then.
+func TestReloadInFlightFinishesOnItsConfig(t *testing.T) {
+	f := startReloadFixture(t, false)
+	entered, release := make(chan struct{}), make(chan struct{})
+	f.Ledger.Reply(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		ledgerBehaviour(w, r)
+	})
+	done := make(chan *response, 1)
+	go func() { done <- f.transfer(t, adaKey) }()
+	<-entered
+
+	other := newUpstream(t, ledgerBehaviour)
+	o := f.reload(t, func(c *config.Config) {
+		u := c.Upstreams["ledger"]
+		u.BaseURL = other.URL
+		c.Upstreams["ledger"] = u
+		c.Auth.APIKeys = append(c.Auth.APIKeys[1:], apiKey("fixture-dave", "dave", daveKey, "ledger:write")) // ada's key goes
+	})
+	if o.Result != server.ReloadSuccess || o.Generation != 2 {
+		t.Fatalf("outcome %+v", o)
+	}
+	f.transfer(t, adaKey).want(t, 401, "UNAUTHORIZED")
+	f.transfer(t, daveKey).want(t, 201, "")
+	close(release)
+	(<-done).want(t, 201, "")
+	if n := len(f.Ledger.Received()); n != 1 {
+		t.Fatalf("the old ledger received %d requests, want the in-flight one", n)
+	}
+	if n := len(other.Received()); n != 1 {
+		t.Fatalf("the new ledger received %d requests, want dave's", n)
+	}
+}
