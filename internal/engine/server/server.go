@@ -252,7 +252,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.reloader != nil {
 		go s.reloader.Watch(ctx)
 	}
-	if s.path != "" && *s.cfg.Server.WatchConfig {
+	if w := s.cfg.Server.WatchConfig; s.path != "" && (w == nil || *w) { // nil (not defaulted): true
 		s.watchConfig(ctx)
 	}
 	errc := make(chan error, 1)
