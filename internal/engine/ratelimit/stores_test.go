@@ -32,15 +32,22 @@ func limiterOn(t *testing.T, cfg ratelimit.Config, st *ratelimit.Stores) *gatewa
 	return &gateway{e: e, logs: &syncBuffer{}}
 }
 
-// TestStoresOutliveTheLimiter: a limiter built on the same Stores (a configuration reload)
-// charges the same buckets, under its own policy; stores of other settings are refused.
-func TestStoresOutliveTheLimiter(t *testing.T) {
-	cfg := defaulted(ratelimit.Config{Default: ratelimit.Policy{Requests: 2, Window: time.Minute}})
+// newStores returns stores of cfg, closed when the test ends.
+func newStores(t *testing.T, cfg ratelimit.Config) *ratelimit.Stores {
+	t.Helper()
 	st, err := ratelimit.NewStores(cfg, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// TestStoresOutliveTheLimiter: a limiter built on the same Stores (a configuration reload)
+// charges the same buckets, under its own policy; stores of other settings are refused.
+func TestStoresOutliveTheLimiter(t *testing.T) {
+	cfg := defaulted(ratelimit.Config{Default: ratelimit.Policy{Requests: 2, Window: time.Minute}})
+	st := newStores(t, cfg)
 	const peer = "192.0.2.7:4000"
 
 	first := limiterOn(t, cfg, st)
@@ -70,12 +77,7 @@ func TestStoresOutliveTheLimiter(t *testing.T) {
 
 	// The same policy on stores of their own starts from nothing: the sharing is what kept
 	// the bucket.
-	own, err := ratelimit.NewStores(next, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = own.Close() })
-	if res := limiterOn(t, next, own).do(t, http.MethodGet, "/v1/products", peer); res.status != 200 {
+	if res := limiterOn(t, next, newStores(t, next)).do(t, http.MethodGet, "/v1/products", peer); res.status != 200 {
 		t.Fatalf("fresh stores: %d", res.status)
 	}
 
@@ -93,11 +95,7 @@ func TestStoresOutliveTheLimiter(t *testing.T) {
 // blocked under a guard built on the same stores.
 func TestStoresKeepTheAuthGuardsBlock(t *testing.T) {
 	cfg := defaulted(ratelimit.Config{AuthFailures: ratelimit.AuthFailures{Requests: 2, Window: time.Minute}})
-	st, err := ratelimit.NewStores(cfg, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := newStores(t, cfg)
 	g, err := ratelimit.NewAuthGuard(cfg, discardLogger(), ratelimit.WithStores(st))
 	if err != nil {
 		t.Fatal(err)

@@ -64,6 +64,13 @@ func startReloadFixture(t *testing.T, watch bool, mutate ...func(*config.Config)
 		m(f.cfg)
 	}
 	f.write(t)
+	f.serve(t)
+	return f
+}
+
+// serve serves the fixture app from f.path (watched as the file says) until the test ends.
+func (f *reloadFixture) serve(t *testing.T) {
+	t.Helper()
 	cfg, err := config.Load(f.path, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +99,6 @@ func startReloadFixture(t *testing.T, watch bool, mutate ...func(*config.Config)
 		}
 	})
 	f.do(t, "GET", "/healthz", "").want(t, 200, "") // Serve accepts: the file is watched
-	return f
 }
 
 var transferSeq atomic.Int64
@@ -435,27 +441,9 @@ func TestReloadWatchesTheFile(t *testing.T) {
 // startWatchedAt serves f's app from path, watched.
 func startWatchedAt(t *testing.T, f *reloadFixture, path string) *reloadFixture {
 	t.Helper()
-	cfg, err := config.Load(path, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &reloadFixture{fixture: &fixture{logs: &syncBuffer{}, Ledger: f.Ledger, Accounts: f.Accounts}, path: path, outcomes: make(chan server.ReloadOutcome, 8)}
-	srv, err := server.New(cfg, fixtureApp(), logging.New(cfg.Log, g.logs), server.WithTracing(tracing.Disabled()),
-		server.WithConfigFile(path, nil, nil), server.WithReloadHook(func(o server.ReloadOutcome) { g.outcomes <- o }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.Server = srv
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.URL = "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	g.do(t, "GET", "/healthz", "").want(t, 200, "")
+	g := &reloadFixture{fixture: &fixture{logs: &syncBuffer{}, Ledger: f.Ledger, Accounts: f.Accounts},
+		path: path, outcomes: make(chan server.ReloadOutcome, 8)}
+	g.serve(t)
 	return g
 }
 
