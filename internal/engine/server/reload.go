@@ -29,7 +29,7 @@ const (
 	// stays, untouched.
 	ReloadError = "error"
 	// ReloadRestartRequired: the reloadable settings were applied, but keys that only a
-	// restart applies changed (Reload.Pending); they keep their running values.
+	// restart applies changed (ReloadOutcome.Pending); they keep their running values.
 	ReloadRestartRequired = "restart_required"
 )
 
