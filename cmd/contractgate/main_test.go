@@ -24,8 +24,9 @@ import (
 )
 
 // TestSIGHUPReloads runs the built gateway as a child process (upstreams mocked, so nothing
-// else runs) on a configuration file, adds an API key to the file, sends the child SIGHUP,
-// and sees the key work at once; SIGTERM then stops it cleanly.
+// else runs) on a configuration file, adds an API key and rotates the JWT HMAC key in the
+// file, sends the child SIGHUP, and sees the new key and the new signing key work at once and
+// the old signing key refused; SIGTERM then stops it cleanly.
 func TestSIGHUPReloads(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -99,9 +100,9 @@ func TestSIGHUPReloads(t *testing.T) {
 	base := "http://" + await("gateway listening")["addr"].(string)
 
 	const key = "test-key-zed-0123456789abcdef"
-	status := func() int {
+	status := func(header, value string) int {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v1/orders", nil)
-		req.Header.Set("X-API-Key", key)
+		req.Header.Set(header, value)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -110,8 +111,29 @@ func TestSIGHUPReloads(t *testing.T) {
 		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
-	if s := status(); s != 401 {
+	token := func() string {
+		t.Helper()
+		a := cfg.Auth
+		a.SetDefaults()
+		tok, err := auth.IssueDevToken(a, "alice", []string{"orders:read"}, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + tok
+	}
+	oldToken := token()
+	rotated := cfg.Auth.JWT.HMACKeys
+	rotated[0] = auth.HMACKey{KID: "rotated", Secret: "a-rotated-secret-of-at-least-32-bytes-0001"}
+	cfg.Auth.JWT.HMACKeys = rotated
+	newToken := token()
+	if s := status("X-API-Key", key); s != 401 {
 		t.Fatalf("an unknown key: status %d, want 401", s)
+	}
+	if s := status("Authorization", newToken); s != 401 {
+		t.Fatalf("a token of an unknown signing key: status %d, want 401", s)
+	}
+	if s := status("Authorization", oldToken); s == 401 {
+		t.Fatal("a token of the running signing key answers 401")
 	}
 	sum := sha256.Sum256([]byte(key))
 	cfg.Auth.APIKeys = append(cfg.Auth.APIKeys, auth.APIKey{ID: "test-zed", Owner: "zed", SHA256: hex.EncodeToString(sum[:]), Scopes: []string{"orders:read"}})
@@ -122,8 +144,14 @@ func TestSIGHUPReloads(t *testing.T) {
 	if m := await("config reloaded"); !strings.Contains(strings.Join(toStrings(m["changed"]), ","), "auth") {
 		t.Fatalf("reload log %v, want changed [auth]", m)
 	}
-	if s := status(); s == 401 {
+	if s := status("X-API-Key", key); s == 401 {
 		t.Fatal("the key added by the reload answers 401")
+	}
+	if s := status("Authorization", newToken); s == 401 {
+		t.Fatal("a token of the signing key added by the reload answers 401")
+	}
+	if s := status("Authorization", oldToken); s != 401 {
+		t.Fatalf("a token of the signing key removed by the reload: status %d, want 401", s)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
