@@ -71,13 +71,29 @@ func run(args []string) error {
 	case "serve":
 		out := logging.NewBuffered(os.Stdout) // one write per 100 ms, not per log line
 		defer func() { _ = out.Close() }()    // flushes the last lines
-		srv, err := server.New(cfg, app.App(), logging.New(cfg.Log, out))
+		logger, level := logging.NewLeveled(cfg.Log, out)
+		srv, err := server.New(cfg, app.App(), logger,
+			server.WithConfigFile(*configPath, os.Environ(), app.Config), server.WithLogLevel(level))
 		if err != nil {
 			return err
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		context.AfterFunc(ctx, stop) // draining: a second signal stops the process at once
+		// SIGHUP reloads the configuration (and the TLS pair, server.tls).
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					_ = srv.Reload() // logged and counted by the server
+				}
+			}
+		}()
 		return srv.Run(ctx)
 	}
 	return fmt.Errorf("unknown command %q (serve, token, init)", cmd)

@@ -142,6 +142,10 @@ type Server struct {
 	// Connections caps the listener's connections: max (default from RLIMIT_NOFILE),
 	// maxPerClient (default 256), idleTimeoutUnderPressure (default 5s).
 	Connections connlimit.Config `yaml:"connections"`
+	// WatchConfig reloads the configuration when its file changes (the file given with
+	// --config: its folder is watched, so an editor's atomic rename and a Kubernetes
+	// ConfigMap update are seen). SIGHUP reloads it either way. Default true.
+	WatchConfig *bool `yaml:"watchConfig"`
 }
 
 // Log configures the process logger.
@@ -250,6 +254,10 @@ func (c *Config) SetDefaults() {
 	}
 	if s.MaxURILength == 0 {
 		s.MaxURILength = 8 << 10
+	}
+	if s.WatchConfig == nil {
+		watch := true
+		s.WatchConfig = &watch
 	}
 	if len(c.CORS.AllowOrigins) > 0 {
 		if len(c.CORS.AllowMethods) == 0 {

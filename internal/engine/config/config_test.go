@@ -215,3 +215,26 @@ func fixture(t *testing.T) []byte {
 	t.Helper()
 	return mustRead(t, "testdata/gateway.yaml")
 }
+
+// TestWatchConfig: server.watchConfig defaults to true, and false in the file or the
+// environment turns it off.
+func TestWatchConfig(t *testing.T) {
+	for _, tc := range []struct {
+		desc    string
+		environ []string
+		want    bool
+	}{
+		{desc: "default", want: true},
+		{desc: "environment", environ: []string{"CONTRACTGATE_SERVER_WATCHCONFIG=false"}, want: false},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			cfg, err := Load("", tc.environ, fixture(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Server.WatchConfig == nil || *cfg.Server.WatchConfig != tc.want {
+				t.Fatalf("server.watchConfig %v, want %v", cfg.Server.WatchConfig, tc.want)
+			}
+		})
+	}
+}

@@ -11,11 +11,26 @@ import (
 // New returns a logger writing to w in cfg's format (json or text) at cfg's level. Its lines
 // logged with a request's context carry requestId, traceId and spanId (NewContextHandler).
 func New(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level)) // validated by config; unknown stays info
+	l, _ := NewLeveled(cfg, w)
+	return l
+}
+
+// NewLeveled is New with the logger's level in a LevelVar, which a configuration reload
+// changes (SetLevel) while the logger is in use.
+func NewLeveled(cfg config.Log, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	level := new(slog.LevelVar)
+	SetLevel(level, cfg.Level)
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Format == "text" {
-		return slog.New(NewContextHandler(slog.NewTextHandler(w, opts)))
+		return slog.New(NewContextHandler(slog.NewTextHandler(w, opts))), level
 	}
-	return slog.New(NewContextHandler(slog.NewJSONHandler(w, opts)))
+	return slog.New(NewContextHandler(slog.NewJSONHandler(w, opts))), level
+}
+
+// SetLevel sets v to the level named name (debug, info, warn, error; validated by config:
+// an unknown name is info).
+func SetLevel(v *slog.LevelVar, name string) {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(name))
+	v.Set(level)
 }

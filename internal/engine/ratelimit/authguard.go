@@ -43,8 +43,8 @@ type AuthGuard struct {
 // memory, or Redis), reporting to cfg.Hooks (OnDecision with AuthFailuresPolicyName for every
 // failure charged and every request refused). Close releases its background work. cfg must be
 // defaulted (Config.SetDefaults, which config.Load applies).
-func NewAuthGuard(cfg Config, logger *slog.Logger) (*AuthGuard, error) {
-	return newAuthGuard(cfg, logger, options{now: monotonic(), probeInterval: time.Second})
+func NewAuthGuard(cfg Config, logger *slog.Logger, opts ...Option) (*AuthGuard, error) {
+	return newAuthGuard(cfg, logger, (&options{now: monotonic(), probeInterval: time.Second}).apply(opts))
 }
 
 func newAuthGuard(cfg Config, logger *slog.Logger, o options) (*AuthGuard, error) {
@@ -65,6 +65,13 @@ func newAuthGuard(cfg Config, logger *slog.Logger, o options) (*AuthGuard, error
 	kr, err := newKeyer(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("ratelimit: %w", err)
+	}
+	if o.stores != nil {
+		if !o.stores.Compatible(cfg) {
+			return nil, errIncompatible
+		}
+		p.seeds = o.stores.seedsOf(p.name)
+		return &AuthGuard{p: p, st: o.stores.guard, blocked: o.stores.blocked, kr: kr, hooks: cfg.Hooks}, nil
 	}
 	blocked := newMemoryStore(cfg.MaxKeys, o.now)
 	st, cl := newStore(cfg, logger, o, blocked)

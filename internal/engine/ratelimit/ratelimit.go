@@ -43,6 +43,7 @@ type store interface {
 type options struct {
 	now           func() int64
 	probeInterval time.Duration
+	stores        *Stores // nil: the step's own (WithStores)
 }
 
 // New returns the rate limiter; Close releases its background work (the sweep of idle keys,
@@ -68,8 +69,8 @@ type options struct {
 // Limits live in memory, per replica and bounded by cfg.MaxKeys, unless cfg.Redis.Addr is set:
 // then they are shared through Redis, with the local limiter as the fallback (see Redis). The
 // middleware is safe for concurrent use. With cfg.Disabled it is a pass-through.
-func New(cfg Config, table *routes.Table, logger *slog.Logger) (*Limiter, error) {
-	return newWithOptions(cfg, table, logger, options{now: monotonic(), probeInterval: time.Second})
+func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (*Limiter, error) {
+	return newWithOptions(cfg, table, logger, (&options{now: monotonic(), probeInterval: time.Second}).apply(opts))
 }
 
 // Limiter is the rate-limit step. Safe for concurrent use.
@@ -103,6 +104,15 @@ func newWithOptions(cfg Config, table *routes.Table, logger *slog.Logger, o opti
 		return nil, fmt.Errorf("ratelimit: %w", err)
 	}
 
+	if o.stores != nil {
+		if !o.stores.Compatible(cfg) {
+			return nil, errIncompatible
+		}
+		for _, p := range byOp {
+			p.seeds = o.stores.seedsOf(p.name)
+		}
+		return &Limiter{mw: middleware(o.stores.limits, byOp, kr, cfg.Hooks), closer: nopCloser{}}, nil
+	}
 	st, cl := newStore(cfg, logger, o)
 	return &Limiter{mw: middleware(st, byOp, kr, cfg.Hooks), closer: cl}, nil
 }

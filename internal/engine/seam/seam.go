@@ -19,7 +19,10 @@ type App struct {
 	// components.yaml (the shared envelope and error schemas it $refs) and
 	// upstreams/<name>.yaml (one per upstream service: the upstream registry).
 	Contracts fs.FS
-	// Mount registers the app's operations on r, calling upstreams through deps.
+	// Mount registers the app's operations on r, calling upstreams through deps. It is
+	// called once per configuration generation (at start-up, then on every reload that
+	// changes something, with a new r and deps): it must keep nothing from one call to the
+	// next.
 	Mount func(r Router, deps Deps) error
 }
 

@@ -39,10 +39,11 @@ type chain struct {
 	validation  *validation.Validator
 }
 
-// newChain builds the steps from the validated (defaulted) configuration; on an error, what
-// was built is closed.
-func newChain(cfg *config.Config, table *routes.Table, m *metrics.Metrics, logger *slog.Logger) (_ *chain, err error) {
-	ch := &chain{table: table, correlation: correlation.New()}
+// newChain builds the steps of one configuration generation from the validated (defaulted)
+// configuration, with the state every generation shares (sh: rate-limit stores, idempotency,
+// an unchanged cache); on an error, what was built is closed.
+func newChain(cfg *config.Config, table *routes.Table, m *metrics.Metrics, logger *slog.Logger, sh shared) (_ *chain, err error) {
+	ch := &chain{table: table, correlation: correlation.New(), idempotency: sh.idempotency, cache: sh.cache}
 	defer func() {
 		if err != nil {
 			_ = ch.Close()
@@ -50,8 +51,6 @@ func newChain(cfg *config.Config, table *routes.Table, m *metrics.Metrics, logge
 	}()
 	rl := cfg.RateLimit
 	rl.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
-	ic := cfg.Idempotency
-	ic.Observe = func(op string, o idempotency.Outcome) { m.Idempotency(op, string(o)) }
 	cc := cfg.Cache
 	cc.OnBytes = m.CacheBytes
 	vc := cfg.Validation
@@ -63,22 +62,21 @@ func newChain(cfg *config.Config, table *routes.Table, m *metrics.Metrics, logge
 	if ch.edge, err = edge.New(edge.Config{MaxURILength: cfg.Server.MaxURILength}); err != nil {
 		return nil, err
 	}
-	if ch.cache, err = httpcache.New(cc, table); err != nil {
-		return nil, err
+	if ch.cache == nil {
+		if ch.cache, err = httpcache.New(cc, table); err != nil {
+			return nil, err
+		}
 	}
 	// Failed authentications per client address (rateLimit.authFailures): auth checks the
 	// budget before verifying anything and charges every refused credential.
-	if ch.authGuard, err = ratelimit.NewAuthGuard(rl, logger); err != nil {
+	if ch.authGuard, err = ratelimit.NewAuthGuard(rl, logger, ratelimit.WithStores(sh.rateLimit)); err != nil {
 		return nil, err
 	}
 	if ch.auth, err = auth.New(cfg.Auth, table, logger, auth.WithGuard(ch.authGuard),
 		auth.WithFailureHook(func(r auth.Reason) { m.AuthFailure(string(r)) })); err != nil {
 		return nil, err
 	}
-	if ch.limiter, err = ratelimit.New(rl, table, logger); err != nil {
-		return nil, err
-	}
-	if ch.idempotency, err = idempotency.New(ic, table, logger); err != nil {
+	if ch.limiter, err = ratelimit.New(rl, table, logger, ratelimit.WithStores(sh.rateLimit)); err != nil {
 		return nil, err
 	}
 	if ch.validation, err = validation.New(vc, table); err != nil {
@@ -160,8 +158,8 @@ func (s *composed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.e.ReleaseContext(c)
 }
 
-// Close releases what the steps hold (JWKS refresh, stores and their sweeps, Redis
-// connections). Safe after a partial build.
+// Close releases what the generation's steps hold (JWKS refresh); the shared state stays
+// open (shared.Close). Safe after a partial build.
 func (ch *chain) Close() error {
 	var errs []error
 	if ch.auth != nil {
@@ -172,9 +170,6 @@ func (ch *chain) Close() error {
 	}
 	if ch.limiter != nil {
 		errs = append(errs, ch.limiter.Close())
-	}
-	if ch.idempotency != nil {
-		errs = append(errs, ch.idempotency.Close())
 	}
 	return errors.Join(errs...)
 }

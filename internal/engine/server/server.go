@@ -8,11 +8,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -26,7 +27,6 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/docs"
 	"github.com/contractgate/contractgate/internal/engine/logging"
-	"github.com/contractgate/contractgate/internal/engine/mcp"
 	"github.com/contractgate/contractgate/internal/engine/metrics"
 	"github.com/contractgate/contractgate/internal/engine/ops"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
@@ -34,37 +34,59 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/seam"
 	"github.com/contractgate/contractgate/internal/engine/tlsconfig"
 	"github.com/contractgate/contractgate/internal/engine/tracing"
-	"github.com/contractgate/contractgate/internal/engine/upstream"
 )
 
-// Server is the assembled gateway.
+// Server is the assembled gateway. What a configuration reload replaces is in the serving
+// generation (gen, see generation.go); the rest lives as long as the process.
 type Server struct {
-	cfg     *config.Config
+	cfg     *config.Config // the first configuration: server.*, admin.* (restart-only)
 	logger  *slog.Logger
-	echo    *echo.Echo
-	handler http.Handler // the chain around echo's router, wrapped in tracing when enabled
+	handler http.Handler // serveHTTP on the current generation, wrapped in tracing when enabled
 	tracing *tracing.Tracing
 	ops     *ops.Ops
 	// tls is the listener's TLS configuration (nil: plain HTTP); reloader renews its pair.
 	tls      *tls.Config
 	reloader *tlsconfig.Reloader
-	// closers stop background work (JWKS refresh) after shutdown.
-	closers []io.Closer
 	// metrics is exposed for tests.
 	metrics *metrics.Metrics
 	// admin is the operator listener's handler (nil: none).
 	admin *echo.Echo
-	// upstreams are the upstream clients (their idle connections are closed at shutdown).
-	upstreams *upstream.Registry
 	// conns caps the public listener's connections.
 	conns *connlimit.Limiter
+
+	// What every generation is built from.
+	app       seam.App
+	contracts *contracts
+	table     *routes.Table
+	bound     *binding.Set
+	docs      *docs.Docs
+	shared    shared
+
+	// gen is the serving generation; nextGen numbers them; retiring counts the replaced
+	// generations not closed yet.
+	gen      atomic.Pointer[generation]
+	nextGen  atomic.Uint64
+	retiring sync.WaitGroup
+	// reloadMu serialises reloads; load reads the configuration again (WithConfigFile), path
+	// is its file (watched); level is the logger's (WithLogLevel).
+	reloadMu sync.Mutex
+	load     func() (*config.Config, error)
+	path     string
+	level    *slog.LevelVar
+	onReload func(ReloadOutcome)
+	reloads  *reloadMetrics
+	stopped  bool // the server has stopped: reloads fail (under reloadMu)
 }
 
 // Option changes how New assembles the gateway.
 type Option func(*options)
 
 type options struct {
-	tracing *tracing.Tracing
+	tracing  *tracing.Tracing
+	load     func() (*config.Config, error)
+	path     string
+	level    *slog.LevelVar
+	onReload func(ReloadOutcome)
 }
 
 // WithTracing uses t instead of the tracing configured by the OTEL_* environment.
@@ -106,21 +128,6 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 		return nil, err
 	}
 	refused, idleClosed = m.Connections(conns.Open, conns.Idle)
-	clients, err := upstream.New(ct.upstreams, cfg.Upstreams, cfg.Env,
-		upstream.WithLogger(logger),
-		upstream.WithHooks(resilience.Hooks{
-			Attempt:     m.UpstreamAttempt,
-			Done:        func(u string, o resilience.Outcome, d time.Duration) { m.UpstreamCall(u, string(o), d) },
-			StateChange: func(u string, _, to resilience.State) { m.BreakerState(u, breakerGauge[to]) },
-		}),
-		upstream.WithAttemptTransport(o.tracing.Transport),
-	)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range clients.Names() {
-		m.BreakerState(n, metrics.BreakerClosed)
-	}
 
 	table, err := routes.New(spec)
 	if err != nil {
@@ -133,52 +140,37 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 			return nil, err
 		}
 	}
-	ch, err := newChain(cfg, table, m, logger)
-	if err != nil {
-		return nil, err
-	}
-
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = apierror.Handler(logger, apierror.WithProblemTypeBaseURL(cfg.Errors.ProblemTypeBaseURL))
-	gateway := ch.install(e, cfg, logger)
-
-	// Every GET route answers HEAD too (RFC 9110), through the same chain.
-	r := routes.WithHead(e)
-	ops_ := ops.New(specYAML, specJSON, clients.States)
-	ops_.Register(r)
 	apiDocs, err := docs.New(docs.Config{SpecURL: "/openapi.json"})
 	if err != nil {
-		_ = ch.Close()
 		return nil, err
 	}
-	apiDocs.Register(e)
-	if !cfg.Admin.MetricsOnAdminOnly {
-		r.GET("/metrics", echo.WrapHandler(m.Handler()))
-	}
-	var admin *echo.Echo
-	if cfg.Admin.Addr != "" {
-		admin = adminEcho(cfg.Admin, ops_, m, e.HTTPErrorHandler)
-	}
-	// The operations marked x-mcp, as MCP tools at POST /mcp: a tool call is served by the
-	// gateway's handler (tracing and the whole chain), as the operation's own request.
-	tools, err := mcp.New(cfg.MCP, table, o.tracing.Handler(gateway), cfg.Server.BodyLimit, logger)
-	if err != nil {
-		_ = ch.Close()
-		return nil, err
-	}
-	tools.Register(e)
 	bound, err := binding.New(spec, ct.upstreams)
 	if err != nil {
 		return nil, err
 	}
-	if err := app.Mount(r, seam.Deps{Upstreams: clients, Bindings: bound}); err != nil {
-		return nil, fmt.Errorf("mounting the app: %w", err)
+	s := &Server{
+		cfg: cfg, logger: logger, tracing: o.tracing, metrics: m, conns: conns, tls: tlsCfg, reloader: reloader,
+		app: app, contracts: ct, table: table, bound: bound, docs: apiDocs,
+		load: o.load, path: o.path, level: o.level, onReload: o.onReload, reloads: newReloadMetrics(m),
 	}
-	return &Server{
-		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(gateway), tracing: o.tracing,
-		ops: ops_, metrics: m, admin: admin, upstreams: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{ch},
-	}, nil
+	// /readyz reports the circuits of the serving generation's upstreams.
+	s.ops = ops.New(specYAML, specJSON, func() map[string]string { return s.gen.Load().upstreams.States() })
+	if s.shared, err = newShared(cfg, table, m, logger); err != nil {
+		return nil, err
+	}
+	g, err := s.build(cfg, nil)
+	if err != nil {
+		_ = s.shared.Close()
+		return nil, err
+	}
+	s.gen.Store(g)
+	s.reloads.generation.Set(float64(g.id))
+	s.handler = o.tracing.Handler(http.HandlerFunc(s.serveHTTP))
+	if cfg.Admin.Addr != "" {
+		errs := apierror.Handler(logger, apierror.WithProblemTypeBaseURL(cfg.Errors.ProblemTypeBaseURL))
+		s.admin = adminEcho(cfg.Admin, s.ops, m, errs)
+	}
+	return s, nil
 }
 
 // breakerGauge maps circuit states to the gauge's values.
@@ -260,6 +252,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.reloader != nil {
 		go s.reloader.Watch(ctx)
 	}
+	if w := s.cfg.Server.WatchConfig; s.path != "" && (w == nil || *w) { // nil (not defaulted): true
+		s.watchConfig(ctx)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if srv.TLSConfig != nil {
@@ -319,10 +314,12 @@ func (s *Server) cleanup(adminSrv *http.Server) {
 			_ = adminSrv.Close()
 		}
 	}
-	s.upstreams.CloseIdleConnections()
-	for _, c := range s.closers {
-		_ = c.Close()
-	}
+	s.reloadMu.Lock() // no reload from now on
+	s.stopped = true
+	s.reloadMu.Unlock()
+	s.retiring.Wait() // the replaced generations: drained, since the listener has stopped
+	_ = s.gen.Load().close(nil)
+	_ = s.shared.Close()
 	if err := s.tracing.Shutdown(ctx); err != nil {
 		s.logger.Warn("flushing traces", "error", err.Error())
 	}

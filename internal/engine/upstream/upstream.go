@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -76,7 +77,15 @@ func urlErrorOp(method string) string {
 type Registry struct {
 	clients    map[string]Client
 	policies   map[string]*resilience.Policy
-	transports []*http.Transport
+	transports map[string]*http.Transport
+	// settings are what each upstream was built from (WithPrevious compares them).
+	settings map[string]settings
+}
+
+// settings are what one upstream's client is built from.
+type settings struct {
+	upstream config.Upstream
+	policy   resilience.Config
 }
 
 // Option configures New.
@@ -87,7 +96,15 @@ type options struct {
 	hooks    resilience.Hooks
 	policies map[string]resilience.Config
 	attempt  func(http.RoundTripper) http.RoundTripper
+	previous *Registry
 }
+
+// WithPrevious carries over from prev (the registry of the configuration being replaced) the
+// client of every upstream whose settings did not change (its section upstreams.<name>, by
+// value, and its policies): the same policies, so its circuit breaker's state and bulkhead
+// survive a configuration reload, and the same connections. Release prev with
+// ReleaseReplaced.
+func WithPrevious(prev *Registry) Option { return func(o *options) { o.previous = prev } }
 
 // WithAttemptTransport wraps the transport of each attempt (below the policies): tracing
 // adds a client span per attempt there.
@@ -138,11 +155,16 @@ func New(contracts map[string]*openapi3.T, cfg map[string]config.Upstream, env s
 				Problem: fmt.Sprintf("no upstream contract api/upstreams/%s.yaml (upstreams: %s)", name, strings.Join(names, ", "))})
 		}
 	}
-	r := &Registry{clients: map[string]Client{}, policies: map[string]*resilience.Policy{}}
+	r := &Registry{clients: map[string]Client{}, policies: map[string]*resilience.Policy{},
+		transports: map[string]*http.Transport{}, settings: map[string]settings{}}
 	for _, name := range names {
 		u, configured := cfg[name]
 		if !configured {
 			u.SetDefaults()
+		}
+		st := settings{upstream: u, policy: o.policyConfig(name, u)}
+		if r.carryOver(name, st, o.previous) {
+			continue
 		}
 		if u.BaseURL == "" {
 			if env == config.EnvProduction {
@@ -164,12 +186,37 @@ func New(contracts map[string]*openapi3.T, cfg map[string]config.Upstream, env s
 			continue
 		}
 		r.clients[name] = Client{BaseURL: u.BaseURL, HTTP: hc}
+		r.settings[name] = st
 	}
 	if err := errors.Join(errs...); err != nil {
-		r.CloseIdleConnections()
+		r.ReleaseReplaced(o.previous)
 		return nil, err
 	}
 	return r, nil
+}
+
+// carryOver takes upstream name's client from prev when it was built from the same settings.
+func (r *Registry) carryOver(name string, s settings, prev *Registry) bool {
+	if prev == nil {
+		return false
+	}
+	old, ok := prev.settings[name]
+	if !ok || !reflect.DeepEqual(old, s) {
+		return false
+	}
+	r.clients[name], r.policies[name], r.transports[name], r.settings[name] = prev.clients[name], prev.policies[name], prev.transports[name], old
+	return true
+}
+
+// ReleaseReplaced closes the idle connections of every upstream of r that next did not carry
+// over (WithPrevious): once the requests of a replaced configuration have finished. A nil
+// next releases them all.
+func (r *Registry) ReleaseReplaced(next *Registry) {
+	for name, t := range r.transports {
+		if next == nil || next.transports[name] != t {
+			t.CloseIdleConnections()
+		}
+	}
 }
 
 // Client returns the client of upstream name.
@@ -209,7 +256,7 @@ func (r *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o
 		ForceAttemptHTTP2:   true,
 	}
 	r.policies[name] = policy
-	r.transports = append(r.transports, base)
+	r.transports[name] = base
 	var answer http.RoundTripper = base
 	if u.Mock {
 		m, err := mock.New(doc)
