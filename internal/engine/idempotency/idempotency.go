@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
@@ -50,7 +51,11 @@ const HeaderReplayed = "Idempotent-Replayed"
 // cfg must be defaulted (Config.SetDefaults, which config.Load applies); New validates it.
 // Safe for concurrent use; the memory store is per instance, Redis is shared by every
 // instance pointed at it.
-func New(cfg Config, table *routes.Table, logger *slog.Logger) (*Idempotency, error) {
+func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (*Idempotency, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("idempotency: %w", err)
 	}
@@ -61,8 +66,11 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger) (*Idempotency, er
 		logger = slog.New(slog.DiscardHandler)
 	}
 	var st store
-	if cfg.Redis.Addr != "" {
-		rs := newRedisStore(cfg.Redis)
+	if cfg.Store == StoreRedis {
+		if o.redis == nil {
+			return nil, errors.New("idempotency: store is redis but no Redis client was given (redis.addrs)")
+		}
+		rs := newRedisStore(o.redis, cfg.Redis)
 		go rs.checkPolicy(logger)
 		st = rs
 	} else {
@@ -70,6 +78,17 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger) (*Idempotency, er
 	}
 	return &Idempotency{cfg: cfg, ops: requiredOps(table), store: st, logger: logger}, nil
 }
+
+// Option is a dependency given to New.
+type Option func(*options)
+
+type options struct {
+	redis redis.UniversalClient
+}
+
+// WithRedis is the process's Redis client (package redisclient), required by Store: redis.
+// The store shares it and never closes it.
+func WithRedis(c redis.UniversalClient) Option { return func(o *options) { o.redis = c } }
 
 // Idempotency is the idempotency step. Safe for concurrent use.
 type Idempotency struct {
@@ -122,7 +141,10 @@ func (m *Idempotency) serve(c echo.Context, next echo.HandlerFunc, op *routes.Op
 	switch {
 	case err != nil:
 		m.observe(op, OutcomeStoreError)
-		return apierror.ErrUpstreamUnavailable.WithMessage("The idempotency store is unavailable; retry later").Wrap(err)
+		// Retry-After: a store outage (a Sentinel failover, a Cluster node replaced) usually
+		// heals within seconds.
+		return apierror.ErrUpstreamUnavailable.WithMessage("The idempotency store is unavailable; retry later").
+			WithHeader("Retry-After", "1").Wrap(err)
 	case existing == nil:
 		return m.run(c, next, op, scope, rk, claim)
 	case existing.Fingerprint != fp:

@@ -3,16 +3,48 @@ package idempotency_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/contractgate/contractgate/internal/engine/idempotency"
+	"github.com/contractgate/contractgate/internal/engine/redisclient"
 	"github.com/contractgate/contractgate/internal/tooling/redistest"
 )
 
 func redisConfig(t *testing.T, srv *redistest.Server) idempotency.Config {
-	return idempotency.Config{Redis: idempotency.RedisConfig{Addr: srv.Addr, KeyPrefix: t.Name() + ":",
-		Timeout: 500 * time.Millisecond}}
+	cfg := onRedis(t, srv.Addr)
+	cfg.Redis.Timeout = 500 * time.Millisecond
+	return cfg
+}
+
+// redisAddrs maps the key prefix of a test's redis config (its unique name) to the server
+// startReplica connects to.
+var redisAddrs sync.Map
+
+// onRedis is the redis store on addr, with t's name as its key prefix.
+func onRedis(t testing.TB, addr string) idempotency.Config {
+	prefix := t.Name() + ":"
+	redisAddrs.Store(prefix, addr)
+	return idempotency.Config{Store: idempotency.StoreRedis, Redis: idempotency.RedisConfig{KeyPrefix: prefix}}
+}
+
+// redisClient is the shared client startReplica gives a redis config, closed when t ends.
+func redisClient(t testing.TB, cfg idempotency.Config) redis.UniversalClient {
+	addr, ok := redisAddrs.Load(cfg.Redis.KeyPrefix)
+	if !ok {
+		t.Fatalf("no Redis for key prefix %q (use onRedis)", cfg.Redis.KeyPrefix)
+	}
+	rc := redisclient.Config{Addrs: []string{addr.(string)}}
+	rc.SetDefaults()
+	c, err := redisclient.New(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 func TestTwoReplicasShareRedis(t *testing.T) {

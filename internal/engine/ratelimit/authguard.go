@@ -43,8 +43,8 @@ type AuthGuard struct {
 // memory, or Redis), reporting to cfg.Hooks (OnDecision with AuthFailuresPolicyName for every
 // failure charged and every request refused). Close releases its background work. cfg must be
 // defaulted (Config.SetDefaults, which config.Load applies).
-func NewAuthGuard(cfg Config, logger *slog.Logger) (*AuthGuard, error) {
-	return newAuthGuard(cfg, logger, options{now: monotonic(), probeInterval: time.Second})
+func NewAuthGuard(cfg Config, logger *slog.Logger, opts ...Option) (*AuthGuard, error) {
+	return newAuthGuard(cfg, logger, applyOptions(options{now: monotonic(), probeInterval: time.Second}, opts))
 }
 
 func newAuthGuard(cfg Config, logger *slog.Logger, o options) (*AuthGuard, error) {
@@ -67,7 +67,10 @@ func newAuthGuard(cfg Config, logger *slog.Logger, o options) (*AuthGuard, error
 		return nil, fmt.Errorf("ratelimit: %w", err)
 	}
 	blocked := newMemoryStore(cfg.MaxKeys, o.now)
-	st, cl := newStore(cfg, logger, o, blocked)
+	st, cl, err := newStore(cfg, logger, o, blocked)
+	if err != nil {
+		return nil, err
+	}
 	return &AuthGuard{p: p, st: st, blocked: blocked, kr: kr, hooks: cfg.Hooks, closer: cl}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
@@ -40,8 +41,9 @@ type chain struct {
 }
 
 // newChain builds the steps from the validated (defaulted) configuration; on an error, what
-// was built is closed.
-func newChain(cfg *config.Config, table *routes.Table, m *metrics.Metrics, logger *slog.Logger) (_ *chain, err error) {
+// was built is closed. rc is the process's Redis client (nil without redis.addrs), shared by
+// the stores that select it and closed by the server, not by the chain.
+func newChain(cfg *config.Config, table *routes.Table, m *metrics.Metrics, logger *slog.Logger, rc redis.UniversalClient) (_ *chain, err error) {
 	ch := &chain{table: table, correlation: correlation.New()}
 	defer func() {
 		if err != nil {
@@ -68,17 +70,23 @@ func newChain(cfg *config.Config, table *routes.Table, m *metrics.Metrics, logge
 	}
 	// Failed authentications per client address (rateLimit.authFailures): auth checks the
 	// budget before verifying anything and charges every refused credential.
-	if ch.authGuard, err = ratelimit.NewAuthGuard(rl, logger); err != nil {
+	var rlRedis []ratelimit.Option
+	var icRedis []idempotency.Option
+	if rc != nil {
+		rlRedis = append(rlRedis, ratelimit.WithRedis(rc))
+		icRedis = append(icRedis, idempotency.WithRedis(rc))
+	}
+	if ch.authGuard, err = ratelimit.NewAuthGuard(rl, logger, rlRedis...); err != nil {
 		return nil, err
 	}
 	if ch.auth, err = auth.New(cfg.Auth, table, logger, auth.WithGuard(ch.authGuard),
 		auth.WithFailureHook(func(r auth.Reason) { m.AuthFailure(string(r)) })); err != nil {
 		return nil, err
 	}
-	if ch.limiter, err = ratelimit.New(rl, table, logger); err != nil {
+	if ch.limiter, err = ratelimit.New(rl, table, logger, rlRedis...); err != nil {
 		return nil, err
 	}
-	if ch.idempotency, err = idempotency.New(ic, table, logger); err != nil {
+	if ch.idempotency, err = idempotency.New(ic, table, logger, icRedis...); err != nil {
 		return nil, err
 	}
 	if ch.validation, err = validation.New(vc, table); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/binding"
@@ -28,6 +29,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/logging"
 	"github.com/contractgate/contractgate/internal/engine/metrics"
 	"github.com/contractgate/contractgate/internal/engine/ops"
+	"github.com/contractgate/contractgate/internal/engine/redisclient"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 	"github.com/contractgate/contractgate/internal/engine/seam"
@@ -132,9 +134,25 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 			return nil, err
 		}
 	}
-	ch, err := newChain(cfg, table, m, logger)
+	// One Redis client (one pool) per process, shared by every store that selects it and
+	// outliving any rebuilt chain; closed after the chain.
+	var rc redis.UniversalClient
+	closers := []io.Closer{}
+	if cfg.Redis.Enabled() {
+		if rc, err = redisclient.New(cfg.Redis); err != nil {
+			return nil, err
+		}
+	}
+	ch, err := newChain(cfg, table, m, logger, rc)
 	if err != nil {
+		if rc != nil {
+			_ = rc.Close()
+		}
 		return nil, err
+	}
+	closers = append(closers, ch)
+	if rc != nil {
+		closers = append(closers, rc)
 	}
 
 	e := echo.New()
@@ -148,7 +166,9 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 	ops_.Register(r)
 	apiDocs, err := docs.New(docs.Config{SpecURL: "/openapi.json"})
 	if err != nil {
-		_ = ch.Close()
+		for _, c := range closers {
+			_ = c.Close()
+		}
 		return nil, err
 	}
 	apiDocs.Register(e)
@@ -168,7 +188,7 @@ func New(cfg *config.Config, app seam.App, logger *slog.Logger, opts ...Option) 
 	}
 	return &Server{
 		cfg: cfg, logger: logger, echo: e, handler: o.tracing.Handler(gateway), tracing: o.tracing,
-		ops: ops_, metrics: m, admin: admin, upstreams: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: []io.Closer{ch},
+		ops: ops_, metrics: m, admin: admin, upstreams: clients, conns: conns, tls: tlsCfg, reloader: reloader, closers: closers,
 	}, nil
 }
 
