@@ -130,6 +130,7 @@ func (m *Idempotency) serve(c echo.Context, next echo.HandlerFunc, op *routes.Op
 	scope := callerScope(id.Subject, authenticated)
 	rk := recordKey(id.Subject, authenticated, op.ID, key)
 	claim := &record{token: newToken(), Fingerprint: fp}
+	claimedAt := time.Now() // the lease runs from about now: a failed store may be retried until it ends
 
 	// The claim is not cut short when the client goes away: it either holds or not, and a
 	// held claim is always finished (the handler then sees the cancelled context).
@@ -146,7 +147,7 @@ func (m *Idempotency) serve(c echo.Context, next echo.HandlerFunc, op *routes.Op
 		return apierror.ErrUpstreamUnavailable.WithMessage("The idempotency store is unavailable; retry later").
 			WithHeader("Retry-After", "1").Wrap(err)
 	case existing == nil:
-		return m.run(c, next, op, scope, rk, claim)
+		return m.run(c, next, op, scope, rk, claim, claimedAt.Add(m.cfg.Lease))
 	case existing.Fingerprint != fp:
 		m.observe(op, OutcomeReused)
 		return apierror.ErrIdempotencyKeyReused
@@ -174,7 +175,7 @@ func fullAnswer(full *fullError) error {
 }
 
 // run calls the handler under the claim, records the final response and ends the claim.
-func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Operation, scope, rk string, claim *record) error {
+func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Operation, scope, rk string, claim *record, leaseEnd time.Time) error {
 	res := c.Response()
 	rec := &recorder{ResponseWriter: res.Writer}
 	res.Writer = rec
@@ -183,7 +184,7 @@ func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Oper
 		res.Writer = rec.ResponseWriter
 		if !finished {
 			// The handler panicked: release the key (the recover middleware answers 500).
-			m.finish(c.Request().Context(), op, scope, rk, claim.token, nil)
+			m.finish(c.Request().Context(), op, scope, rk, claim.token, nil, leaseEnd)
 		}
 	}()
 
@@ -216,13 +217,23 @@ func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Oper
 		}
 	}
 	finished = true
-	m.finish(c.Request().Context(), op, scope, rk, claim.token, final)
+	m.finish(c.Request().Context(), op, scope, rk, claim.token, final, leaseEnd)
 	return nil
 }
 
 // finish ends the claim, whatever happened to the request (its context may be cancelled).
-func (m *Idempotency) finish(ctx context.Context, op *routes.Operation, scope, rk, token string, final *record) {
-	err := m.store.finish(context.WithoutCancel(ctx), scope, rk, token, final, m.cfg.TTL)
+// A final answer the store failed to save (Redis failing over) is retried, backing off, until
+// the claim's lease ends: until then the claim keeps the key, so saving it late is as good
+// as saving it at once, while giving up would let a retry run the operation again. The
+// client's answer waits for it.
+func (m *Idempotency) finish(ctx context.Context, op *routes.Operation, scope, rk, token string, final *record, leaseEnd time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	err := m.store.finish(ctx, scope, rk, token, final, m.cfg.TTL)
+	for pause := 50 * time.Millisecond; final != nil && err != nil && !errors.Is(err, errClaimLost) &&
+		time.Now().Add(pause).Before(leaseEnd); pause = min(2*pause, time.Second) {
+		time.Sleep(pause)
+		err = m.store.finish(ctx, scope, rk, token, final, m.cfg.TTL)
+	}
 	switch {
 	case err == nil && final != nil:
 		m.observe(op, OutcomeStored)

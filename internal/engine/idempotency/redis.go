@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -228,9 +229,12 @@ func (s *redisStore) checkPolicy(logger *slog.Logger) {
 // the (master) server.
 func configGet(ctx context.Context, c redis.UniversalClient, name string) (map[string]string, error) {
 	if cc, ok := c.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
 		var got map[string]string
 		err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
 			m, err := n.ConfigGet(ctx, name).Result()
+			mu.Lock()
+			defer mu.Unlock()
 			if err == nil && got == nil {
 				got = m
 			}

@@ -62,7 +62,7 @@ func TestCluster(t *testing.T) {
 // TestSentinelFailover: killing the master promotes the replica.
 func TestSentinelFailover(t *testing.T) {
 	t.Parallel()
-	s := StartSentinel(t)
+	s := StartSentinel(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	old := s.Master(ctx)

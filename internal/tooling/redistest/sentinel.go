@@ -15,23 +15,26 @@ import (
 // MasterName is the name StartSentinel's sentinels monitor the master under.
 const MasterName = "mymaster"
 
-// Sentinel is a master and a replica watched by three sentinels (quorum 2), which fail over
-// half a second after the master stops answering.
+// Sentinel is a master and its replicas watched by three sentinels (quorum 2), which fail
+// over half a second after the master stops answering.
 type Sentinel struct {
 	// Addrs are the sentinels' addresses.
 	Addrs []string
-	// Data are the two data servers: Data[0] started as the master, Data[1] as its replica.
-	Data      [2]*Server
+	// Data are the data servers: Data[0] started as the master, the others as its replicas.
+	Data      []*Server
 	sentinels []*Server
 }
 
-// StartSentinel runs the topology until the test ends and returns it once the replica is in
-// sync and every sentinel knows the replica and the other sentinels.
-func StartSentinel(t testing.TB) *Sentinel {
+// StartSentinel runs a master, replicas replicas (at least 1) and three sentinels until the
+// test ends, and returns them once every replica is in sync and every sentinel knows the
+// replicas and the other sentinels.
+func StartSentinel(t testing.TB, replicas int) *Sentinel {
 	t.Helper()
 	s := &Sentinel{}
-	s.Data[0] = start(t, t.TempDir(), FreePort(t))
-	s.Data[1] = start(t, t.TempDir(), FreePort(t), "--replicaof", "127.0.0.1", fmt.Sprint(s.Data[0].Port))
+	s.Data = append(s.Data, start(t, t.TempDir(), FreePort(t)))
+	for range max(replicas, 1) {
+		s.Data = append(s.Data, start(t, t.TempDir(), FreePort(t), "--replicaof", "127.0.0.1", fmt.Sprint(s.Data[0].Port)))
+	}
 	for range 3 {
 		dir, port := t.TempDir(), FreePort(t)
 		conf := filepath.Join(dir, "sentinel.conf")
@@ -52,19 +55,21 @@ func StartSentinel(t testing.TB) *Sentinel {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	replica := redis.NewClient(&redis.Options{Addr: s.Data[1].Addr, DisableIdentity: true})
-	defer replica.Close()
-	Poll(t, 20*time.Second, "replica in sync", func() bool {
-		info, err := replica.Info(ctx, "replication").Result()
-		return err == nil && strings.Contains(info, "master_link_status:up")
-	})
+	for _, d := range s.Data[1:] {
+		replica := redis.NewClient(&redis.Options{Addr: d.Addr, DisableIdentity: true})
+		Poll(t, 20*time.Second, "replica in sync", func() bool {
+			info, err := replica.Info(ctx, "replication").Result()
+			return err == nil && strings.Contains(info, "master_link_status:up")
+		})
+		_ = replica.Close()
+	}
 	Poll(t, 20*time.Second, "sentinels know the replica and each other", func() bool {
 		for _, a := range s.Addrs {
 			sc := redis.NewSentinelClient(&redis.Options{Addr: a, DisableIdentity: true})
 			replicas, err1 := sc.Replicas(ctx, MasterName).Result()
 			others, err2 := sc.Sentinels(ctx, MasterName).Result()
 			_ = sc.Close()
-			if err1 != nil || err2 != nil || len(replicas) != 1 || len(others) != 2 {
+			if err1 != nil || err2 != nil || len(replicas) != len(s.Data)-1 || len(others) != 2 {
 				return false
 			}
 		}
