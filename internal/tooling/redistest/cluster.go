@@ -41,7 +41,7 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	clients := make([]*redis.Client, n)
 	for i, s := range c.Nodes {
 		clients[i] = redis.NewClient(&redis.Options{Addr: s.Addr, DisableIdentity: true})
-		defer clients[i].Close()
+		defer func() { _ = clients[i].Close() }()
 		if err := clients[i].Do(ctx, "CLUSTER", "ADDSLOTSRANGE", c.Slots[i][0], c.Slots[i][1]).Err(); err != nil {
 			t.Fatalf("cluster node %s: ADDSLOTSRANGE: %v", s.Addr, err)
 		}
