@@ -10,6 +10,7 @@ import (
 
 	"github.com/contractgate/contractgate/internal/engine/configerr"
 	"github.com/contractgate/contractgate/internal/engine/redisclient"
+	"github.com/contractgate/contractgate/internal/engine/tlsconfig"
 	"github.com/contractgate/contractgate/internal/tooling/redistest"
 )
 
@@ -116,5 +117,42 @@ func TestNewPerMode(t *testing.T) {
 	}
 	if _, err := redisclient.New(redisclient.Config{}); err == nil {
 		t.Error("New without addresses: no error")
+	}
+}
+
+// TestTLSAndAuth: a TLS-only Redis requiring a password is reached with the configured CA and
+// password, and refused without TLS, with the system roots, or with a wrong password.
+func TestTLSAndAuth(t *testing.T) {
+	t.Parallel()
+	srv, ca := redistest.StartTLS(t, "s3cret")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	good := redisclient.Config{Addrs: []string{srv.Addr}, Password: "s3cret",
+		TLS: redisclient.TLS{Enabled: true, ClientConfig: tlsconfig.ClientConfig{CAFile: ca}}}
+	for _, tt := range []struct {
+		desc   string
+		mutate func(*redisclient.Config)
+		ok     bool
+	}{
+		{"TLS with the CA and the password", func(*redisclient.Config) {}, true},
+		{"without TLS", func(c *redisclient.Config) { c.TLS = redisclient.TLS{} }, false},
+		{"the system roots", func(c *redisclient.Config) { c.TLS.CAFile = "" }, false},
+		{"a wrong password", func(c *redisclient.Config) { c.Password = "guess" }, false},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			c := good
+			tt.mutate(&c)
+			c.DialTimeout, c.Timeout = 2*time.Second, 2*time.Second
+			c.SetDefaults()
+			client, err := redisclient.New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = client.Close() }()
+			err = client.Set(ctx, "k", "v", time.Minute).Err()
+			if (err == nil) != tt.ok {
+				t.Fatalf("SET: %v, want ok %v", err, tt.ok)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -24,6 +25,7 @@ type Server struct {
 	bin  string
 	args []string
 	dir  string
+	tls  *tls.Config // the server speaks only TLS
 }
 
 // Start runs redis-server (no persistence) until the test ends and returns it once it
@@ -101,11 +103,15 @@ func (s *Server) waitReady(within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		if conn, err := net.DialTimeout("tcp", s.Addr, 100*time.Millisecond); err == nil {
+			if s.tls != nil {
+				conn = tls.Client(conn, s.tls)
+			}
+			_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
 			_, _ = fmt.Fprint(conn, "PING\r\n")
-			_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 			line, _ := bufio.NewReader(conn).ReadString('\n')
 			_ = conn.Close()
-			if strings.HasPrefix(line, "+PONG") {
+			// A server requiring a password answers, refusing: it is up.
+			if strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH") {
 				return nil
 			}
 		}
