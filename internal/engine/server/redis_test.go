@@ -430,3 +430,28 @@ func TestClusterNodeKilled(t *testing.T) {
 		t.Errorf("the gateway logged a panic:\n%s", f.Logs())
 	}
 }
+
+// TestWaitReplicasWithoutReplicas: with idempotency.redis.waitReplicas 1 and masters that have
+// no replica (a Cluster here), no claim is ever acknowledged: keyed POSTs fail closed (503
+// with Retry-After), never reach the upstream, and leave no claim behind (a repeat is 503
+// again, not 409 in flight).
+func TestWaitReplicasWithoutReplicas(t *testing.T) {
+	t.Parallel()
+	cl := redistest.StartCluster(t, 3)
+	f := startFixture(t, onRedis(redisclient.Config{Addrs: cl.Addrs}), func(c *config.Config) {
+		c.Idempotency.Redis.WaitReplicas = 1
+		c.Idempotency.Redis.Timeout = 200 * time.Millisecond
+	})
+	for i := range 6 {
+		body, _ := transfer(i)
+		key := fmt.Sprintf("k-unreplicated-%d", i/2) // each key twice
+		r := f.do(t, http.MethodPost, "/v1/transfers", body, "X-API-Key", adaKey, "Idempotency-Key", key)
+		r.want(t, http.StatusServiceUnavailable, "UPSTREAM_UNAVAILABLE")
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatalf("503 without Retry-After: %v", r.Header)
+		}
+	}
+	if n := len(f.Ledger.Received()); n != 0 {
+		t.Fatalf("unacknowledged claims reached the upstream %d times", n)
+	}
+}
