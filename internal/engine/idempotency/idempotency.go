@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -76,7 +77,7 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (
 	} else {
 		st = newMemoryStore(cfg)
 	}
-	return &Idempotency{cfg: cfg, ops: requiredOps(table), store: st, logger: logger}, nil
+	return &Idempotency{cfg: cfg, ops: requiredOps(table), store: st, logger: logger, done: make(chan struct{})}, nil
 }
 
 // Option is a dependency given to New.
@@ -97,13 +98,21 @@ type Idempotency struct {
 	ops    map[*routes.Operation]bool
 	store  store
 	logger *slog.Logger
+	// late saves answers the store failed to save (see finish) until done is closed.
+	late      sync.WaitGroup
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // Middleware returns the claim/replay middleware: last before the handler.
 func (m *Idempotency) Middleware() echo.MiddlewareFunc { return m.wrap }
 
 // Close releases the store. Safe to call twice.
-func (m *Idempotency) Close() error { return m.store.Close() }
+func (m *Idempotency) Close() error {
+	m.closeOnce.Do(func() { close(m.done) })
+	m.late.Wait()
+	return m.store.Close()
+}
 
 func (m *Idempotency) wrap(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -222,18 +231,50 @@ func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Oper
 }
 
 // finish ends the claim, whatever happened to the request (its context may be cancelled).
-// A final answer the store failed to save (Redis failing over) is retried, backing off, until
-// the claim's lease ends: until then the claim keeps the key, so saving it late is as good
-// as saving it at once, while giving up would let a retry run the operation again. The
-// client's answer waits for it.
+// A final answer the store failed to save (Redis failing over) is saved late, in the
+// background, retried until the claim's lease ends: until then the claim keeps the key (a
+// repeat answers 409 in flight), so a late save is as good as a prompt one, while giving up
+// would let a retry run the operation again. The client's answer does not wait for it.
 func (m *Idempotency) finish(ctx context.Context, op *routes.Operation, scope, rk, token string, final *record, leaseEnd time.Time) {
 	ctx = context.WithoutCancel(ctx)
 	err := m.store.finish(ctx, scope, rk, token, final, m.cfg.TTL)
-	for pause := 50 * time.Millisecond; final != nil && err != nil && !errors.Is(err, errClaimLost) &&
-		time.Now().Add(pause).Before(leaseEnd); pause = min(2*pause, time.Second) {
-		time.Sleep(pause)
-		err = m.store.finish(ctx, scope, rk, token, final, m.cfg.TTL)
+	if final != nil && err != nil && !errors.Is(err, errClaimLost) && time.Now().Before(leaseEnd) {
+		m.late.Add(1)
+		go func() {
+			defer m.late.Done()
+			err := m.saveLate(ctx, scope, rk, token, final, leaseEnd)
+			if err == nil {
+				m.logger.InfoContext(ctx, "idempotency answer saved late, after the store failed", "operation", op.ID)
+			}
+			m.reportFinish(ctx, op, final, err)
+		}()
+		return
 	}
+	m.reportFinish(ctx, op, final, err)
+}
+
+// saveLate retries saving final, backing off, until it is saved, the claim is lost, the
+// lease ends or the step is closed; it returns the last error.
+func (m *Idempotency) saveLate(ctx context.Context, scope, rk, token string, final *record, leaseEnd time.Time) error {
+	var err error
+	pause := 50 * time.Millisecond
+	for {
+		t := time.NewTimer(pause)
+		select {
+		case <-m.done:
+			t.Stop()
+			return errors.Join(err, errors.New("idempotency: closed before the answer was saved"))
+		case <-t.C:
+		}
+		err = m.store.finish(ctx, scope, rk, token, final, m.cfg.TTL)
+		if err == nil || errors.Is(err, errClaimLost) || !time.Now().Add(pause).Before(leaseEnd) {
+			return err
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+func (m *Idempotency) reportFinish(ctx context.Context, op *routes.Operation, final *record, err error) {
 	switch {
 	case err == nil && final != nil:
 		m.observe(op, OutcomeStored)
