@@ -25,6 +25,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/idempotency"
 	"github.com/contractgate/contractgate/internal/engine/mcp"
 	"github.com/contractgate/contractgate/internal/engine/ratelimit"
+	"github.com/contractgate/contractgate/internal/engine/redisclient"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
 	"github.com/contractgate/contractgate/internal/engine/tlsconfig"
 	"github.com/contractgate/contractgate/internal/engine/validation"
@@ -58,6 +59,9 @@ type Config struct {
 	Cache httpcache.Config `yaml:"cache"`
 	// Admin is an optional second listener for operators: metrics, health, profiling.
 	Admin Admin `yaml:"admin"`
+	// Redis is the one Redis client of the process (standalone, Sentinel or Cluster), shared
+	// by the stores that select it (rateLimit.store, idempotency.store: redis).
+	Redis redisclient.Config `yaml:"redis"`
 	// RateLimit limits each client (subject, else IP) per contract operation: a default
 	// policy plus the spec's x-ratelimit overrides; in memory, or shared through Redis.
 	RateLimit ratelimit.Config `yaml:"rateLimit"`
@@ -281,6 +285,7 @@ func (c *Config) SetDefaults() {
 	c.Auth.SetDefaults()
 	c.Server.TLS.SetDefaults()
 	c.Server.Connections.SetDefaults()
+	c.Redis.SetDefaults()
 	c.RateLimit.SetDefaults()
 	c.Idempotency.SetDefaults()
 	c.Cache.SetDefaults()
@@ -389,6 +394,17 @@ func (c *Config) Validate() error {
 	for _, name := range names {
 		for _, fe := range tlsconfig.FieldErrors(c.Upstreams[name].TLS.Validate(production)) {
 			bad("upstreams."+name+".tls."+fe.Path, "%s", fe.Problem)
+		}
+	}
+	for _, fe := range configerr.List(c.Redis.Validate(production)) {
+		bad("redis."+fe.Path, "%s", fe.Problem)
+	}
+	if !c.Redis.Enabled() {
+		if c.RateLimit.Store == ratelimit.StoreRedis {
+			bad("rateLimit.store", "is redis but redis.addrs is empty")
+		}
+		if c.Idempotency.Store == idempotency.StoreRedis {
+			bad("idempotency.store", "is redis but redis.addrs is empty")
 		}
 	}
 	for _, s := range []struct {

@@ -29,6 +29,12 @@ func TestEnvOverrides(t *testing.T) {
 		"CONTRACTGATE_UPSTREAMS_ORDERS_RETRY_MAXATTEMPTS=2",
 		"CONTRACTGATE_AUTH_DEVTOKEN_ENABLED=false",
 		"CONTRACTGATE_MCP_ENABLED=false",
+		"CONTRACTGATE_REDIS_ADDRS=[s1:26379, s2:26379]",
+		"CONTRACTGATE_REDIS_MASTERNAME=gateway",
+		"CONTRACTGATE_REDIS_PASSWORD=from-a-secret",
+		"CONTRACTGATE_REDIS_TLS_ENABLED=true",
+		"CONTRACTGATE_REDIS_TLS_CAFILE=/etc/redis/ca.pem",
+		"CONTRACTGATE_RATELIMIT_STORE=redis",
 		"CONTRACTGATE_CONFIG=ignored.yaml",
 		"HOME=/root",
 	}, fixture(t))
@@ -49,6 +55,10 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	if cfg.MCP.Enabled == nil || *cfg.MCP.Enabled {
 		t.Errorf("mcp.enabled not overridden")
+	}
+	if r := cfg.Redis; r.Mode != "sentinel" || len(r.Addrs) != 2 || r.MasterName != "gateway" || r.Password != "from-a-secret" ||
+		!r.TLS.Enabled || r.TLS.CAFile != "/etc/redis/ca.pem" || cfg.RateLimit.Store != "redis" {
+		t.Errorf("redis from the environment: %+v, rateLimit.store %q", r, cfg.RateLimit.Store)
 	}
 }
 
@@ -120,6 +130,13 @@ upstreams:
 		{desc: "realm with a quote", yaml: base + "auth: {realm: 'a\"b'}\n", wantKey: "auth.realm:"},
 		{desc: "identity header with a space", yaml: base, env: []string{"CONTRACTGATE_AUTH_IDENTITYHEADER=X User"}, wantKey: "auth.identityHeader:"},
 		{desc: "unknown yaml key", yaml: base + "sever: {addr: x}\n", wantKey: "field sever not found"},
+		{desc: "redis store without redis", yaml: base + "rateLimit: {store: redis}\n", wantKey: "rateLimit.store:"},
+		{desc: "idempotency on redis without redis", yaml: base + "idempotency: {store: redis}\n", wantKey: "idempotency.store:"},
+		{desc: "redis address", yaml: base + "redis: {addrs: [redis]}\n", wantKey: "redis.addrs[0]:"},
+		{desc: "redis db in a cluster", yaml: base + "redis: {mode: cluster, addrs: [\"a:1\"], db: 1}\n", wantKey: "redis.db:"},
+		{desc: "sentinel without master name", yaml: base + "redis: {mode: sentinel, addrs: [\"a:26379\"]}\n", wantKey: "redis.masterName:"},
+		{desc: "redis insecure tls in production", yaml: base + "env: production\nredis: {addrs: [\"a:1\"], tls: {enabled: true, insecureSkipVerify: true}}\n", wantKey: "redis.tls.insecureSkipVerify:"},
+		{desc: "the old per-store redis address", yaml: base + "rateLimit: {redis: {addr: \"redis:6379\"}}\n", wantKey: "field addr not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

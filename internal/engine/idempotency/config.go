@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/contractgate/contractgate/internal/engine/configerr"
-	"strings"
 	"time"
 )
 
@@ -64,14 +63,17 @@ type Config struct {
 	// duplicate it. Successes are always stored, whatever their size. Applies to both
 	// stores. Default 4096.
 	MaxErrorBodyBytes int `yaml:"maxErrorBodyBytes"`
-	// Redis, when Redis.Addr is set, keeps the records in Redis, shared by every replica.
-	// Every record has a TTL (Lease while in flight, TTL once stored). Redis must run with
-	// maxmemory-policy noeviction, on an instance or database of its own: every other
-	// policy (volatile-* included: every record has a TTL) evicts live records when memory
-	// runs out, and a retry would then run the operation again. The store checks the policy
-	// at start-up and logs a warning otherwise. With noeviction, Redis out of memory refuses
-	// new claims (503 UPSTREAM_UNAVAILABLE, fail closed), still replays stored records, and
-	// still stores the final response of a claim already held.
+	// Store is where records live: memory (default; per replica) or redis, shared by every
+	// replica through the process's Redis client (the top-level redis block: standalone,
+	// Sentinel or Cluster). Every record has a TTL (Lease while in flight, TTL once stored).
+	// Redis must run with maxmemory-policy noeviction, on an instance or database of its
+	// own: every other policy (volatile-* included: every record has a TTL) evicts live
+	// records when memory runs out, and a retry would then run the operation again. The
+	// store checks the policy at start-up and logs a warning otherwise. With noeviction,
+	// Redis out of memory refuses new claims (503 UPSTREAM_UNAVAILABLE, fail closed), still
+	// replays stored records, and still stores the final response of a claim already held.
+	Store string `yaml:"store"`
+	// Redis tunes the redis store.
 	Redis RedisConfig `yaml:"redis"`
 	// Observe, when set, is called once per request that takes part, with the operation id
 	// and what happened, for metrics. It runs on the request's goroutine, concurrently with
@@ -79,22 +81,31 @@ type Config struct {
 	Observe func(operationID string, outcome Outcome) `yaml:"-"`
 }
 
-// RedisConfig configures the shared Redis store.
+// The stores (Config.Store).
+const (
+	StoreMemory = "memory"
+	StoreRedis  = "redis"
+)
+
+// RedisConfig tunes the shared Redis store (Store: redis). A record is one key (claim,
+// lease as its expiry, stored answer as its value) and each script touches only that key,
+// so records are Redis Cluster safe: one slot each.
 type RedisConfig struct {
-	// Addr is Redis's host:port. Empty (default) selects the in-memory store.
-	Addr string `yaml:"addr"`
-	// Username and Password authenticate to Redis (ACL user, or password only). Default none.
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-	// DB is the database number. Default 0.
-	DB int `yaml:"db"`
-	// TLS connects with TLS 1.2 or later, verifying the server's certificate. Default false.
-	TLS bool `yaml:"tls"`
 	// KeyPrefix starts every key the store writes. Default "contractgate:idempotency:".
 	KeyPrefix string `yaml:"keyPrefix"`
-	// Timeout bounds connecting to Redis and each command (read and write). When Redis does not
-	// answer in time the request fails closed with 503 UPSTREAM_UNAVAILABLE. Default 1s.
+	// Timeout bounds one store call (connecting, the script, the retry after a dropped
+	// connection, and WaitReplicas). When Redis does not answer in time the request fails
+	// closed with 503 UPSTREAM_UNAVAILABLE. Default 1s.
 	Timeout time.Duration `yaml:"timeout"`
+	// WaitReplicas, when above 0, makes claims and stored answers durable across a failover
+	// (Sentinel, or a Cluster with replicas): after each write the store waits (Redis WAIT,
+	// within Timeout) until that many replicas have it. A claim fewer replicas acknowledged
+	// is released and refused (503 UPSTREAM_UNAVAILABLE with Retry-After: fail closed), so
+	// a promoted replica never lacks a claim whose request reached the upstream. It needs
+	// that many live replicas: with fewer, keyed requests are refused. Default 0 (Redis's
+	// asynchronous replication: a failover may lose the last writes, and a retry of such a
+	// key may run the operation again).
+	WaitReplicas int `yaml:"waitReplicas"`
 }
 
 // Outcome is what the middleware did with one request, as reported to Config.Observe.
@@ -152,6 +163,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxErrorBodyBytes == 0 {
 		c.MaxErrorBodyBytes = DefaultMaxErrorBodyBytes
 	}
+	if c.Store == "" {
+		c.Store = StoreMemory
+	}
 	if c.Redis.KeyPrefix == "" {
 		c.Redis.KeyPrefix = DefaultRedisKeyPrefix
 	}
@@ -190,11 +204,11 @@ func (c *Config) Validate() error {
 		bad("maxErrorBodyBytes", "must be at least 512, got %d", c.MaxErrorBodyBytes)
 	}
 	r := c.Redis
-	if r.Addr != "" && (!strings.Contains(r.Addr, ":") || strings.HasSuffix(r.Addr, ":")) {
-		bad("redis.addr", "must be host:port, got %q", r.Addr)
+	if c.Store != StoreMemory && c.Store != StoreRedis {
+		bad("store", "must be %q or %q, got %q", StoreMemory, StoreRedis, c.Store)
 	}
-	if r.DB < 0 {
-		bad("redis.db", "must not be negative, got %d", r.DB)
+	if r.WaitReplicas < 0 {
+		bad("redis.waitReplicas", "must not be negative, got %d", r.WaitReplicas)
 	}
 	if r.Timeout <= 0 {
 		bad("redis.timeout", "must be a positive duration, got %s", r.Timeout)

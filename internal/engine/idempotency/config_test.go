@@ -13,7 +13,7 @@ func TestConfigDefaults(t *testing.T) {
 	c.SetDefaults()
 	if c.Lease != 30*time.Second || c.TTL != 24*time.Hour || c.MaxEntries != 100_000 ||
 		c.MaxBytes != 64<<20 || c.MaxEntriesPerCaller != 250 || c.MaxBytesPerCaller != 256<<10 || c.MaxErrorBodyBytes != 4096 ||
-		c.Redis.Addr != "" || c.Redis.KeyPrefix != "contractgate:idempotency:" || c.Redis.Timeout != time.Second {
+		c.Store != StoreMemory || c.Redis.KeyPrefix != "contractgate:idempotency:" || c.Redis.Timeout != time.Second {
 		t.Fatalf("defaults %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -35,9 +35,9 @@ func TestConfigValidate(t *testing.T) {
 			[]string{"maxEntriesPerCaller", "maxBytesPerCaller"}},
 		{"caller quotas too small", func(c *Config) { c.MaxEntriesPerCaller = -1; c.MaxBytesPerCaller = 1; c.MaxErrorBodyBytes = 1 },
 			[]string{"maxEntriesPerCaller", "maxBytesPerCaller", "maxErrorBodyBytes"}},
-		{"redis address without port", func(c *Config) { c.Redis.Addr = "redis" }, []string{"redis.addr"}},
-		{"redis db and timeout", func(c *Config) { c.Redis.DB = -1; c.Redis.Timeout = -time.Second }, []string{"redis.db", "redis.timeout"}},
-		{"redis address ok", func(c *Config) { c.Redis.Addr = "redis.internal:6379" }, nil},
+		{"unknown store", func(c *Config) { c.Store = "valkey" }, []string{"store"}},
+		{"redis replicas and timeout", func(c *Config) { c.Redis.WaitReplicas = -1; c.Redis.Timeout = -time.Second }, []string{"redis.waitReplicas", "redis.timeout"}},
+		{"redis store ok", func(c *Config) { c.Store, c.Redis.WaitReplicas = StoreRedis, 1 }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

@@ -185,7 +185,11 @@ func startReplica(t testing.TB, cfg idempotency.Config, a *app) *replica {
 	cfg.Observe = r.outcomes.observe
 	tbl := table(t)
 	cfg.SetDefaults() // as config.Load does
-	mw, err := idempotency.New(cfg, tbl, logger)
+	var opts []idempotency.Option
+	if cfg.Store == idempotency.StoreRedis {
+		opts = append(opts, idempotency.WithRedis(redisClient(t, cfg)))
+	}
+	mw, err := idempotency.New(cfg, tbl, logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

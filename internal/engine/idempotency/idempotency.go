@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
@@ -50,7 +52,11 @@ const HeaderReplayed = "Idempotent-Replayed"
 // cfg must be defaulted (Config.SetDefaults, which config.Load applies); New validates it.
 // Safe for concurrent use; the memory store is per instance, Redis is shared by every
 // instance pointed at it.
-func New(cfg Config, table *routes.Table, logger *slog.Logger) (*Idempotency, error) {
+func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (*Idempotency, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("idempotency: %w", err)
 	}
@@ -61,15 +67,29 @@ func New(cfg Config, table *routes.Table, logger *slog.Logger) (*Idempotency, er
 		logger = slog.New(slog.DiscardHandler)
 	}
 	var st store
-	if cfg.Redis.Addr != "" {
-		rs := newRedisStore(cfg.Redis)
+	if cfg.Store == StoreRedis {
+		if o.redis == nil {
+			return nil, errors.New("idempotency: store is redis but no Redis client was given (redis.addrs)")
+		}
+		rs := newRedisStore(o.redis, cfg.Redis)
 		go rs.checkPolicy(logger)
 		st = rs
 	} else {
 		st = newMemoryStore(cfg)
 	}
-	return &Idempotency{cfg: cfg, ops: requiredOps(table), store: st, logger: logger}, nil
+	return &Idempotency{cfg: cfg, ops: requiredOps(table), store: st, logger: logger, done: make(chan struct{})}, nil
 }
+
+// Option is a dependency given to New.
+type Option func(*options)
+
+type options struct {
+	redis redis.UniversalClient
+}
+
+// WithRedis is the process's Redis client (package redisclient), required by Store: redis.
+// The store shares it and never closes it.
+func WithRedis(c redis.UniversalClient) Option { return func(o *options) { o.redis = c } }
 
 // Idempotency is the idempotency step. Safe for concurrent use.
 type Idempotency struct {
@@ -78,13 +98,21 @@ type Idempotency struct {
 	ops    map[*routes.Operation]bool
 	store  store
 	logger *slog.Logger
+	// late saves answers the store failed to save (see finish) until done is closed.
+	late      sync.WaitGroup
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // Middleware returns the claim/replay middleware: last before the handler.
 func (m *Idempotency) Middleware() echo.MiddlewareFunc { return m.wrap }
 
 // Close releases the store. Safe to call twice.
-func (m *Idempotency) Close() error { return m.store.Close() }
+func (m *Idempotency) Close() error {
+	m.closeOnce.Do(func() { close(m.done) })
+	m.late.Wait()
+	return m.store.Close()
+}
 
 func (m *Idempotency) wrap(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -111,6 +139,7 @@ func (m *Idempotency) serve(c echo.Context, next echo.HandlerFunc, op *routes.Op
 	scope := callerScope(id.Subject, authenticated)
 	rk := recordKey(id.Subject, authenticated, op.ID, key)
 	claim := &record{token: newToken(), Fingerprint: fp}
+	claimedAt := time.Now() // the lease runs from about now: a failed store may be retried until it ends
 
 	// The claim is not cut short when the client goes away: it either holds or not, and a
 	// held claim is always finished (the handler then sees the cancelled context).
@@ -122,9 +151,12 @@ func (m *Idempotency) serve(c echo.Context, next echo.HandlerFunc, op *routes.Op
 	switch {
 	case err != nil:
 		m.observe(op, OutcomeStoreError)
-		return apierror.ErrUpstreamUnavailable.WithMessage("The idempotency store is unavailable; retry later").Wrap(err)
+		// Retry-After: a store outage (a Sentinel failover, a Cluster node replaced) usually
+		// heals within seconds.
+		return apierror.ErrUpstreamUnavailable.WithMessage("The idempotency store is unavailable; retry later").
+			WithHeader("Retry-After", "1").Wrap(err)
 	case existing == nil:
-		return m.run(c, next, op, scope, rk, claim)
+		return m.run(c, next, op, scope, rk, claim, claimedAt.Add(m.cfg.Lease))
 	case existing.Fingerprint != fp:
 		m.observe(op, OutcomeReused)
 		return apierror.ErrIdempotencyKeyReused
@@ -152,7 +184,7 @@ func fullAnswer(full *fullError) error {
 }
 
 // run calls the handler under the claim, records the final response and ends the claim.
-func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Operation, scope, rk string, claim *record) error {
+func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Operation, scope, rk string, claim *record, leaseEnd time.Time) error {
 	res := c.Response()
 	rec := &recorder{ResponseWriter: res.Writer}
 	res.Writer = rec
@@ -161,7 +193,7 @@ func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Oper
 		res.Writer = rec.ResponseWriter
 		if !finished {
 			// The handler panicked: release the key (the recover middleware answers 500).
-			m.finish(c.Request().Context(), op, scope, rk, claim.token, nil)
+			m.finish(c.Request().Context(), op, scope, rk, claim.token, nil, leaseEnd)
 		}
 	}()
 
@@ -194,13 +226,55 @@ func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Oper
 		}
 	}
 	finished = true
-	m.finish(c.Request().Context(), op, scope, rk, claim.token, final)
+	m.finish(c.Request().Context(), op, scope, rk, claim.token, final, leaseEnd)
 	return nil
 }
 
 // finish ends the claim, whatever happened to the request (its context may be cancelled).
-func (m *Idempotency) finish(ctx context.Context, op *routes.Operation, scope, rk, token string, final *record) {
-	err := m.store.finish(context.WithoutCancel(ctx), scope, rk, token, final, m.cfg.TTL)
+// A final answer the store failed to save (Redis failing over) is saved late, in the
+// background, retried until the claim's lease ends: until then the claim keeps the key (a
+// repeat answers 409 in flight), so a late save is as good as a prompt one, while giving up
+// would let a retry run the operation again. The client's answer does not wait for it.
+func (m *Idempotency) finish(ctx context.Context, op *routes.Operation, scope, rk, token string, final *record, leaseEnd time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	err := m.store.finish(ctx, scope, rk, token, final, m.cfg.TTL)
+	if final != nil && err != nil && !errors.Is(err, errClaimLost) && time.Now().Before(leaseEnd) {
+		m.late.Add(1)
+		go func() {
+			defer m.late.Done()
+			err := m.saveLate(ctx, scope, rk, token, final, leaseEnd)
+			if err == nil {
+				m.logger.InfoContext(ctx, "idempotency answer saved late, after the store failed", "operation", op.ID)
+			}
+			m.reportFinish(ctx, op, final, err)
+		}()
+		return
+	}
+	m.reportFinish(ctx, op, final, err)
+}
+
+// saveLate retries saving final, backing off, until it is saved, the claim is lost, the
+// lease ends or the step is closed; it returns the last error.
+func (m *Idempotency) saveLate(ctx context.Context, scope, rk, token string, final *record, leaseEnd time.Time) error {
+	var err error
+	pause := 50 * time.Millisecond
+	for {
+		t := time.NewTimer(pause)
+		select {
+		case <-m.done:
+			t.Stop()
+			return errors.Join(err, errors.New("idempotency: closed before the answer was saved"))
+		case <-t.C:
+		}
+		err = m.store.finish(ctx, scope, rk, token, final, m.cfg.TTL)
+		if err == nil || errors.Is(err, errClaimLost) || !time.Now().Add(pause).Before(leaseEnd) {
+			return err
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+func (m *Idempotency) reportFinish(ctx context.Context, op *routes.Operation, final *record, err error) {
 	switch {
 	case err == nil && final != nil:
 		m.observe(op, OutcomeStored)

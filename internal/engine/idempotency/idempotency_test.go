@@ -26,7 +26,7 @@ func forEachStore(t *testing.T, test func(t *testing.T, cfg idempotency.Config))
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		test(t, idempotency.Config{Redis: idempotency.RedisConfig{Addr: srv.Addr, KeyPrefix: t.Name() + ":"}})
+		test(t, onRedis(t, srv.Addr))
 	})
 }
 

@@ -2,12 +2,11 @@ package idempotency
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -15,31 +14,34 @@ import (
 
 // redisStore keeps records in Redis, shared by every replica. A key's value is the claiming
 // request's token (tokenLength hex characters) followed by the JSON record; both operations
-// are single-key Lua scripts, atomic on the server (and Redis Cluster compatible). Every key
-// has a TTL. Records must never be evicted (see Config.Redis: maxmemory-policy noeviction);
-// when Redis is out of memory, claims are refused and finishes still store (Redis 7+).
+// are single-key Lua scripts, atomic on the server, so a record (claim, lease as its expiry,
+// stored answer) lives in one Redis Cluster slot. Every key has a TTL. Records must never be
+// evicted (see Config.Store: maxmemory-policy noeviction); when Redis is out of memory,
+// claims are refused and finishes still store (Redis 7+).
 type redisStore struct {
-	client *redis.Client
-	prefix string
+	client   redis.UniversalClient // the process's; not closed here
+	prefix   string
+	timeout  time.Duration
+	replicas int
 }
 
-// claimScript returns the live value of KEYS[1], or creates it as ARGV[1] expiring after
+// claimSource returns the live value of KEYS[1], or creates it as ARGV[1] expiring after
 // ARGV[2] milliseconds and returns nil: SET NX PX that also tells who holds the key. Its
 // shebang declares no flags, so Redis refuses to run it when out of memory (an OOM error):
 // no new claim then, rather than one that pushes memory further.
-var claimScript = redis.NewScript(`#!lua
+const claimSource = `#!lua
 local v = redis.call('GET', KEYS[1])
 if v then return v end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
-`)
+`
 
-// finishScript ends the claim of token ARGV[1] on KEYS[1]: when the key is absent or starts
+// finishSource ends the claim of token ARGV[1] on KEYS[1]: when the key is absent or starts
 // with that token, it stores ARGV[2] for ARGV[3] milliseconds, or deletes the key when ARGV[2]
 // is empty, and returns 1; when another token holds the key it returns 0. It runs even when
 // Redis is out of memory (allow-oom): the operation ran under a claim, and failing to store
 // its response would let a retry run it again.
-var finishScript = redis.NewScript(`#!lua flags=allow-oom
+const finishSource = `#!lua flags=allow-oom
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, #ARGV[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then
@@ -48,29 +50,94 @@ else
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
 return 1
-`)
+`
 
-func newRedisStore(cfg RedisConfig) *redisStore {
-	opt := &redis.Options{
-		Addr:         cfg.Addr,
-		Username:     cfg.Username,
-		Password:     cfg.Password,
-		DB:           cfg.DB,
-		DialTimeout:  cfg.Timeout,
-		ReadTimeout:  cfg.Timeout,
-		WriteTimeout: cfg.Timeout,
-		// Both scripts are safe to repeat (a repeated claim finds its own token, a repeated
-		// finish writes the same value), so one retry rides out a dropped connection. Dialing
-		// is not retried: Redis being down must fail the request quickly (503), not slowly.
-		MaxRetries:      1,
-		DialerRetries:   1,
-		DisableIdentity: true,
+var (
+	claimScript  = redis.NewScript(claimSource)
+	finishScript = redis.NewScript(finishSource)
+)
+
+func newRedisStore(client redis.UniversalClient, cfg RedisConfig) *redisStore {
+	return &redisStore{client: client, prefix: cfg.KeyPrefix, timeout: cfg.Timeout, replicas: cfg.WaitReplicas}
+}
+
+// errNotReplicated: fewer replicas than Config.Redis.WaitReplicas acknowledged a write in time.
+var errNotReplicated = errors.New("idempotency: fewer replicas than redis.waitReplicas acknowledged the write")
+
+// run runs the script on key, within the store's timeout. Both scripts are safe to repeat (a
+// repeated claim finds its own token, a repeated finish writes the same value), so one retry
+// rides out a connection that dropped (a restarted or failed-over server); an answer from
+// Redis, or the deadline, is not retried. With replicas, the script and a WAIT go down one
+// connection (a pipeline, to the key's node) and fewer acknowledgements are errNotReplicated.
+func (s *redisStore) run(ctx context.Context, source string, script *redis.Script, key string, args ...any) (*redis.Cmd, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	var cmd *redis.Cmd
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		if s.replicas == 0 {
+			cmd = script.Run(ctx, s.client, []string{key}, args...)
+			err = cmd.Err()
+		} else {
+			cmd, err = s.runReplicated(ctx, source, key, args...)
+		}
+		if !retryable(ctx, err) {
+			break
+		}
 	}
-	if cfg.TLS {
-		host, _, _ := net.SplitHostPort(cfg.Addr)
-		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
+	return cmd, err
+}
+
+func (s *redisStore) runReplicated(ctx context.Context, source, key string, args ...any) (*redis.Cmd, error) {
+	var node redis.Cmdable = s.client
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		// WAIT counts the replicas of the connection's node: send both to the key's master.
+		n, err := cc.MasterForKey(ctx, key)
+		if err != nil {
+			return redis.NewCmd(ctx), err
+		}
+		node = n
 	}
-	return &redisStore{client: redis.NewClient(opt), prefix: cfg.KeyPrefix}
+	var cmd *redis.Cmd
+	var wait *redis.Cmd
+	// WAIT's own timeout leaves the rest of the deadline to read its answer.
+	waitMs := max(1, s.timeout.Milliseconds()/2)
+	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
+		cmd = p.Eval(ctx, source, []string{key}, args...)
+		wait = p.Do(ctx, "WAIT", s.replicas, waitMs)
+		return nil
+	})
+	if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		if cc, ok := s.client.(*redis.ClusterClient); ok && isMoved(err) {
+			cc.ReloadState(ctx)
+		}
+		return cmd, err
+	}
+	acked, err := wait.Int64()
+	if err != nil {
+		return cmd, err
+	}
+	if acked < int64(s.replicas) {
+		return cmd, errNotReplicated
+	}
+	return cmd, cmd.Err()
+}
+
+// isMoved reports a Cluster redirection (the slot moved since the client's last view).
+func isMoved(err error) bool {
+	return redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")
+}
+
+// retryable reports a failure worth one more attempt: the connection failed (not an answer
+// from Redis, not redis.Nil), and the deadline has not passed.
+func retryable(ctx context.Context, err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) || ctx.Err() != nil {
+		return false
+	}
+	if _, ok := errors.AsType[redis.Error](err); ok {
+		return false
+	}
+	return !errors.Is(err, errNotReplicated)
 }
 
 func (s *redisStore) claim(ctx context.Context, _, key string, r *record, lease time.Duration) (*record, error) {
@@ -78,14 +145,27 @@ func (s *redisStore) claim(ctx context.Context, _, key string, r *record, lease 
 	if err != nil {
 		return nil, err
 	}
-	got, err := claimScript.Run(ctx, s.client, []string{s.prefix + key}, value, lease.Milliseconds()).Text()
+	rk := s.prefix + key
+	cmd, err := s.run(ctx, claimSource, claimScript, rk, value, lease.Milliseconds())
+	if errors.Is(err, errNotReplicated) {
+		// The claim may be gone after a failover: release it (if it is ours, and the server
+		// still answers) and refuse, so that nothing runs under it.
+		_, _ = s.run(ctx, finishSource, finishScript, rk, r.token, "", 0)
+		return nil, fmt.Errorf("idempotency: redis claim: %w", err)
+	}
+	var got string
+	if err == nil {
+		got, err = cmd.Text()
+	}
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if redis.IsOOMError(err) {
 		// Out of memory: no new claim, but a read still answers repeats of known keys
 		// (replay, in flight, reused).
-		got, err = s.client.Get(ctx, s.prefix+key).Result()
+		rctx, cancel := context.WithTimeout(ctx, s.timeout)
+		got, err = s.client.Get(rctx, rk).Result()
+		cancel()
 		if errors.Is(err, redis.Nil) {
 			return nil, &fullError{cause: errRedisOOM}
 		}
@@ -112,7 +192,11 @@ func (s *redisStore) finish(ctx context.Context, _, key, token string, final *re
 			return err
 		}
 	}
-	n, err := finishScript.Run(ctx, s.client, []string{s.prefix + key}, token, value, ttl.Milliseconds()).Int()
+	cmd, err := s.run(ctx, finishSource, finishScript, s.prefix+key, token, value, ttl.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("idempotency: redis finish: %w", err)
+	}
+	n, err := cmd.Int()
 	if err != nil {
 		return fmt.Errorf("idempotency: redis finish: %w", err)
 	}
@@ -128,9 +212,9 @@ var errRedisOOM = errors.New("idempotency: redis is out of memory (maxmemory rea
 // checkPolicy warns when Redis's maxmemory-policy may evict live records (anything but
 // noeviction). A Redis that does not allow CONFIG GET (managed services) is not checked.
 func (s *redisStore) checkPolicy(logger *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*s.client.Options().ReadTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*s.timeout)
 	defer cancel()
-	got, err := s.client.ConfigGet(ctx, "maxmemory-policy").Result()
+	got, err := configGet(ctx, s.client, "maxmemory-policy")
 	if err != nil {
 		logger.Debug("idempotency: could not read Redis's maxmemory-policy", "error", err.Error())
 		return
@@ -141,8 +225,28 @@ func (s *redisStore) checkPolicy(logger *slog.Logger) {
 	}
 }
 
-// Close closes the connections to Redis.
-func (s *redisStore) Close() error { return s.client.Close() }
+// configGet reads a setting: from one master of a Cluster (every node should agree), else from
+// the (master) server.
+func configGet(ctx context.Context, c redis.UniversalClient, name string) (map[string]string, error) {
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		var got map[string]string
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			m, err := n.ConfigGet(ctx, name).Result()
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil && got == nil {
+				got = m
+			}
+			return err
+		})
+		return got, err
+	}
+	return c.ConfigGet(ctx, name).Result()
+}
+
+// Close leaves the shared client open (the process closes it after every store).
+func (s *redisStore) Close() error { return nil }
 
 // tokenLength is the length of a claim token: 16 random bytes in hex.
 const tokenLength = 32

@@ -44,7 +44,7 @@ type AuthGuard struct {
 // failure charged and every request refused). Close releases its background work. cfg must be
 // defaulted (Config.SetDefaults, which config.Load applies).
 func NewAuthGuard(cfg Config, logger *slog.Logger, opts ...Option) (*AuthGuard, error) {
-	return newAuthGuard(cfg, logger, (&options{now: monotonic(), probeInterval: time.Second}).apply(opts))
+	return newAuthGuard(cfg, logger, applyOptions(options{now: monotonic(), probeInterval: time.Second}, opts))
 }
 
 func newAuthGuard(cfg Config, logger *slog.Logger, o options) (*AuthGuard, error) {
@@ -74,7 +74,10 @@ func newAuthGuard(cfg Config, logger *slog.Logger, o options) (*AuthGuard, error
 		return &AuthGuard{p: p, st: o.stores.guard, blocked: o.stores.blocked, kr: kr, hooks: cfg.Hooks}, nil
 	}
 	blocked := newMemoryStore(cfg.MaxKeys, o.now)
-	st, cl := newStore(cfg, logger, o, blocked)
+	st, cl, err := newStore(cfg, logger, o, blocked)
+	if err != nil {
+		return nil, err
+	}
 	return &AuthGuard{p: p, st: st, blocked: blocked, kr: kr, hooks: cfg.Hooks, closer: cl}, nil
 }
 

@@ -54,8 +54,10 @@ func TestAuthGuard(t *testing.T) {
 				AuthFailures:   ratelimit.AuthFailures{Requests: 3, Window: 3 * time.Second},
 				TrustedProxies: []string{"10.0.0.1"},
 			}
+			var opts []ratelimit.Option
 			if tt.redis {
-				cfg.Redis = ratelimit.Redis{Addr: redistest.Start(t).Addr, Timeout: 2 * time.Second}
+				cfg.Store, cfg.Redis = ratelimit.StoreRedis, ratelimit.Redis{Timeout: 2 * time.Second}
+				opts = append(opts, ratelimit.WithRedis(redisClient(t, redistest.Start(t).Addr)))
 			}
 			var decisions []bool
 			cfg.Hooks.OnDecision = func(p string, allowed bool) {
@@ -64,7 +66,7 @@ func TestAuthGuard(t *testing.T) {
 				}
 				decisions = append(decisions, allowed)
 			}
-			g, err := ratelimit.NewAuthGuardForTest(cfg, discardLogger(), c.now)
+			g, err := ratelimit.NewAuthGuardForTest(cfg, discardLogger(), c.now, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,12 +118,13 @@ func TestAuthGuardDeniedFailure(t *testing.T) {
 	srv := redistest.Start(t)
 	cfg := ratelimit.Config{
 		AuthFailures: ratelimit.AuthFailures{Requests: 3, Window: 3 * time.Second},
-		Redis:        ratelimit.Redis{Addr: srv.Addr, Timeout: 2 * time.Second},
+		Store:        ratelimit.StoreRedis,
+		Redis:        ratelimit.Redis{Timeout: 2 * time.Second},
 	}
 	var c clock
 	replicas := make([]*ratelimit.AuthGuard, 2)
 	for i := range replicas {
-		g, err := ratelimit.NewAuthGuardForTest(cfg, discardLogger(), c.now)
+		g, err := ratelimit.NewAuthGuardForTest(cfg, discardLogger(), c.now, ratelimit.WithRedis(redisClient(t, srv.Addr)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"fmt"
 	"github.com/contractgate/contractgate/internal/engine/configerr"
-	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -55,7 +54,10 @@ type Config struct {
 	// evicts expired entries, else the sampled entry closest to expiry (forgiving that
 	// client's remaining debt). At least 64, default 1000000.
 	MaxKeys int `yaml:"maxKeys"`
-	// Redis, when Addr is set, shares the limits across gateway replicas.
+	// Store is where limits live: memory (default; per replica) or redis, shared by every
+	// replica through the process's Redis client (the top-level redis block).
+	Store string `yaml:"store"`
+	// Redis tunes the redis store.
 	Redis Redis `yaml:"redis"`
 	// AuthFailures limits failed authentications per client address (see NewAuthGuard).
 	// Default 20 per 1m, burst 20. Independent of Disabled.
@@ -96,25 +98,21 @@ func (a AuthFailures) policy() Policy {
 	return Policy{Requests: a.Requests, Window: a.Window, Burst: a.Burst}
 }
 
-// Redis configures the shared store. Limits are kept in Redis with go-redis/redis_rate (GCRA
-// in one atomic Lua script, one round trip). When Redis fails or does not answer within
-// Timeout, the gateway limits locally (fails open), logs once per outage, and returns to
-// Redis once it answers a probe (at most one probe per second).
+// The stores (Config.Store).
+const (
+	StoreMemory = "memory"
+	StoreRedis  = "redis"
+)
+
+// Redis tunes the shared store (Store: redis). Limits are kept in Redis with
+// go-redis/redis_rate (GCRA in one atomic Lua script on one key, one round trip, on the
+// Redis server's clock: replicas with skewed clocks agree; Cluster safe). When Redis fails
+// or does not answer within Timeout, the gateway limits locally (fails open), logs once per
+// outage, and returns to Redis once it answers a probe (at most one probe per second).
+// Where Redis is (standalone, Sentinel or Cluster) is the process's redis block.
 type Redis struct {
-	// Addr is host:port. Empty (default) keeps limits in memory, per replica.
-	Addr string `yaml:"addr"`
-	// Username and Password authenticate (ACL or requirepass). Default none.
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-	// DB is the database number. Default 0.
-	DB int `yaml:"db"`
-	// TLS connects with TLS 1.2 or later, verifying the server's certificate. Default false.
-	TLS bool `yaml:"tls"`
 	// Timeout bounds one rate-limit call, connecting included. Default 50ms.
 	Timeout time.Duration `yaml:"timeout"`
-	// PoolSize is the number of connections per replica. Default 0: go-redis's default
-	// (10 per GOMAXPROCS).
-	PoolSize int `yaml:"poolSize"`
 }
 
 // Hooks are called on the request path; they must be fast and safe for concurrent use. Nil
@@ -143,7 +141,10 @@ func (c *Config) SetDefaults() {
 	af := c.AuthFailures.policy()
 	af.setDefaults(DefaultAuthFailures, DefaultAuthFailuresWindow)
 	c.AuthFailures.Requests, c.AuthFailures.Window, c.AuthFailures.Burst = af.Requests, af.Window, af.Burst
-	if c.Redis.Addr != "" && c.Redis.Timeout == 0 {
+	if c.Store == "" {
+		c.Store = StoreMemory
+	}
+	if c.Redis.Timeout == 0 {
 		c.Redis.Timeout = DefaultRedisTimeout
 	}
 }
@@ -213,19 +214,11 @@ func (c *Config) Validate() error {
 	if c.MaxKeys < numShards {
 		bad("maxKeys", "must be at least %d, got %d", numShards, c.MaxKeys)
 	}
-	if r := c.Redis; r.Addr != "" {
-		if _, _, err := net.SplitHostPort(r.Addr); err != nil {
-			bad("redis.addr", "must be host:port, got %q", r.Addr)
-		}
-		if r.Timeout <= 0 {
-			bad("redis.timeout", "must be a positive duration, got %s", r.Timeout)
-		}
-		if r.DB < 0 {
-			bad("redis.db", "must not be negative, got %d", r.DB)
-		}
-		if r.PoolSize < 0 {
-			bad("redis.poolSize", "must not be negative, got %d", r.PoolSize)
-		}
+	if c.Store != StoreMemory && c.Store != StoreRedis {
+		bad("store", "must be %q or %q, got %q", StoreMemory, StoreRedis, c.Store)
+	}
+	if c.Redis.Timeout <= 0 {
+		bad("redis.timeout", "must be a positive duration, got %s", c.Redis.Timeout)
 	}
 	if len(errs) == 0 {
 		return nil

@@ -13,13 +13,13 @@ func TestSetDefaults(t *testing.T) {
 	var c ratelimit.Config
 	c.SetDefaults()
 	if c.Default != (ratelimit.Policy{Requests: 100, Window: time.Minute, Burst: 100}) || c.MaxKeys != 1_000_000 ||
-		c.ForwardedHeader != "X-Forwarded-For" || c.IPv6PrefixLength != 64 || c.Redis.Timeout != 0 {
+		c.ForwardedHeader != "X-Forwarded-For" || c.IPv6PrefixLength != 64 || c.Store != ratelimit.StoreMemory || c.Redis.Timeout != 50*time.Millisecond {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c = ratelimit.Config{Default: ratelimit.Policy{Requests: 600}, Redis: ratelimit.Redis{Addr: "redis:6379"}}
+	c = ratelimit.Config{Default: ratelimit.Policy{Requests: 600}, Store: ratelimit.StoreRedis}
 	c.SetDefaults()
 	if c.Default.Burst != 600 || c.Default.Window != time.Minute || c.Redis.Timeout != 50*time.Millisecond {
 		t.Fatalf("burst follows requests, redis timeout defaults: %+v", c)
@@ -40,7 +40,7 @@ func TestValidate(t *testing.T) {
 		{"header", func(c *ratelimit.Config) { c.ForwardedHeader = "X-Real-IP" }, []string{"forwardedHeader"}},
 		{"ipv6 prefix", func(c *ratelimit.Config) { c.IPv6PrefixLength = 129 }, []string{"ipv6PrefixLength"}},
 		{"max keys", func(c *ratelimit.Config) { c.MaxKeys = 10 }, []string{"maxKeys"}},
-		{"redis", func(c *ratelimit.Config) { c.Redis = ratelimit.Redis{Addr: "redis", Timeout: -1, DB: -1} }, []string{"redis.addr", "redis.timeout", "redis.db"}},
+		{"redis", func(c *ratelimit.Config) { c.Store, c.Redis = "valkey", ratelimit.Redis{Timeout: -1} }, []string{"store", "redis.timeout"}},
 		{"valid proxies", func(c *ratelimit.Config) {
 			c.TrustedProxies = []string{"10.0.0.1", "fd00::/8", "::ffff:192.168.0.0/112"}
 		}, nil},

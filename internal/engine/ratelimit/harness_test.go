@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/identity"
+
 	"github.com/contractgate/contractgate/internal/engine/ratelimit"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 )
@@ -67,6 +69,8 @@ type gatewayOpts struct {
 	table *routes.Table
 	now   func() int64
 	probe time.Duration
+	// redis is the shared client of a Store: redis config.
+	redis redis.UniversalClient
 }
 
 func newGateway(t testing.TB, cfg ratelimit.Config, o gatewayOpts) *gateway {
@@ -92,7 +96,7 @@ func newGateway(t testing.TB, cfg ratelimit.Config, o gatewayOpts) *gateway {
 		OnFallback: func() { g.fallbacks.Add(1) },
 	}
 	logger := slog.New(slog.NewJSONHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	l, err := ratelimit.NewForTest(cfg, o.table, logger, o.now, o.probe)
+	l, err := ratelimit.NewForTest(cfg, o.table, logger, o.now, o.probe, ratelimit.WithRedis(o.redis))
 	if err != nil {
 		t.Fatal(err)
 	}

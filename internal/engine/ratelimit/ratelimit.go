@@ -4,6 +4,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/routes"
@@ -44,6 +46,21 @@ type options struct {
 	now           func() int64
 	probeInterval time.Duration
 	stores        *Stores // nil: the step's own (WithStores)
+	redis         redis.UniversalClient
+}
+
+// Option is a dependency given to New or NewAuthGuard.
+type Option func(*options)
+
+// WithRedis is the process's Redis client (package redisclient), required by Store: redis.
+// The limiter shares it and never closes it.
+func WithRedis(c redis.UniversalClient) Option { return func(o *options) { o.redis = c } }
+
+func applyOptions(o options, opts []Option) options {
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 // New returns the rate limiter; Close releases its background work (the sweep of idle keys,
@@ -66,11 +83,12 @@ type options struct {
 // t and Retry-After both the whole seconds (at least 1) until the next request is allowed:
 // the earliest moment a retry can succeed. Place it after authentication, so that callers are limited by identity.
 //
-// Limits live in memory, per replica and bounded by cfg.MaxKeys, unless cfg.Redis.Addr is set:
-// then they are shared through Redis, with the local limiter as the fallback (see Redis). The
-// middleware is safe for concurrent use. With cfg.Disabled it is a pass-through.
+// Limits live in memory, per replica and bounded by cfg.MaxKeys, unless cfg.Store is redis:
+// then they are shared through the client WithRedis gives, with the local limiter as the
+// fallback (see Redis). The middleware is safe for concurrent use. With cfg.Disabled it is a
+// pass-through.
 func New(cfg Config, table *routes.Table, logger *slog.Logger, opts ...Option) (*Limiter, error) {
-	return newWithOptions(cfg, table, logger, (&options{now: monotonic(), probeInterval: time.Second}).apply(opts))
+	return newWithOptions(cfg, table, logger, applyOptions(options{now: monotonic(), probeInterval: time.Second}, opts))
 }
 
 // Limiter is the rate-limit step. Safe for concurrent use.
@@ -113,13 +131,19 @@ func newWithOptions(cfg Config, table *routes.Table, logger *slog.Logger, o opti
 		}
 		return &Limiter{mw: middleware(o.stores.limits, byOp, kr, cfg.Hooks), closer: nopCloser{}}, nil
 	}
-	st, cl := newStore(cfg, logger, o)
+	st, cl, err := newStore(cfg, logger, o)
+	if err != nil {
+		return nil, err
+	}
 	return &Limiter{mw: middleware(st, byOp, kr, cfg.Hooks), closer: cl}, nil
 }
 
 // newStore builds the decision store of cfg: in memory, or Redis with a memory store as its
 // fallback. The memory store, and each of also, is swept until the closer is closed.
-func newStore(cfg Config, logger *slog.Logger, o options, also ...*memoryStore) (store, *closer) {
+func newStore(cfg Config, logger *slog.Logger, o options, also ...*memoryStore) (store, *closer, error) {
+	if cfg.Store == StoreRedis && o.redis == nil {
+		return nil, nil, errors.New("ratelimit: store is redis but no Redis client was given (redis.addrs)")
+	}
 	local := newMemoryStore(cfg.MaxKeys, o.now)
 	cl := &closer{done: make(chan struct{})}
 	for _, m := range append([]*memoryStore{local}, also...) {
@@ -129,13 +153,13 @@ func newStore(cfg Config, logger *slog.Logger, o options, also ...*memoryStore) 
 			m.sweepEvery(sweepInterval, cl.done)
 		}()
 	}
-	if cfg.Redis.Addr == "" {
-		return local, cl
+	if cfg.Store != StoreRedis {
+		return local, cl, nil
 	}
-	rs := newRedisStore(cfg.Redis, local, logger, cfg.Hooks.OnFallback, o.probeInterval)
+	rs := newRedisStore(o.redis, cfg.Redis, local, logger, cfg.Hooks.OnFallback, o.probeInterval)
 	rs.start()
 	cl.redis = rs
-	return rs, cl
+	return rs, cl, nil
 }
 
 func middleware(st store, byOp map[*routes.Operation]*policy, kr keyer, hooks Hooks) echo.MiddlewareFunc {

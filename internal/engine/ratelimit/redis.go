@@ -2,23 +2,20 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/tls"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // redisStore keeps limits in Redis (shared by every replica) and falls back to a local
 // memoryStore while Redis fails: fail open, one log line per outage, back on Redis as soon
 // as a probe (at most one per probeInterval) answers. Safe for concurrent use.
 type redisStore struct {
-	client        *redis.Client
+	client        redis.UniversalClient // shared with the process's other stores: not closed here
 	limiter       *redis_rate.Limiter
 	local         *memoryStore
 	timeout       time.Duration
@@ -34,37 +31,14 @@ type redisStore struct {
 	wg     sync.WaitGroup
 }
 
-func newRedisStore(cfg Redis, local *memoryStore, logger *slog.Logger, onFallback func(), probeInterval time.Duration) *redisStore {
-	opt := &redis.Options{
-		Addr:                  cfg.Addr,
-		Username:              cfg.Username,
-		Password:              cfg.Password,
-		DB:                    cfg.DB,
-		PoolSize:              cfg.PoolSize,
-		DialTimeout:           cfg.Timeout,
-		ReadTimeout:           cfg.Timeout,
-		WriteTimeout:          cfg.Timeout,
-		PoolTimeout:           cfg.Timeout,
-		ContextTimeoutEnabled: true,
-		// One attempt per call: a retried script could charge a request twice, and a
-		// failure is answered by the local limiter anyway.
-		MaxRetries:               -1,
-		DialerRetries:            1,
-		DisableIdentity:          true,
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-	}
-	if cfg.TLS {
-		host, _, _ := net.SplitHostPort(cfg.Addr)
-		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
-	}
-	client := redis.NewClient(opt)
+func newRedisStore(client redis.UniversalClient, cfg Redis, local *memoryStore, logger *slog.Logger, onFallback func(), probeInterval time.Duration) *redisStore {
 	return &redisStore{
 		client:        client,
 		limiter:       redis_rate.NewLimiter(client),
 		local:         local,
 		timeout:       cfg.Timeout,
 		probeInterval: probeInterval,
-		logger:        logger.With("store", "redis", "addr", cfg.Addr),
+		logger:        logger.With("store", "redis"),
 		onFallback:    onFallback,
 		done:          make(chan struct{}),
 	}
@@ -148,7 +122,7 @@ func (s *redisStore) probe() {
 	}
 }
 
-// Close stops the probe and closes the connections. Safe to call twice.
+// Close stops the probe; the shared client stays open. Safe to call twice.
 func (s *redisStore) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -159,5 +133,5 @@ func (s *redisStore) Close() error {
 	close(s.done)
 	s.mu.Unlock()
 	s.wg.Wait()
-	return s.client.Close()
+	return nil
 }

@@ -8,18 +8,36 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/contractgate/contractgate/internal/engine/ratelimit"
+	"github.com/contractgate/contractgate/internal/engine/redisclient"
 	"github.com/contractgate/contractgate/internal/tooling/redistest"
 )
 
 // redisConfig is a 5-per-hour policy on srv. The per-call timeout is raised from its 50ms
 // default: under -race on shared CI cores a scheduler pause could trip it, and the test would
 // measure the fallback instead of Redis. TestRedisTimeoutFailsOpen covers the default.
-func redisConfig(addr string, requests int) ratelimit.Config {
+func redisConfig(requests int) ratelimit.Config {
 	return ratelimit.Config{
 		Default: ratelimit.Policy{Requests: requests, Window: time.Hour},
-		Redis:   ratelimit.Redis{Addr: addr, Timeout: 2 * time.Second},
+		Store:   ratelimit.StoreRedis,
+		Redis:   ratelimit.Redis{Timeout: 2 * time.Second},
 	}
+}
+
+// redisClient is a process's shared client (package redisclient) on addr, closed when the
+// test ends.
+func redisClient(t testing.TB, addr string) redis.UniversalClient {
+	t.Helper()
+	cfg := redisclient.Config{Addrs: []string{addr}}
+	cfg.SetDefaults()
+	c, err := redisclient.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // TestRedisSharedAcrossReplicas: two gateway replicas on one Redis admit exactly the global
@@ -27,8 +45,8 @@ func redisConfig(addr string, requests int) ratelimit.Config {
 func TestRedisSharedAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	cfg := redisConfig(srv.Addr, 20)
-	replicas := []*gateway{newGateway(t, cfg, gatewayOpts{}), newGateway(t, cfg, gatewayOpts{})}
+	cfg := redisConfig(20)
+	replicas := []*gateway{newGateway(t, cfg, gatewayOpts{redis: redisClient(t, srv.Addr)}), newGateway(t, cfg, gatewayOpts{redis: redisClient(t, srv.Addr)})}
 	const n = 60
 	results := make([]response, n)
 	var wg sync.WaitGroup
@@ -68,8 +86,8 @@ func TestRedisSharedAcrossReplicas(t *testing.T) {
 func TestRedisOutageFailsOpen(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	cfg := redisConfig(srv.Addr, 5)
-	a := newGateway(t, cfg, gatewayOpts{})
+	cfg := redisConfig(5)
+	a := newGateway(t, cfg, gatewayOpts{redis: redisClient(t, srv.Addr)})
 	for i := range 5 {
 		if res := a.do(t, http.MethodGet, "/v1/products", peer); res.status != 200 || res.r != int64(4-i) {
 			t.Fatalf("request %d on Redis: %d r=%d", i, res.status, res.r)
@@ -107,7 +125,7 @@ func TestRedisOutageFailsOpen(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	b := newGateway(t, cfg, gatewayOpts{})
+	b := newGateway(t, cfg, gatewayOpts{redis: redisClient(t, srv.Addr)})
 	z := "192.0.2.77:1"
 	for i := range 2 {
 		if res := a.do(t, http.MethodGet, "/v1/products", z); res.r != int64(4-i) {
@@ -152,9 +170,10 @@ func TestRedisTimeoutFailsOpen(t *testing.T) {
 			held = append(held, c)
 		}
 	})
-	cfg := ratelimit.Config{Default: ratelimit.Policy{Requests: 3, Window: time.Hour}, Redis: ratelimit.Redis{Addr: ln.Addr().String()}}
+	cfg := ratelimit.Config{Default: ratelimit.Policy{Requests: 3, Window: time.Hour}, Store: ratelimit.StoreRedis}
+	opts := gatewayOpts{table: loadTable(t), redis: redisClient(t, ln.Addr().String())} // the contract parsed outside the measure
 	start := time.Now()
-	g := newGateway(t, cfg, gatewayOpts{})
+	g := newGateway(t, cfg, opts)
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("New took %s against an unresponsive Redis", d)
 	}

@@ -14,10 +14,11 @@ import (
 // Limiter and an AuthGuard built WithStores use them instead of their own, so that a
 // configuration reload (new policies, new trusted proxies) keeps every caller's budget:
 // a caller at its quota before the reload is still at it after. Only the store settings
-// (Config.MaxKeys, Config.Redis) are fixed by NewStores (see Compatible). Safe for
+// (Config.MaxKeys, Config.Store, Config.Redis) are fixed by NewStores (see Compatible). Safe for
 // concurrent use.
 type Stores struct {
 	maxKeys int
+	store   string
 	redis   Redis
 	limits  store
 	guard   store
@@ -29,29 +30,37 @@ type Stores struct {
 }
 
 // NewStores builds the stores of cfg (defaulted, as config.Load does): in memory, bounded by
-// cfg.MaxKeys, or shared through cfg.Redis with cfg.Hooks.OnFallback told of every local
-// decision. Close releases them (sweeps, Redis connections).
-func NewStores(cfg Config, logger *slog.Logger) (*Stores, error) {
+// cfg.MaxKeys, or shared through the Redis client WithRedis gives (cfg.Store: redis) with
+// cfg.Hooks.OnFallback told of every local decision. Close releases them (sweeps, Redis connections).
+func NewStores(cfg Config, logger *slog.Logger, opts ...Option) (*Stores, error) {
 	if logger == nil {
 		return nil, errors.New("ratelimit: NewStores needs a logger")
 	}
-	return newStores(cfg, logger, options{now: monotonic(), probeInterval: time.Second}), nil
+	return newStores(cfg, logger, applyOptions(options{now: monotonic(), probeInterval: time.Second}, opts))
 }
 
-func newStores(cfg Config, logger *slog.Logger, o options) *Stores {
-	s := &Stores{maxKeys: cfg.MaxKeys, redis: cfg.Redis, seeds: map[string][2]maphash.Seed{}}
-	var cl, gcl *closer
-	s.limits, cl = newStore(cfg, logger, o)
+func newStores(cfg Config, logger *slog.Logger, o options) (*Stores, error) {
+	s := &Stores{maxKeys: cfg.MaxKeys, store: cfg.Store, redis: cfg.Redis, seeds: map[string][2]maphash.Seed{}}
+	limits, cl, err := newStore(cfg, logger, o)
+	if err != nil {
+		return nil, err
+	}
+	s.limits = limits
 	s.blocked = newMemoryStore(cfg.MaxKeys, o.now)
-	s.guard, gcl = newStore(cfg, logger, o, s.blocked)
+	guard, gcl, err := newStore(cfg, logger, o, s.blocked)
+	if err != nil {
+		_ = cl.Close()
+		return nil, err
+	}
+	s.guard = guard
 	s.closers = []*closer{cl, gcl}
-	return s
+	return s, nil
 }
 
 // Compatible reports whether a Limiter or AuthGuard of cfg can use the stores: the same
-// MaxKeys and Redis settings. Other settings may differ.
+// MaxKeys, Store and Redis settings. Other settings may differ.
 func (s *Stores) Compatible(cfg Config) bool {
-	return s.maxKeys == cfg.MaxKeys && s.redis == cfg.Redis
+	return s.maxKeys == cfg.MaxKeys && s.store == cfg.Store && s.redis == cfg.Redis
 }
 
 // seedsOf returns the key seeds of the policy named name, the same for the life of the
@@ -79,16 +88,6 @@ func (s *Stores) Close() error {
 // errIncompatible is New's and NewAuthGuard's answer to stores of other settings.
 var errIncompatible = errors.New("ratelimit: the shared stores have other maxKeys or redis settings")
 
-// Option changes how New and NewAuthGuard build their step.
-type Option func(*options)
-
 // WithStores makes the step keep its state in st (see Stores) instead of stores of its own;
 // its Close then leaves st open. cfg's MaxKeys and Redis must be st's (Stores.Compatible).
 func WithStores(st *Stores) Option { return func(o *options) { o.stores = st } }
-
-func (o *options) apply(opts []Option) options {
-	for _, opt := range opts {
-		opt(o)
-	}
-	return *o
-}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/config"
@@ -19,6 +20,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/mcp"
 	"github.com/contractgate/contractgate/internal/engine/metrics"
 	"github.com/contractgate/contractgate/internal/engine/ratelimit"
+	"github.com/contractgate/contractgate/internal/engine/redisclient"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
 	"github.com/contractgate/contractgate/internal/engine/routes"
 	"github.com/contractgate/contractgate/internal/engine/seam"
@@ -33,12 +35,14 @@ import (
 //
 // What outlives generations (process-lived) is built once in New: the listeners and their
 // settings (server.*, admin.*), metrics, tracing, the route table (the contract does not
-// reload), the rate-limit stores (buckets) and the idempotency step (records), see shared.
+// reload), the Redis client (one pool for every store), the rate-limit stores (buckets) and
+// the idempotency step (records), see shared.
 // Some of it is carried over from the replaced generation when its settings did not change:
 // the answer cache (cache.*) and each upstream's client (upstreams.<name>: its breaker).
 
 // shared is the state a generation's chain uses without owning it.
 type shared struct {
+	redis       redis.UniversalClient // the process's one Redis client; nil without redis.addrs
 	rateLimit   *ratelimit.Stores
 	idempotency *idempotency.Idempotency
 	cache       *httpcache.Cache // carried over from the replaced generation; nil: build one
@@ -46,25 +50,51 @@ type shared struct {
 
 // newShared builds the process-lived stores from the configuration of the first generation.
 func newShared(cfg *config.Config, table *routes.Table, m *metrics.Metrics, logger *slog.Logger) (shared, error) {
+	var sh shared
+	var rlOpts []ratelimit.Option
+	var icOpts []idempotency.Option
+	if cfg.Redis.Enabled() {
+		rc, err := redisclient.New(cfg.Redis)
+		if err != nil {
+			return shared{}, err
+		}
+		sh.redis = rc
+		rlOpts = append(rlOpts, ratelimit.WithRedis(rc))
+		icOpts = append(icOpts, idempotency.WithRedis(rc))
+	}
 	rl := cfg.RateLimit
 	rl.Hooks = ratelimit.Hooks{OnDecision: m.RateLimitDecision, OnFallback: m.RateLimitFallback}
-	stores, err := ratelimit.NewStores(rl, logger)
+	stores, err := ratelimit.NewStores(rl, logger, rlOpts...)
 	if err != nil {
+		_ = sh.Close()
 		return shared{}, err
 	}
+	sh.rateLimit = stores
 	ic := cfg.Idempotency
 	ic.Observe = func(op string, o idempotency.Outcome) { m.Idempotency(op, string(o)) }
-	idem, err := idempotency.New(ic, table, logger)
+	idem, err := idempotency.New(ic, table, logger, icOpts...)
 	if err != nil {
-		_ = stores.Close()
+		_ = sh.Close()
 		return shared{}, err
 	}
-	return shared{rateLimit: stores, idempotency: idem}, nil
+	sh.idempotency = idem
+	return sh, nil
 }
 
-// Close releases the stores (sweeps, Redis connections).
+// Close releases the stores (sweeps, answers still being saved), then the Redis client they
+// share.
 func (sh shared) Close() error {
-	return errors.Join(sh.rateLimit.Close(), sh.idempotency.Close())
+	var errs []error
+	if sh.rateLimit != nil {
+		errs = append(errs, sh.rateLimit.Close())
+	}
+	if sh.idempotency != nil {
+		errs = append(errs, sh.idempotency.Close())
+	}
+	if sh.redis != nil {
+		errs = append(errs, sh.redis.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // generation is one configuration's request path; see the comment above.

@@ -186,6 +186,8 @@ var restartOnly = []struct {
 	{"admin", func(c *config.Config) any { return &c.Admin }},
 	{"log.format", func(c *config.Config) any { return &c.Log.Format }},
 	{"rateLimit.maxKeys", func(c *config.Config) any { return &c.RateLimit.MaxKeys }},
+	{"redis", func(c *config.Config) any { return &c.Redis }},
+	{"rateLimit.store", func(c *config.Config) any { return &c.RateLimit.Store }},
 	{"rateLimit.redis", func(c *config.Config) any { return &c.RateLimit.Redis }},
 	{"idempotency", func(c *config.Config) any { return &c.Idempotency }},
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,11 +21,9 @@ const chart = "deploy/helm/contractgate"
 // secrets are test values for every variable the chart takes from a Secret: a variable the
 // chart adds without one here fails Check.
 var secrets = map[string]string{
-	"CONTRACTGATE_REDIS_PASSWORD":             "redis-test-password",
-	"CONTRACTGATE_RATELIMIT_REDIS_PASSWORD":   "redis-test-password",
-	"CONTRACTGATE_IDEMPOTENCY_REDIS_PASSWORD": "redis-test-password",
-	"JWT_HMAC_SECRET":                         "jwt-test-secret-0123456789abcdef0123456789",
-	"CONTRACTGATE_AUTH_APIKEYS":               "[{id: ci, owner: ci-bot, sha256: " + strings.Repeat("ab", 32) + ", scopes: [orders:read]}]",
+	"CONTRACTGATE_REDIS_PASSWORD": "redis-test-password",
+	"JWT_HMAC_SECRET":             "jwt-test-secret-0123456789abcdef0123456789",
+	"CONTRACTGATE_AUTH_APIKEYS":   "[{id: ci, owner: ci-bot, sha256: " + strings.Repeat("ab", 32) + ", scopes: [orders:read]}]",
 }
 
 func moduleRoot(t *testing.T) string {
@@ -65,16 +63,17 @@ func decode(t *testing.T, out []byte) *Manifests {
 	return m
 }
 
-// unifiedRedis reports whether the config has the shared top-level redis block (one client
-// for both stores: standalone, Sentinel, Cluster). Until it does, the chart's sentinel and
-// cluster values render a block config.Load refuses.
-func unifiedRedis() bool {
-	for f := range reflect.TypeFor[config.Config]().Fields() {
-		if strings.Split(f.Tag.Get("yaml"), ",")[0] == "redis" {
-			return true
-		}
+// wantRedis checks the Redis wiring the chart wrote: the process's client (mode, addresses,
+// master, the password from the Secret) and both stores on it.
+func wantRedis(t *testing.T, cfg *config.Config, mode string, addrs []string, master string, waitReplicas int) {
+	t.Helper()
+	r := cfg.Redis
+	if r.Mode != mode || !slices.Equal(r.Addrs, addrs) || r.MasterName != master || r.Password != secrets["CONTRACTGATE_REDIS_PASSWORD"] {
+		t.Errorf("redis: mode %q addrs %v master %q password %q; want %s %v %q and the Secret's", r.Mode, r.Addrs, r.MasterName, r.Password, mode, addrs, master)
 	}
-	return false
+	if cfg.RateLimit.Store != "redis" || cfg.Idempotency.Store != "redis" || cfg.Idempotency.Redis.WaitReplicas != waitReplicas {
+		t.Errorf("stores %q %q, waitReplicas %d; want both on redis, waitReplicas %d", cfg.RateLimit.Store, cfg.Idempotency.Store, cfg.Idempotency.Redis.WaitReplicas, waitReplicas)
+	}
 }
 
 // TestChartValuesSets renders the chart with each values set of its ci/ folder, decodes
@@ -91,18 +90,6 @@ func TestChartValuesSets(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := render(t, root, set)
 			cfg, err := Check(m, secrets)
-			pendingRedis := (name == "redis-cluster" || name == "redis-sentinel") && !unifiedRedis()
-			if pendingRedis {
-				// The block written for Sentinel and Cluster (redis.mode, .addrs, .masterName)
-				// is refused by this config as an unknown key, and for nothing else.
-				if err == nil || !strings.Contains(err.Error(), "field redis not found") {
-					t.Fatalf("want only the unknown top-level redis block refused, got %v", err)
-				}
-				if !strings.HasPrefix(err.Error(), "configmap config.yaml:") || strings.Count(err.Error(), " not found in type ") != 1 {
-					t.Fatalf("more than the redis block refused: %v", err)
-				}
-				return
-			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,26 +102,26 @@ func TestChartValuesSets(t *testing.T) {
 				if d.Spec.Replicas == nil || *d.Spec.Replicas != 3 {
 					t.Errorf("default replicas: %v", d.Spec.Replicas)
 				}
-				if cfg.Env != config.EnvProduction || cfg.RateLimit.Redis.Addr != "" || cfg.Idempotency.Redis.Addr != "" {
-					t.Errorf("default config: env %s, redis %q %q", cfg.Env, cfg.RateLimit.Redis.Addr, cfg.Idempotency.Redis.Addr)
+				if cfg.Env != config.EnvProduction || cfg.Redis.Enabled() || cfg.RateLimit.Store != "memory" || cfg.Idempotency.Store != "memory" {
+					t.Errorf("default config: env %s, redis %+v, stores %q %q", cfg.Env, cfg.Redis, cfg.RateLimit.Store, cfg.Idempotency.Store)
 				}
 				if cfg.Server.DrainDelay != 5*time.Second || !cfg.Admin.MetricsOnAdminOnly {
 					t.Errorf("default: drainDelay %s, metricsOnAdminOnly %v", cfg.Server.DrainDelay, cfg.Admin.MetricsOnAdminOnly)
 				}
 			case "redis-standalone":
-				for _, r := range []struct{ addr, password string }{
-					{cfg.RateLimit.Redis.Addr, cfg.RateLimit.Redis.Password},
-					{cfg.Idempotency.Redis.Addr, cfg.Idempotency.Redis.Password},
-				} {
-					if r.addr != "redis-master.redis:6379" || r.password != secrets["CONTRACTGATE_RATELIMIT_REDIS_PASSWORD"] {
-						t.Errorf("standalone redis: addr %q, password %q", r.addr, r.password)
-					}
-				}
+				wantRedis(t, cfg, "standalone", []string{"redis-master.redis:6379"}, "", 0)
 				if len(cfg.Auth.APIKeys) != 1 || cfg.Auth.APIKeys[0].ID != "ci" {
 					t.Errorf("api keys from the Secret: %+v", cfg.Auth.APIKeys)
 				}
 				if k := cfg.Auth.JWT.HMACKeys; len(k) != 1 || k[0].SecretEnv != "JWT_HMAC_SECRET" || k[0].KID != "prod-1" {
 					t.Errorf("jwt hmac key from the Secret: %+v", k)
+				}
+			case "redis-sentinel":
+				wantRedis(t, cfg, "sentinel", []string{"redis-sentinel-0.redis:26379", "redis-sentinel-1.redis:26379", "redis-sentinel-2.redis:26379"}, "mymaster", 1)
+			case "redis-cluster":
+				wantRedis(t, cfg, "cluster", []string{"redis-cluster-0.redis-cluster:6379", "redis-cluster-1.redis-cluster:6379", "redis-cluster-2.redis-cluster:6379"}, "", 0)
+				if !cfg.Redis.TLS.Enabled || cfg.Redis.Username != "contractgate" {
+					t.Errorf("cluster: tls %v, username %q", cfg.Redis.TLS.Enabled, cfg.Redis.Username)
 				}
 			case "monitoring":
 				if m.HPA == nil || m.ServiceMonitor == nil || d.Spec.Replicas != nil {
@@ -230,7 +217,8 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{[]string{"redis.mode=sentinel", "redis.addrs={s:26379}"}, "redis.masterName is required"},
 		{[]string{"config.server.drainDelay=1s"}, "config.server.drainDelay is set by the chart"},
 		{[]string{"config.admin.addr=:9999"}, "config.admin.addr is set by the chart"},
-		{[]string{"redis.mode=standalone", "redis.addrs={r:6379}", "config.rateLimit.redis.addr=x:1"}, "the Redis keys of config are set by the chart"},
+		{[]string{"redis.mode=standalone", "redis.addrs={r:6379}", "config.rateLimit.store=memory"}, "are set by the chart from redis.*"},
+		{[]string{"redis.mode=cluster", "redis.addrs={r:6379}", "config.redis.poolSize=5"}, "are set by the chart from redis.*"},
 		{[]string{"lifecycle.terminationGracePeriodSeconds=20"}, "must exceed 2 x drainSeconds + shutdownGraceSeconds (25)"},
 		{[]string{"replicaCount=three"}, "replicaCount"}, // values.schema.json
 	} {

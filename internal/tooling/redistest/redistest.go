@@ -1,10 +1,13 @@
-// Package redistest starts a real redis-server on a free loopback port for tests. The binary
-// comes from PATH (Debian's redis-server); without it a test is skipped locally and fails
-// under CI=true, where .ci/run installs it.
+// Package redistest starts real Redis topologies on free loopback ports for tests: one
+// redis-server (Start), a Redis Cluster of masters (StartCluster), and a master with a replica
+// watched by three sentinels (StartSentinel). The binary comes from PATH (Debian's
+// redis-server, which also runs as a sentinel with --sentinel); without it a test is skipped
+// locally and fails under CI=true, where .ci/run installs it.
 package redistest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -14,17 +17,38 @@ import (
 	"time"
 )
 
-// Server is a running redis-server.
+// Server is a running redis-server (or sentinel).
 type Server struct {
 	Addr string
+	Port int
 	cmd  *exec.Cmd
-	port int
+	bin  string
+	args []string
 	dir  string
+	tls  *tls.Config // the server speaks only TLS
 }
 
 // Start runs redis-server (no persistence) until the test ends and returns it once it
 // answers PING.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return start(t, t.TempDir(), FreePort(t))
+}
+
+// start runs redis-server on port with extra arguments, data in dir.
+func start(t testing.TB, dir string, port int, extra ...string) *Server {
+	t.Helper()
+	bin := binary(t)
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, bin: bin, dir: dir}
+	s.args = append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir}, extra...)
+	s.run(t)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// binary is redis-server's path; missing, the test is skipped, or fails under CI=true.
+func binary(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -33,26 +57,33 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip("redis-server not on PATH; install Debian's redis-server (CI fails instead of skipping)")
 	}
+	return bin
+}
+
+// FreePort returns a loopback TCP port nobody listens on now.
+func FreePort(t testing.TB) int {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, dir: t.TempDir()}
-	s.cmd = exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	return port
+}
+
+func (s *Server) run(t testing.TB) {
+	t.Helper()
+	s.cmd = exec.Command(s.bin, s.args...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Stop)
-	if err := s.waitReady(5 * time.Second); err != nil {
+	if err := s.waitReady(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	return s
 }
 
-// Stop kills the server (as an outage would). Safe to call twice.
+// Stop kills the server with SIGKILL (as a crash would). Safe to call twice.
 func (s *Server) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
@@ -61,30 +92,26 @@ func (s *Server) Stop() {
 	}
 }
 
-// Restart starts the server again on the same address after Stop.
+// Restart starts the server again on the same address, with the same arguments, after Stop.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
-	bin, _ := exec.LookPath("redis-server")
-	s.cmd = exec.Command(bin, "--port", fmt.Sprint(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir)
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.waitReady(5 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	s.run(t)
 }
 
 func (s *Server) waitReady(within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		if conn, err := net.DialTimeout("tcp", s.Addr, 100*time.Millisecond); err == nil {
+			if s.tls != nil {
+				conn = tls.Client(conn, s.tls)
+			}
+			_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
 			_, _ = fmt.Fprint(conn, "PING\r\n")
-			_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 			line, _ := bufio.NewReader(conn).ReadString('\n')
 			_ = conn.Close()
-			if strings.HasPrefix(line, "+PONG") {
+			// A server requiring a password answers, refusing: it is up.
+			if strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH") {
 				return nil
 			}
 		}

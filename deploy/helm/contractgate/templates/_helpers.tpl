@@ -30,44 +30,28 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 contractgate.redis: the Redis keys of the gateway's config, as a YAML map merged into it.
-The one place that maps the chart's `redis` values onto config keys:
-  standalone          rateLimit.redis and idempotency.redis: addr, username, db, tls
-                      (password: CONTRACTGATE_RATELIMIT_REDIS_PASSWORD and
-                      CONTRACTGATE_IDEMPOTENCY_REDIS_PASSWORD, see contractgate.redisEnv)
-  sentinel, cluster   the shared top-level block redis: mode, addrs, masterName, username, db,
-                      tls.enabled (password: CONTRACTGATE_REDIS_PASSWORD)
+The one place that maps the chart's `redis` values onto config keys: the process's one Redis
+client, the top-level block redis (mode, addrs, masterName, username, db, tls.enabled; the
+password from CONTRACTGATE_REDIS_PASSWORD, see contractgate.redisEnv), both stores switched
+to it (rateLimit.store, idempotency.store: redis), and idempotency.redis.waitReplicas.
 */}}
 {{- define "contractgate.redis" -}}
 {{- $r := .Values.redis -}}
-{{- if eq $r.mode "standalone" -}}
-{{- $store := dict "addr" (first $r.addrs) -}}
-{{- if $r.username }}{{ $_ := set $store "username" $r.username }}{{ end -}}
-{{- if $r.db }}{{ $_ := set $store "db" $r.db }}{{ end -}}
-{{- if $r.tls.enabled }}{{ $_ := set $store "tls" true }}{{ end -}}
-{{- toYaml (dict "rateLimit" (dict "redis" $store) "idempotency" (dict "redis" (deepCopy $store))) -}}
-{{- else if or (eq $r.mode "sentinel") (eq $r.mode "cluster") -}}
 {{- $block := dict "mode" $r.mode "addrs" $r.addrs -}}
 {{- if eq $r.mode "sentinel" }}{{ $_ := set $block "masterName" $r.masterName }}{{ end -}}
 {{- if $r.username }}{{ $_ := set $block "username" $r.username }}{{ end -}}
 {{- if and $r.db (ne $r.mode "cluster") }}{{ $_ := set $block "db" $r.db }}{{ end -}}
 {{- if $r.tls.enabled }}{{ $_ := set $block "tls" (dict "enabled" true) }}{{ end -}}
-{{- toYaml (dict "redis" $block) -}}
-{{- else -}}
-{{- dict | toYaml -}}
-{{- end -}}
+{{- $idem := dict "store" "redis" -}}
+{{- if $r.waitReplicas }}{{ $_ := set $idem "redis" (dict "waitReplicas" $r.waitReplicas) }}{{ end -}}
+{{- toYaml (dict "redis" $block "rateLimit" (dict "store" "redis") "idempotency" $idem) -}}
 {{- end -}}
 
-{{/* contractgate.redisEnv: the environment variables carrying the Redis password (YAML list, or nothing). */}}
+{{/* contractgate.redisEnv: the environment variable carrying the Redis password (YAML list, or nothing). */}}
 {{- define "contractgate.redisEnv" -}}
 {{- $r := .Values.redis -}}
 {{- if and $r.mode $r.existingSecret -}}
-{{- $names := list "CONTRACTGATE_REDIS_PASSWORD" -}}
-{{- if eq $r.mode "standalone" }}{{ $names = list "CONTRACTGATE_RATELIMIT_REDIS_PASSWORD" "CONTRACTGATE_IDEMPOTENCY_REDIS_PASSWORD" }}{{ end -}}
-{{- $env := list -}}
-{{- range $names -}}
-{{- $env = append $env (dict "name" . "valueFrom" (dict "secretKeyRef" (dict "name" $r.existingSecret "key" $r.passwordKey))) -}}
-{{- end -}}
-{{- toYaml $env -}}
+{{- toYaml (list (dict "name" "CONTRACTGATE_REDIS_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" $r.existingSecret "key" $r.passwordKey)))) -}}
 {{- end -}}
 {{- end -}}
 
@@ -100,8 +84,8 @@ contractgate.config: the gateway's config file: .Values.config plus the keys the
 {{- end -}}
 {{- if not .Values.redis.addrs }}{{ fail "redis.addrs: at least one address is required with redis.mode" }}{{ end -}}
 {{- if and (eq .Values.redis.mode "sentinel") (not .Values.redis.masterName) }}{{ fail "redis.masterName is required with redis.mode sentinel" }}{{ end -}}
-{{- if or (hasKey (get $cfg "rateLimit" | default dict) "redis") (hasKey (get $cfg "idempotency" | default dict) "redis") (hasKey $cfg "redis") -}}
-{{- fail "the Redis keys of config are set by the chart from redis.*: remove them from config" -}}
+{{- if or (hasKey (get $cfg "rateLimit" | default dict) "store") (hasKey (get $cfg "idempotency" | default dict) "store") (hasKey $cfg "redis") (hasKey (get (get $cfg "idempotency" | default dict) "redis" | default dict) "waitReplicas") -}}
+{{- fail "config.redis, rateLimit.store, idempotency.store and idempotency.redis.waitReplicas are set by the chart from redis.*: remove them from config" -}}
 {{- end -}}
 {{- $cfg = mustMergeOverwrite $cfg (include "contractgate.redis" . | fromYaml) -}}
 {{- end -}}
