@@ -19,6 +19,8 @@ import (
 	"github.com/failsafe-go/failsafe-go/bulkhead"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/failsafe-go/failsafe-go/timeout"
+
+	"github.com/contractgate/contractgate/internal/engine/correlation"
 )
 
 // dropSecond is an HTTP/1.1 server that answers the first request on each connection and,
@@ -125,6 +127,50 @@ func TestTransparentReplayIsOff(t *testing.T) {
 			t.Fatalf("upstream saw the POST %d times, want 1", s.posts())
 		}
 	})
+}
+
+// A bodiless GET keeps net/http's replay after a dead keep-alive connection (a safe request;
+// no body probe per attempt), and the resend is counted as a retry attempt, to the hook and
+// on the request's correlation record.
+func TestSafeReplayCounted(t *testing.T) {
+	s := newDropSecond(t)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	var attempts, retries atomic.Int32
+	a := &attempt{base: tr, maxBytes: 1 << 20, name: "x", onAttempt: func(_ string, retry bool) {
+		attempts.Add(1)
+		if retry {
+			retries.Add(1)
+		}
+	}}
+	url := "http://" + s.ln.Addr().String()
+	get := func() (*correlation.Info, error) {
+		info := &correlation.Info{}
+		req, _ := http.NewRequestWithContext(correlation.NewContext(context.Background(), info), http.MethodGet, url, nil)
+		res, err := a.RoundTrip(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		return info, err
+	}
+	if _, err := get(); err != nil { // the first request on the connection
+		t.Fatal(err)
+	}
+	info, err := get() // dropped on the reused connection, replayed on a new one
+	if err != nil {
+		t.Fatalf("the replayed GET failed: %v", err)
+	}
+	s.mu.Lock()
+	gets := s.count[http.MethodGet]
+	s.mu.Unlock()
+	if gets != 3 {
+		t.Fatalf("upstream saw %d GETs, want 3 (one replay)", gets)
+	}
+	if attempts.Load() != 1 || retries.Load() != 1 || info.UpstreamAttempts.Load() != 1 {
+		t.Fatalf("replay counted as %d attempts (%d retries), %d on the record; want 1, 1, 1",
+			attempts.Load(), retries.Load(), info.UpstreamAttempts.Load())
+	}
 }
 
 func TestRepeatable(t *testing.T) {

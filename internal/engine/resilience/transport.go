@@ -14,6 +14,8 @@ import (
 
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/timeout"
+
+	"github.com/contractgate/contractgate/internal/engine/correlation"
 )
 
 // call is the RoundTripper the http.Client uses: it picks the executor by the request's
@@ -113,19 +115,24 @@ func (s *run) attemptOnce(exec failsafe.Execution[*http.Response]) (*http.Respon
 
 // attempt is the innermost step: one attempt on the wire.
 //
-// It switches off net/http's transparent replay. http.Transport silently resends a request
-// that failed on a reused keep-alive connection before any answer byte when the request is
-// "replayable" (net/http Request.isReplayable): its body is nil, NoBody or rewindable
-// through GetBody, AND its method is GET, HEAD, OPTIONS or TRACE or it carries an
-// Idempotency-Key (or X-Idempotency-Key) header. So a POST with an Idempotency-Key could be
-// sent twice with no policy, budget or metric seeing it. The attempt therefore sends a
-// shallow copy with GetBody cleared (a body that cannot be rewound is not replayable) and,
-// for a bodiless request that would be replayable, an empty body that is not http.NoBody.
-// On the wire nothing changes for a bodiless GET, HEAD or OPTIONS (net/http probes the
-// body, finds it empty and sends none); a bodiless POST carrying an Idempotency-Key goes
-// out with an empty chunked body instead of "Content-Length: 0". The request is then never
-// replayed by net/http, and every resend is a retry of the retry policy: budgeted, counted,
-// and only for requests that are safe to repeat or were never sent.
+// It switches off net/http's transparent replay of requests that are not safe. http.Transport
+// silently resends a request that failed on a reused keep-alive connection before any answer
+// byte when the request is "replayable" (net/http Request.isReplayable): its body is nil,
+// NoBody or rewindable through GetBody, AND its method is GET, HEAD, OPTIONS or TRACE or it
+// carries an Idempotency-Key (or X-Idempotency-Key) header. So a POST with an Idempotency-Key
+// could be sent twice with no policy, budget or metric seeing it. The attempt therefore sends
+// a shallow copy with GetBody cleared (a body that cannot be rewound is not replayable) and,
+// for a bodiless unsafe request carrying a key, an empty body that is not http.NoBody (it goes
+// out as an empty chunked body instead of "Content-Length: 0"). Such a request is never
+// replayed by net/http: every resend is a retry of the retry policy, budgeted, counted, and
+// only for requests that are safe to repeat or were never sent.
+//
+// A bodiless GET, HEAD, OPTIONS or TRACE keeps net/http's replay (RFC 9110 9.2.2: a safe
+// request may be retried automatically on a connection that closed before answering): an
+// empty body would make net/http probe it on a goroutine of its own with a timer for every
+// attempt. A replay is still counted: each time net/http writes the request again, the
+// attempt reports one more (retry) attempt to the hook and to the request's correlation
+// record.
 //
 // It also reads the response body whole, up to maxBytes, inside the attempt, so that the
 // attempt timeout covers the body, a body cut or stalled mid-way fails the attempt (and may
@@ -139,15 +146,16 @@ type attempt struct {
 	timeout   time.Duration // the attempt timeout; 0: the call's timeout bounds the attempt
 }
 
-// wroteTrace records whether net/http wrote the whole request (its WroteRequest hook).
+// wroteTrace counts the times net/http wrote the whole request (its WroteRequest hook):
+// more than once when it replayed a safe request.
 type wroteTrace struct {
-	wrote atomic.Bool
-	trace httptrace.ClientTrace
+	writes atomic.Int32
+	trace  httptrace.ClientTrace
 }
 
 func (w *wroteTrace) wroteRequest(i httptrace.WroteRequestInfo) {
 	if i.Err == nil {
-		w.wrote.Store(true)
+		w.writes.Add(1)
 	}
 }
 
@@ -178,12 +186,15 @@ func (a *attempt) roundTrip(ctx context.Context, req *http.Request, body io.Read
 	w.trace.WroteRequest = w.wroteRequest
 	out := req.WithContext(httptrace.WithClientTrace(ctx, &w.trace))
 	out.Body, out.GetBody = body, nil
-	if (out.Body == nil || out.Body == http.NoBody) && replayableWithoutBody(out) {
+	if (out.Body == nil || out.Body == http.NoBody) && keyedUnsafe(out) {
 		out.Body, out.ContentLength = emptyBody{}, 0
 	}
 	resp, err := a.base.RoundTrip(out)
+	if n := w.writes.Load(); n > 1 {
+		a.replayed(ctx, int(n-1))
+	}
 	if err != nil {
-		if !w.wrote.Load() {
+		if w.writes.Load() == 0 {
 			err = &NotSentError{Err: err}
 		}
 		return nil, err
@@ -273,15 +284,30 @@ func BodyBytes(r io.Reader) ([]byte, bool) {
 	return b.b, true
 }
 
-// replayableWithoutBody mirrors net/http's Request.isReplayable for a bodiless request.
-func replayableWithoutBody(req *http.Request) bool {
+// keyedUnsafe reports whether net/http would replay req, bodiless, only because of its
+// Idempotency-Key (net/http Request.isReplayable): a method that is not safe with a key.
+func keyedUnsafe(req *http.Request) bool {
 	switch req.Method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return true
+		return false
 	}
 	_, key := req.Header["Idempotency-Key"]
 	_, xkey := req.Header["X-Idempotency-Key"]
 	return key || xkey
+}
+
+// replayed reports n resends net/http made of a safe request inside one attempt: as retry
+// attempts to the hook and on the request's correlation record (the access log's
+// upstreamAttempts).
+func (a *attempt) replayed(ctx context.Context, n int) {
+	for range n {
+		if a.onAttempt != nil {
+			a.onAttempt(a.name, true)
+		}
+	}
+	if info := correlation.FromContext(ctx); info != nil {
+		info.UpstreamAttempts.Add(int32(n))
+	}
 }
 
 // emptyBody is an empty request body that is not http.NoBody (see attempt).
