@@ -24,7 +24,7 @@
 # 8), BENCH_LOAD_WARMUP (2), BENCH_LOAD_OPEN_DURATION (6), BENCH_LOAD_CONNS (32),
 # BENCH_LOAD_TOOL (wrk or go; default wrk when installed), BENCH_LOAD_INSTALL_WRK (1: as
 # root, apt-get install wrk when missing), BENCH_LOAD_TRACING (1: OpenTelemetry on with
-# sampler always_off and an unused OTLP endpoint; 0: off), BENCH_LOAD_PROFILE (1: take a
+# the parentbased_traceidratio sampler at 0 and an unused OTLP endpoint; 0: off), BENCH_LOAD_PROFILE (1: take a
 # pprof CPU profile of the gateway during each measured run, and allocs before and after,
 # through the admin listener, into BENCH_LOAD_PROFILE_DIR (default bin/pprof, ignored by
 # git) as load-<commit>-gateway-<kind>.{cpu,allocs-before,allocs-after}.pprof; read with
@@ -250,8 +250,11 @@ BARE_PID=$!
 pids+=("$BARE_PID")
 gw_env=()
 if [[ "$TRACING" == 1 ]]; then
-	gw_env=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_TRACES_SAMPLER=always_off OTEL_SERVICE_NAME=contractgate-bench)
-	tracing="on: OTLP/HTTP exporter to an unused loopback port, OTEL_TRACES_SAMPLER=always_off (server and upstream spans created, never recorded or exported)"
+	# A production sampler (parent-based, a ratio for new traces) at ratio 0: the tracer
+	# provider and its exporter are built, and every request runs the sampler's decision;
+	# none is sampled (the load generator sends no traceparent), so nothing is exported.
+	gw_env=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0 OTEL_SERVICE_NAME=contractgate-bench)
+	tracing="on: OTLP/HTTP exporter to an unused loopback port, OTEL_TRACES_SAMPLER=parentbased_traceidratio at 0 (each request sampled or not by the provider's sampler; none sampled, nothing exported)"
 else
 	tracing="off"
 fi
