@@ -1,4 +1,4 @@
-package main
+package e2e_test
 
 import (
 	"bufio"
@@ -23,16 +23,18 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/config"
 )
 
-// TestSIGHUPReloads runs the built gateway as a child process (upstreams mocked, so nothing
-// else runs) on a configuration file, adds an API key and rotates the JWT HMAC key in the
-// file, sends the child SIGHUP, and sees the new key and the new signing key work at once and
-// the old signing key refused; SIGTERM then stops it cleanly.
+// TestSIGHUPReloads runs the built gateway (cmd/contractgate, serving the storefront) as a
+// child process (upstreams mocked, so nothing else runs) on a configuration file, adds an API
+// key and rotates the JWT HMAC key in the file, sends the child SIGHUP, and sees the new key
+// and the new signing key work at once and the old signing key refused; SIGTERM then stops it
+// cleanly. It is the storefront's (its operations, scopes and dev tokens): the engine's own
+// reload tests run on its fixture app (internal/engine/server).
 func TestSIGHUPReloads(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "contractgate")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/contractgate/contractgate/cmd/contractgate").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
