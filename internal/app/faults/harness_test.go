@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/contractgate/contractgate/api"
-	"github.com/contractgate/contractgate/internal/engine/binding"
-	"github.com/contractgate/contractgate/internal/engine/seam"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -19,6 +16,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/contractgate/contractgate/api"
+	"github.com/contractgate/contractgate/internal/engine/binding"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
+	"github.com/contractgate/contractgate/internal/engine/seam"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/labstack/echo/v4"
@@ -52,7 +54,7 @@ type harness struct {
 	clients                *upstream.Registry
 	gateway                *httptest.Server
 	client                 *http.Client
-	logs                   *lockedBuffer
+	logs                   *enginetest.LogBuffer
 	toxi                   *toxiproxy.ApiServer
 	metrics                *metrics
 }
@@ -128,7 +130,7 @@ func newHarness(t testing.TB, policies map[string]resilience.Config) *harness {
 
 func start(t testing.TB, policies map[string]resilience.Config) *harness {
 	t.Helper()
-	h := &harness{t: t, logs: &lockedBuffer{}, metrics: &metrics{attempts: map[string]int{}, retries: map[string]int{}, outcomes: map[string]int{}}}
+	h := &harness{t: t, logs: &enginetest.LogBuffer{}, metrics: &metrics{attempts: map[string]int{}, retries: map[string]int{}, outcomes: map[string]int{}}}
 	// The proxies listen on a loopback address of their own (all of 127/8 is loopback on
 	// Linux): once a test stops one to get "connection refused", no other listener of this
 	// or another test process (they bind 127.0.0.1) can take over its port meanwhile.
@@ -347,23 +349,6 @@ func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 }
 
 var keys atomic.Int64
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 const (
 	productPath = "/v1/products/prd_0001"

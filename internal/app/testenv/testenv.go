@@ -3,7 +3,6 @@
 package testenv
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	ordersdemo "github.com/contractgate/contractgate/internal/app/demo/orders"
 	usersdemo "github.com/contractgate/contractgate/internal/app/demo/users"
 	"github.com/contractgate/contractgate/internal/engine/config"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/logging"
 	"github.com/contractgate/contractgate/internal/engine/server"
 	"github.com/contractgate/contractgate/internal/engine/tracing"
@@ -38,7 +38,7 @@ type Env struct {
 	URL     string // the gateway's base URL
 	Config  *config.Config
 	Server  *server.Server
-	logs    *lockedWriter
+	logs    *enginetest.LogBuffer
 	Catalog *Upstream
 	Orders  *Upstream
 	Users   *Upstream
@@ -86,7 +86,7 @@ func Launch(opts []server.Option, mutate ...func(*config.Config)) (env *Env, sto
 		faults := demo.NewFaults()
 		return &Upstream{URL: serve(demo.NewEcho(faults, register)).URL, Faults: faults}
 	}
-	env = &Env{logs: &lockedWriter{w: &bytes.Buffer{}}, Client: &http.Client{}}
+	env = &Env{logs: &enginetest.LogBuffer{}, Client: &http.Client{}}
 	env.Catalog = upstream(func(e *echo.Echo) {
 		catalogapi.RegisterHandlers(e, catalogapi.NewStrictHandler(catalogdemo.New(), nil))
 	})

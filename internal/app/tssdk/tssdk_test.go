@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/contractgate/contractgate/internal/app/testenv"
+	"github.com/contractgate/contractgate/internal/tooling/sdkpack/sdkconsumer"
 )
 
 // cmdTimeout bounds one node command; tsc on a loaded two-core machine takes seconds.
@@ -41,39 +42,9 @@ type sdkPaths struct {
 // the pinned node_modules are missing.
 func requireSDK(t *testing.T) sdkPaths {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := sdkPaths{root: root, sdk: filepath.Join(root, "sdk", "typescript"), gen: filepath.Join(root, "gen", "typescript")}
-	ci, _ := strconv.ParseBool(os.Getenv("CI"))
-	missing := func(what string) {
-		t.Helper()
-		if ci {
-			t.Fatalf("%s: with CI=true the TypeScript SDK must be tested (.ci/run installs Node.js and runs `npm ci` in sdk/typescript)", what)
-		}
-		t.Skipf("skipping the TypeScript SDK tests: %s (to run them: install Node.js >= 20 with npm, then `cd sdk/typescript && npm ci`)", what)
-	}
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing(tool + " not found in PATH")
-		}
-	}
-	out, err := exec.Command("node", "--version").Output()
-	if err != nil {
-		missing("node --version: " + err.Error())
-	}
-	ver := strings.TrimSpace(string(out))
-	major, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(ver, "v"), ".", 2)[0])
-	if err != nil || major < 20 {
-		missing("node " + ver + " is older than 20")
-	}
-	for _, bin := range []string{"tsc", "tsx", "openapi-typescript"} {
-		if _, err := os.Stat(filepath.Join(p.sdk, "node_modules", ".bin", bin)); err != nil {
-			missing("sdk/typescript/node_modules/.bin/" + bin + " is missing")
-		}
-	}
-	return p
+	sdkconsumer.RequireNode(t, "tsc", "tsx", "openapi-typescript")
+	root := sdkconsumer.Root(t)
+	return sdkPaths{root: root, sdk: filepath.Join(root, "sdk", "typescript"), gen: filepath.Join(root, "gen", "typescript")}
 }
 
 // run runs name with args in dir and returns its combined output and exit code.

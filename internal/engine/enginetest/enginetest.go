@@ -6,9 +6,11 @@
 package enginetest
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -29,4 +31,25 @@ func Shop() (*openapi3.T, error) {
 		return nil, fmt.Errorf("the shop fixture is not a valid OpenAPI document: %w", err)
 	}
 	return doc, nil
+}
+
+// LogBuffer collects what a logger writes from concurrent requests: a bytes.Buffer whose
+// Write and String are safe for concurrent use. The zero value is ready to use.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

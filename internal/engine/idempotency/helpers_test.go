@@ -1,7 +1,6 @@
 package idempotency_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +22,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/idempotency"
 	"github.com/contractgate/contractgate/internal/engine/identity"
@@ -152,35 +152,17 @@ func (o *outcomes) get(out idempotency.Outcome) int {
 	return o.n[out]
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // replica is one gateway instance: the chain of DESIGN section 1 reduced to what matters
 // here, over real HTTP.
 type replica struct {
 	URL      string
 	outcomes *outcomes
-	logs     *syncBuffer
+	logs     *enginetest.LogBuffer
 }
 
 func startReplica(t testing.TB, cfg idempotency.Config, a *app) *replica {
 	t.Helper()
-	r := &replica{outcomes: &outcomes{}, logs: &syncBuffer{}}
+	r := &replica{outcomes: &outcomes{}, logs: &enginetest.LogBuffer{}}
 	logger := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.Observe = r.outcomes.observe
 	tbl := table(t)

@@ -23,6 +23,7 @@ import (
 	"github.com/contractgate/contractgate/gen/fixture/gateway"
 	"github.com/contractgate/contractgate/gen/fixture/upstreams"
 	"github.com/contractgate/contractgate/internal/engine/config"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/logging"
 	"github.com/contractgate/contractgate/internal/engine/seam"
 	"github.com/contractgate/contractgate/internal/engine/server"
@@ -199,7 +200,7 @@ type fixture struct {
 	Config   *config.Config
 	Accounts *upstreamFake
 	Ledger   *upstreamFake
-	logs     *syncBuffer
+	logs     *enginetest.LogBuffer
 }
 
 // startFixture serves the fixture app (testdata/config.yaml, the upstreams' base URLs pointing
@@ -225,7 +226,7 @@ func launchFixture(t testing.TB, opts []server.Option, mutate ...func(*config.Co
 	f := &fixture{
 		Accounts: newUpstream(t, accountsBehaviour),
 		Ledger:   newUpstream(t, ledgerBehaviour),
-		logs:     &syncBuffer{},
+		logs:     &enginetest.LogBuffer{},
 	}
 	cfg := fixtureConfig(t)
 	for name, u := range map[string]*upstreamFake{"accounts": f.Accounts, "ledger": f.Ledger} {
@@ -348,22 +349,4 @@ func (r *response) data(t testing.TB, v any) {
 	if err := json.Unmarshal(r.Env.Data, v); err != nil {
 		t.Fatalf("data: %v\n%s", err, r.Body)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the gateway's concurrent log writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
+	"github.com/contractgate/contractgate/internal/engine/enginetest"
 	"github.com/contractgate/contractgate/internal/engine/logging"
 	"github.com/contractgate/contractgate/internal/engine/server"
 	"github.com/contractgate/contractgate/internal/engine/tracing"
@@ -48,7 +49,7 @@ func startReloadFixture(t *testing.T, watch bool, mutate ...func(*config.Config)
 		fixture: &fixture{
 			Accounts: newUpstream(t, accountsBehaviour),
 			Ledger:   newUpstream(t, ledgerBehaviour),
-			logs:     &syncBuffer{},
+			logs:     &enginetest.LogBuffer{},
 		},
 		path:     filepath.Join(t.TempDir(), "gateway.yaml"),
 		cfg:      fixtureConfig(t),
@@ -441,7 +442,7 @@ func TestReloadWatchesTheFile(t *testing.T) {
 // startWatchedAt serves f's app from path, watched.
 func startWatchedAt(t *testing.T, f *reloadFixture, path string) *reloadFixture {
 	t.Helper()
-	g := &reloadFixture{fixture: &fixture{logs: &syncBuffer{}, Ledger: f.Ledger, Accounts: f.Accounts},
+	g := &reloadFixture{fixture: &fixture{logs: &enginetest.LogBuffer{}, Ledger: f.Ledger, Accounts: f.Accounts},
 		path: path, outcomes: make(chan server.ReloadOutcome, 8)}
 	g.serve(t)
 	return g

@@ -130,11 +130,7 @@ func CompareFiles(basePath, revisionPath string) (*Report, error) {
 // (or may break) clients of base. The names label the documents in messages. It fails only when a document cannot
 // be loaded or info.version is not MAJOR.MINOR.PATCH; call Report.Err for the verdict.
 func Compare(baseName string, base []byte, revisionName string, revision []byte) (*Report, error) {
-	s1, err := loadSpec(baseName, base)
-	if err != nil {
-		return nil, err
-	}
-	s2, err := loadSpec(revisionName, revision)
+	s1, s2, err := loadPair(baseName, base, revisionName, revision)
 	if err != nil {
 		return nil, err
 	}
@@ -159,11 +155,7 @@ func Compare(baseName string, base []byte, revisionName string, revision []byte)
 // oasdiff's order. The names label the documents in messages. It is the material of a
 // changelog; Compare is the gate.
 func Diff(baseName string, base []byte, revisionName string, revision []byte) ([]Change, error) {
-	s1, err := loadSpec(baseName, base)
-	if err != nil {
-		return nil, err
-	}
-	s2, err := loadSpec(revisionName, revision)
+	s1, s2, err := loadPair(baseName, base, revisionName, revision)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +164,17 @@ func Diff(baseName string, base []byte, revisionName string, revision []byte) ([
 		return nil, fmt.Errorf("comparing %s with %s: %w", baseName, revisionName, err)
 	}
 	return cs, nil
+}
+
+// loadPair loads the base and the revision.
+func loadPair(baseName string, base []byte, revisionName string, revision []byte) (s1, s2 *load.SpecInfo, err error) {
+	if s1, err = loadSpec(baseName, base); err != nil {
+		return nil, nil, err
+	}
+	if s2, err = loadSpec(revisionName, revision); err != nil {
+		return nil, nil, err
+	}
+	return s1, s2, nil
 }
 
 // changes runs oasdiff's checks (with the gate's raised levels) from s1 to s2 and returns

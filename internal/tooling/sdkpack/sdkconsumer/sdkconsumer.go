@@ -49,25 +49,39 @@ func Root(t testing.TB) string {
 	}
 }
 
-// RequireNode skips the test (fails it under CI=true) when node, npm or the pinned
-// TypeScript toolchain (sdk/typescript/node_modules) is missing.
-func RequireNode(t testing.TB) {
+// RequireNode skips the test (fails it under CI=true) when node (20 or later), npm or a tool of
+// the pinned TypeScript toolchain is missing: each of bins (default tsc) must be in
+// sdk/typescript/node_modules/.bin.
+func RequireNode(t testing.TB, bins ...string) {
 	t.Helper()
 	ci, _ := strconv.ParseBool(os.Getenv("CI"))
 	missing := func(what string) {
 		t.Helper()
 		if ci {
-			t.Fatalf("%s: with CI=true the SDK packages must be tested (.ci/run installs Node.js and runs `npm ci` in sdk/typescript)", what)
+			t.Fatalf("%s: with CI=true the TypeScript tests must run (.ci/run installs Node.js and runs `npm ci` in sdk/typescript)", what)
 		}
-		t.Skipf("skipping the SDK package tests: %s (install Node.js >= 20 with npm, then `cd sdk/typescript && npm ci`)", what)
+		t.Skipf("skipping: %s (install Node.js >= 20 with npm, then `cd sdk/typescript && npm ci`)", what)
 	}
 	for _, tool := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			missing(tool + " not found in PATH")
 		}
 	}
-	if _, err := os.Stat(filepath.Join(Root(t), "sdk", "typescript", "node_modules", "typescript", "bin", "tsc")); err != nil {
-		missing("sdk/typescript/node_modules/typescript is missing")
+	out, err := exec.Command("node", "--version").Output()
+	if err != nil {
+		missing("node --version: " + err.Error())
+	}
+	ver := strings.TrimSpace(string(out))
+	if major, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(ver, "v"), ".", 2)[0]); err != nil || major < 20 {
+		missing("node " + ver + " is older than 20")
+	}
+	if len(bins) == 0 {
+		bins = []string{"tsc"}
+	}
+	for _, bin := range bins {
+		if _, err := os.Stat(filepath.Join(Root(t), "sdk", "typescript", "node_modules", ".bin", bin)); err != nil {
+			missing("sdk/typescript/node_modules/.bin/" + bin + " is missing")
+		}
 	}
 }
 
