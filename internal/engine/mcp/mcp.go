@@ -133,6 +133,9 @@ func (t *Tools) serve(c echo.Context) error {
 	if !json.Valid(body) {
 		return apierror.ErrMalformedJSON
 	}
+	if n, ok := batchLen(body); ok && n > MaxBatch {
+		return apierror.ErrMalformedJSON.WithMessage("a JSON-RPC batch on /mcp holds at most %d messages, got %d", MaxBatch, n)
+	}
 	ctx := context.WithValue(r.Context(), callerKey{}, callerOf(r))
 	req := r.WithContext(ctx)
 	req.Body = io.NopCloser(bytes.NewReader(body))
@@ -140,6 +143,25 @@ func (t *Tools) serve(c echo.Context) error {
 	w := &plainErrors{ResponseWriter: c.Response()}
 	t.handler.ServeHTTP(w, req)
 	return w.err()
+}
+
+// MaxBatch bounds a JSON-RPC batch (a JSON array of messages; protocol versions before
+// 2025-06-18 allow them): each tools/call in it is a request through the chain, so one /mcp
+// request under the body limit could otherwise fan out into thousands of upstream calls past
+// the connection caps.
+const MaxBatch = 16
+
+// batchLen returns the number of messages of a batch (body a valid JSON array), and false for
+// a single message.
+func batchLen(body []byte) (int, bool) {
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '[' {
+		return 0, false
+	}
+	var msgs []json.RawMessage
+	if err := json.Unmarshal(body, &msgs); err != nil {
+		return 0, false
+	}
+	return len(msgs), true
 }
 
 // plainErrors passes the transport's answers on, except its plain-text refusals (http.Error:

@@ -7,6 +7,8 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"slices"
@@ -357,6 +359,29 @@ func TestMCPEndpointErrorsInTheEnvelope(t *testing.T) {
 	f.do(t, "POST", mcp.Path, `{"jsonrpc":`, "Accept", both).want(t, 400, "MALFORMED_JSON")
 	big := `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"` + strings.Repeat("x", int(f.Config.Server.BodyLimit)) + `"}}`
 	f.do(t, "POST", mcp.Path, big, "Accept", both).want(t, 413, "PAYLOAD_TOO_LARGE")
+	// A JSON-RPC batch (protocol 2025-03-26) is bounded: one /mcp request cannot fan out into
+	// more tool calls than mcp.MaxBatch.
+	batch := func(n int) string {
+		pings := make([]string, n)
+		for i := range pings {
+			pings[i] = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"ping"}`, i+1)
+		}
+		return "[" + strings.Join(pings, ",") + "]"
+	}
+	f.do(t, "POST", mcp.Path, batch(mcp.MaxBatch+1), "Accept", both, "Mcp-Protocol-Version", "2025-03-26").want(t, 400, "MALFORMED_JSON")
+	req, _ := http.NewRequest("POST", f.URL+mcp.Path, strings.NewReader(batch(2)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", both)
+	req.Header.Set("Mcp-Protocol-Version", "2025-03-26")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Count(string(answer), `"jsonrpc"`) != 2 {
+		t.Fatalf("a batch within the bound: %d %s, want both pings answered", resp.StatusCode, answer)
+	}
 	// What the transport itself refuses is answered in the envelope too.
 	f.do(t, "POST", mcp.Path, `{"hello":"world"}`, "Accept", both).want(t, 400, "MALFORMED_JSON")
 	f.do(t, "POST", mcp.Path, initialize, "Accept", both, "Mcp-Protocol-Version", "1999-01-01").want(t, 400, "MALFORMED_JSON")
