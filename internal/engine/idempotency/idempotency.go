@@ -201,7 +201,7 @@ func (m *Idempotency) run(c echo.Context, next echo.HandlerFunc, op *routes.Oper
 	// upstream may have acted with nobody knowing, and the retry the key exists for would
 	// run it again. Its upstream calls stay bounded by their own timeouts (under the lease).
 	req := c.Request()
-	c.SetRequest(req.WithContext(context.WithoutCancel(req.Context())))
+	c.SetRequest(req.WithContext(detach(req.Context())))
 	defer c.SetRequest(req)
 
 	if err := next(c); err != nil {

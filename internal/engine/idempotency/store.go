@@ -1,7 +1,6 @@
 package idempotency
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"io"
@@ -88,8 +87,8 @@ type memoryStore struct {
 	mu       sync.Mutex
 	entries  map[string]*memEntry
 	scopes   map[string]*memScope
-	inflight list.List // of *memEntry, Done false
-	stored   list.List // of *memEntry, Done true
+	inflight entryList // Done false
+	stored   entryList // Done true
 }
 
 // memScope is what one caller scope holds.
@@ -97,8 +96,8 @@ type memScope struct {
 	key      string
 	entries  int
 	bytes    int64
-	inflight list.List // of *memEntry, Done false
-	stored   list.List // of *memEntry, Done true
+	inflight entryList // Done false
+	stored   entryList // Done true
 }
 
 type memEntry struct {
@@ -106,9 +105,57 @@ type memEntry struct {
 	scope   *memScope
 	rec     *record
 	expires time.Time
-	elem    *list.Element // in the store's list
-	selem   *list.Element // in the scope's list
+	links   [2]link // in the store's list (inStore) and in its scope's (inScope)
 	size    int64
+}
+
+// The lists an entry is in, indexing memEntry.links.
+const (
+	inStore = iota
+	inScope
+)
+
+// link is an entry's place in one list.
+type link struct{ prev, next *memEntry }
+
+// entryList is a list of entries in expiry order, threaded through the entries themselves
+// (memEntry.links[at]): adding an entry allocates nothing. An entry is in at most one list of
+// the store and one of its scope.
+type entryList struct {
+	front, back *memEntry
+	n           int
+	at          int // inStore or inScope
+}
+
+func (l *entryList) Front() *memEntry { return l.front }
+func (l *entryList) Len() int         { return l.n }
+
+func (l *entryList) pushBack(e *memEntry) {
+	lk := &e.links[l.at]
+	lk.prev, lk.next = l.back, nil
+	if l.back != nil {
+		l.back.links[l.at].next = e
+	} else {
+		l.front = e
+	}
+	l.back = e
+	l.n++
+}
+
+func (l *entryList) remove(e *memEntry) {
+	lk := &e.links[l.at]
+	if lk.prev != nil {
+		lk.prev.links[l.at].next = lk.next
+	} else {
+		l.front = lk.next
+	}
+	if lk.next != nil {
+		lk.next.links[l.at].prev = lk.prev
+	} else {
+		l.back = lk.prev
+	}
+	lk.prev, lk.next = nil, nil
+	l.n--
 }
 
 // entryOverhead approximates the bookkeeping of one entry (map slot, list elements, record).
@@ -134,6 +181,7 @@ func newMemoryStore(cfg Config) *memoryStore {
 	s := &memoryStore{max: cfg.MaxEntries, maxBytes: cfg.MaxBytes,
 		perEntries: cfg.MaxEntriesPerCaller, perBytes: cfg.MaxBytesPerCaller,
 		entries: map[string]*memEntry{}, scopes: map[string]*memScope{},
+		inflight: entryList{at: inStore}, stored: entryList{at: inStore},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go s.sweepEvery(memorySweepInterval)
 	return s
@@ -158,7 +206,7 @@ func (s *memoryStore) claim(_ context.Context, scope, key string, r *record, lea
 		// refused for a whole TTL. The anonymous scope, shared by every anonymous caller,
 		// evicts nothing (one anonymous client must not drop another's records).
 		for f := sc.stored.Front(); f != nil && s.overQuota(sc, size); f = sc.stored.Front() {
-			s.removeLocked(f.Value.(*memEntry))
+			s.removeLocked(f)
 		}
 		sc = s.scopes[scope] // nil once its last record went
 	}
@@ -168,7 +216,7 @@ func (s *memoryStore) claim(_ context.Context, scope, key string, r *record, lea
 	if len(s.entries) >= s.max || s.bytes+size > s.maxBytes {
 		return nil, &fullError{retryAfter: nextExpiry(now, &s.inflight, &s.stored)}
 	}
-	s.insertLocked(scope, key, r, now.Add(lease))
+	s.insertLocked(scope, key, r, now.Add(lease), nil)
 	return nil, nil
 }
 
@@ -186,11 +234,14 @@ func (s *memoryStore) finish(_ context.Context, scope, key, token string, final 
 	if final == nil {
 		return nil
 	}
+	if !ok {
+		e = nil
+	}
 	// No bound is checked here: the claim was admitted within them, and refusing to store
 	// the final response now would let a retry run the operation again. A response larger
 	// than the claim overshoots the bounds by its size until it expires; new claims are
 	// refused meanwhile.
-	s.insertLocked(scope, key, final, now.Add(ttl))
+	s.insertLocked(scope, key, final, now.Add(ttl), e)
 	return nil
 }
 
@@ -219,12 +270,8 @@ func (s *memoryStore) sweepEvery(interval time.Duration) {
 
 // sweepLocked removes the expired entries at the front of both lists.
 func (s *memoryStore) sweepLocked(now time.Time) {
-	for _, l := range []*list.List{&s.inflight, &s.stored} {
-		for f := l.Front(); f != nil; f = l.Front() {
-			e := f.Value.(*memEntry)
-			if now.Before(e.expires) {
-				break
-			}
+	for _, l := range [...]*entryList{&s.inflight, &s.stored} {
+		for e := l.Front(); e != nil && !now.Before(e.expires); e = l.Front() {
 			s.removeLocked(e)
 		}
 	}
@@ -237,11 +284,11 @@ func (s *memoryStore) overQuota(sc *memScope, size int64) bool {
 
 // nextExpiry returns how long until the first entry of either list expires (both are in
 // expiry order), at least a second; 0 when both are empty.
-func nextExpiry(now time.Time, lists ...*list.List) time.Duration {
+func nextExpiry(now time.Time, lists ...*entryList) time.Duration {
 	var first time.Time
 	for _, l := range lists {
 		if f := l.Front(); f != nil {
-			if exp := f.Value.(*memEntry).expires; first.IsZero() || exp.Before(first) {
+			if exp := f.expires; first.IsZero() || exp.Before(first) {
 				first = exp
 			}
 		}
@@ -252,20 +299,28 @@ func nextExpiry(now time.Time, lists ...*list.List) time.Duration {
 	return max(first.Sub(now), time.Second)
 }
 
-func (s *memoryStore) insertLocked(scope, key string, r *record, expires time.Time) {
+// insertLocked adds the entry of key; reuse, when not nil, is a removed entry whose memory
+// the new one takes (a claim replaced by its final answer).
+func (s *memoryStore) insertLocked(scope, key string, r *record, expires time.Time, reuse *memEntry) {
 	sc := s.scopes[scope]
 	if sc == nil {
-		sc = &memScope{key: scope}
+		sc = &memScope{key: scope, inflight: entryList{at: inScope}, stored: entryList{at: inScope}}
 		s.scopes[scope] = sc
 	}
-	e := &memEntry{key: key, scope: sc, rec: r, expires: expires, size: sizeOf(key, r)}
+	e := reuse
+	if e == nil {
+		e = new(memEntry)
+	}
+	*e = memEntry{key: key, scope: sc, rec: r, expires: expires, size: sizeOf(key, r)}
 	s.bytes += e.size
 	sc.bytes += e.size
 	sc.entries++
 	if r.Done {
-		e.elem, e.selem = s.stored.PushBack(e), sc.stored.PushBack(e)
+		s.stored.pushBack(e)
+		sc.stored.pushBack(e)
 	} else {
-		e.elem, e.selem = s.inflight.PushBack(e), sc.inflight.PushBack(e)
+		s.inflight.pushBack(e)
+		sc.inflight.pushBack(e)
 	}
 	s.entries[key] = e
 }
@@ -273,11 +328,11 @@ func (s *memoryStore) insertLocked(scope, key string, r *record, expires time.Ti
 func (s *memoryStore) removeLocked(e *memEntry) {
 	sc := e.scope
 	if e.rec.Done {
-		s.stored.Remove(e.elem)
-		sc.stored.Remove(e.selem)
+		s.stored.remove(e)
+		sc.stored.remove(e)
 	} else {
-		s.inflight.Remove(e.elem)
-		sc.inflight.Remove(e.selem)
+		s.inflight.remove(e)
+		sc.inflight.remove(e)
 	}
 	delete(s.entries, e.key)
 	s.bytes -= e.size
