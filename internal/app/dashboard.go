@@ -10,6 +10,7 @@ import (
 
 	catalogapi "github.com/contractgate/contractgate/gen/catalog"
 	ordersapi "github.com/contractgate/contractgate/gen/orders"
+	usersapi "github.com/contractgate/contractgate/gen/users"
 )
 
 // Dashboard sizes.
@@ -67,11 +68,8 @@ func (h *Handlers) GetDashboard(ctx context.Context, _ gateway.GetDashboardReque
 }
 
 func (h *Handlers) profile(ctx context.Context, subject string) (*gateway.Profile, error) {
-	res, err := h.up.Users.GetUserWithResponse(ctx, subject)
-	if err := upstream.Check(upUsers, res, err, statusOK); err != nil {
-		return nil, err
-	}
-	u, err := upstream.Require(upUsers, res.JSON200)
+	resp, err := h.up.Users.GetUser(ctx, subject)
+	u, err := upstream.Answer[usersapi.User](upUsers, resp, err, statusOK)
 	if err != nil {
 		return nil, err
 	}
@@ -86,11 +84,8 @@ func (h *Handlers) profile(ctx context.Context, subject string) (*gateway.Profil
 
 func (h *Handlers) recentOrders(ctx context.Context, subject string) (*[]gateway.Order, error) {
 	limit := int32(recentOrders)
-	res, err := h.up.Orders.ListOrdersWithResponse(ctx, &ordersapi.ListOrdersParams{UserId: subject, Limit: &limit})
-	if err := upstream.Check(upOrders, res, err, statusOK); err != nil {
-		return nil, err
-	}
-	page, err := upstream.Require(upOrders, res.JSON200)
+	resp, err := h.up.Orders.ListOrders(ctx, &ordersapi.ListOrdersParams{UserId: subject, Limit: &limit})
+	page, err := upstream.Answer[ordersapi.OrderPage](upOrders, resp, err, statusOK)
 	if err != nil {
 		return nil, err
 	}

@@ -27,11 +27,8 @@ func (h *Handlers) ListOrders(ctx context.Context, req gateway.ListOrdersRequest
 		status := ordersapi.OrderStatus(*s)
 		params.Status = &status
 	}
-	res, err := h.up.Orders.ListOrdersWithResponse(ctx, params)
-	if err := upstream.Check(upOrders, res, err, statusOK); err != nil {
-		return nil, err
-	}
-	body, err := upstream.Require(upOrders, res.JSON200)
+	resp, err := h.up.Orders.ListOrders(ctx, params)
+	body, err := upstream.Answer[ordersapi.OrderPage](upOrders, resp, err, statusOK)
 	if err != nil {
 		return nil, err
 	}
@@ -64,14 +61,11 @@ func (h *Handlers) CancelOrder(ctx context.Context, req gateway.CancelOrderReque
 	if _, err := h.ownOrder(ctx, who.Subject, req.OrderId); err != nil {
 		return nil, err
 	}
-	res, err := h.up.Orders.CancelOrderWithResponse(ctx, req.OrderId)
-	if err := upstream.Check(upOrders, res, err, statusOK); err != nil {
-		if errors.Is(err, apierror.ErrConflict) {
-			return nil, apierror.ErrConflict.WithMessage("The order can no longer be cancelled").Wrap(err)
-		}
-		return nil, err
+	resp, err := h.up.Orders.CancelOrder(ctx, req.OrderId)
+	body, err := upstream.Answer[ordersapi.Order](upOrders, resp, err, statusOK)
+	if errors.Is(err, apierror.ErrConflict) {
+		return nil, apierror.ErrConflict.WithMessage("The order can no longer be cancelled").Wrap(err)
 	}
-	body, err := upstream.Require(upOrders, res.JSON200)
 	if err != nil {
 		return nil, err
 	}
@@ -93,11 +87,8 @@ func (h *Handlers) CreateOrder(ctx context.Context, req gateway.CreateOrderReque
 		ids[i] = it.ProductId
 	}
 	limit := int32(len(ids))
-	res, err := h.up.Catalog.ListProductsWithResponse(ctx, &catalogapi.ListProductsParams{Ids: &ids, Limit: &limit})
-	if err := upstream.Check(upCatalog, res, err, statusOK); err != nil {
-		return nil, err
-	}
-	page, err := upstream.Require(upCatalog, res.JSON200)
+	resp, err := h.up.Catalog.ListProducts(ctx, &catalogapi.ListProductsParams{Ids: &ids, Limit: &limit})
+	page, err := upstream.Answer[catalogapi.ProductPage](upCatalog, resp, err, statusOK)
 	if err != nil {
 		return nil, err
 	}
@@ -135,17 +126,14 @@ func (h *Handlers) CreateOrder(ctx context.Context, req gateway.CreateOrderReque
 	// creates no second order (the gateway's own record only covers answers it saw). The
 	// upstream client scopes the key to the caller (upstream.EditRequest).
 	key := string(req.Params.IdempotencyKey)
-	created, err := h.up.Orders.CreateOrderWithResponse(ctx, &ordersapi.CreateOrderParams{IdempotencyKey: &key}, ordersapi.NewOrder{
+	resp, err = h.up.Orders.CreateOrder(ctx, &ordersapi.CreateOrderParams{IdempotencyKey: &key}, ordersapi.NewOrder{
 		UserId:        who.Subject,
 		Lines:         lines,
 		Currency:      "USD",
 		Note:          req.Body.Note,
 		PaymentMethod: &pm,
 	})
-	if err := upstream.Check(upOrders, created, err, http.StatusCreated); err != nil {
-		return nil, err
-	}
-	body, err := upstream.Require(upOrders, created.JSON201)
+	body, err := upstream.Answer[ordersapi.Order](upOrders, resp, err, http.StatusCreated)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +143,8 @@ func (h *Handlers) CreateOrder(ctx context.Context, req gateway.CreateOrderReque
 // ownOrder fetches an order and hides it (404) unless subject owns it, so that callers
 // cannot learn which order ids exist.
 func (h *Handlers) ownOrder(ctx context.Context, subject string, id gateway.OrderId) (*ordersapi.Order, error) {
-	res, err := h.up.Orders.GetOrderWithResponse(ctx, id)
-	if err := upstream.Check(upOrders, res, err, statusOK); err != nil {
-		return nil, err
-	}
-	o, err := upstream.Require(upOrders, res.JSON200)
+	resp, err := h.up.Orders.GetOrder(ctx, id)
+	o, err := upstream.Answer[ordersapi.Order](upOrders, resp, err, statusOK)
 	if err != nil {
 		return nil, err
 	}

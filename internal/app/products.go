@@ -19,11 +19,8 @@ func (h *Handlers) ListProducts(ctx context.Context, req gateway.ListProductsReq
 		c := string(*p.Category)
 		params.Category = &c
 	}
-	res, err := h.up.Catalog.ListProductsWithResponse(ctx, params)
-	if err := upstream.Check(upCatalog, res, err, statusOK); err != nil {
-		return nil, err
-	}
-	body, err := upstream.Require(upCatalog, res.JSON200)
+	resp, err := h.up.Catalog.ListProducts(ctx, params)
+	body, err := upstream.Answer[catalogapi.ProductPage](upCatalog, resp, err, statusOK)
 	if err != nil {
 		return nil, err
 	}
