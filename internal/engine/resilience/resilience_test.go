@@ -406,12 +406,13 @@ func TestReadCapped(t *testing.T) {
 		{"hello world", -1, "", true},
 		{"hello world", 11, "", true},
 	} {
-		got, err := readCapped(strings.NewReader(c.body), c.announced, 8)
+		buf, err := readCapped(strings.NewReader(c.body), c.announced, 8)
+		got := buf.b
 		if c.tooLarge != errors.Is(err, ErrResponseTooLarge) || (!c.tooLarge && (err != nil || string(got) != c.want)) {
 			t.Fatalf("%q announced %d: %q, %v", c.body, c.announced, got, err)
 		}
 	}
-	b := newBody([]byte("abc"))
+	b := newBody(buffer{b: []byte("abc")})
 	if got, ok := BodyBytes(b); !ok || string(got) != "abc" {
 		t.Fatalf("BodyBytes: %q %v", got, ok)
 	}
@@ -469,5 +470,41 @@ func TestAttemptTimeout(t *testing.T) {
 	_, err = client.Post(srv.URL, "application/json", strings.NewReader("{}"))
 	if !errors.Is(err, timeout.ErrExceeded) || p.State() != StateOpen {
 		t.Fatalf("err %v, circuit %s; want timeout.ErrExceeded, open after 2 consecutive timeouts", err, p.State())
+	}
+}
+
+// A pooled body buffer is exactly as long as asked, from the smallest pool that holds it; a
+// closed body reads as empty, gives no bytes, and closing it again changes nothing.
+func TestBodyBuffers(t *testing.T) {
+	for _, n := range []int{1, minPooledBody, minPooledBody + 1, 4000, maxPooledBody, maxPooledBody + 1} {
+		b := getBuffer(n)
+		if len(b.b) != n {
+			t.Fatalf("getBuffer(%d): length %d", n, len(b.b))
+		}
+		if pooled := b.pool != nil; pooled != (n <= maxPooledBody) {
+			t.Fatalf("getBuffer(%d): pooled %v", n, pooled)
+		}
+		if b.pool != nil && (cap(b.b) < n || cap(b.b) >= 2*max(n, minPooledBody)) {
+			t.Fatalf("getBuffer(%d): capacity %d", n, cap(b.b))
+		}
+		b.put()
+	}
+	buf := getBuffer(3)
+	copy(buf.b, "abc")
+	body := newBody(buf)
+	if got, ok := BodyBytes(body); !ok || string(got) != "abc" {
+		t.Fatalf("BodyBytes: %q %v", got, ok)
+	}
+	if err := body.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := body.Read(make([]byte, 4)); n != 0 || err != io.EOF {
+		t.Fatalf("Read after Close: %d, %v", n, err)
+	}
+	if _, ok := BodyBytes(body); ok {
+		t.Fatal("BodyBytes after Close")
+	}
+	if err := body.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
@@ -202,43 +203,89 @@ func (a *attempt) roundTrip(ctx context.Context, req *http.Request, body io.Read
 	if out.Method == http.MethodHead {
 		return resp, nil // no body; Content-Length describes the GET
 	}
-	b, err := readCapped(resp.Body, resp.ContentLength, a.maxBytes)
+	buf, err := readCapped(resp.Body, resp.ContentLength, a.maxBytes)
 	_ = resp.Body.Close()
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = newBody(b)
-	resp.ContentLength = int64(len(b))
+	resp.Body = newBody(buf)
+	resp.ContentLength = int64(len(buf.b))
 	return resp, nil
 }
 
 // readCapped reads r whole, failing with ErrResponseTooLarge beyond maxBytes. A body of
 // announced length is read into one buffer of that length (plus one byte, to see a longer
-// body) and copied nowhere else.
-func readCapped(r io.Reader, announced, maxBytes int64) ([]byte, error) {
+// body), taken from a pool when it is small (see bodyBuffers), and copied nowhere else.
+func readCapped(r io.Reader, announced, maxBytes int64) (buffer, error) {
 	if announced > maxBytes {
-		return nil, fmt.Errorf("%w (Content-Length %d > %d)", ErrResponseTooLarge, announced, maxBytes)
+		return buffer{}, fmt.Errorf("%w (Content-Length %d > %d)", ErrResponseTooLarge, announced, maxBytes)
 	}
 	var buf bytes.Buffer
 	if announced > 0 {
-		b := make([]byte, announced+1)
-		n, err := readFull(r, b)
+		b := getBuffer(int(announced) + 1)
+		n, err := readFull(r, b.b)
 		if err != nil {
-			return nil, fmt.Errorf("reading the response body: %w", err)
+			b.put()
+			return buffer{}, fmt.Errorf("reading the response body: %w", err)
 		}
 		if int64(n) <= announced {
-			return b[:n:n], nil
+			b.b = b.b[:n:n]
+			return b, nil
 		}
-		buf = *bytes.NewBuffer(b[:n]) // longer than announced: read on, capped
+		buf.Write(b.b[:n]) // longer than announced: read on, capped
+		b.put()
 	}
 	_, err := buf.ReadFrom(io.LimitReader(r, maxBytes+1-int64(buf.Len())))
 	if err != nil {
-		return nil, fmt.Errorf("reading the response body: %w", err)
+		return buffer{}, fmt.Errorf("reading the response body: %w", err)
 	}
 	if int64(buf.Len()) > maxBytes {
-		return nil, fmt.Errorf("%w (more than %d bytes)", ErrResponseTooLarge, maxBytes)
+		return buffer{}, fmt.Errorf("%w (more than %d bytes)", ErrResponseTooLarge, maxBytes)
 	}
-	return buf.Bytes(), nil
+	return buffer{b: buf.Bytes()}, nil
+}
+
+// Response bodies of up to maxPooledBody bytes are read into buffers from pools, one per
+// power of two from minPooledBody, and given back when the body is closed: the largest
+// allocation of a proxied call, and most of the garbage it leaves, is then reused.
+const (
+	minPooledBody = 512
+	maxPooledBody = 64 << 10
+)
+
+// bodyBuffers holds the pools: index i holds buffers of capacity minPooledBody<<i, the
+// smallest power of two from minPooledBody that holds the body (up to maxPooledBody).
+var bodyBuffers [8]sync.Pool
+
+// buffer is the bytes of one response body, and the pool its backing array goes back to
+// (nil: none).
+type buffer struct {
+	b       []byte
+	backing *[]byte // all of b's array, as the pool holds it
+	pool    *sync.Pool
+}
+
+// getBuffer returns a buffer of length n: pooled when n is at most maxPooledBody.
+func getBuffer(n int) buffer {
+	if n > maxPooledBody {
+		return buffer{b: make([]byte, n)}
+	}
+	i := bits.Len(uint((max(n, minPooledBody) - 1) / minPooledBody))
+	pool := &bodyBuffers[i]
+	backing, ok := pool.Get().(*[]byte)
+	if !ok {
+		b := make([]byte, minPooledBody<<i)
+		backing = &b
+	}
+	return buffer{b: (*backing)[:n], backing: backing, pool: pool}
+}
+
+// put gives a pooled buffer back; its bytes must not be used after.
+func (b buffer) put() {
+	if b.pool == nil {
+		return
+	}
+	b.pool.Put(b.backing)
 }
 
 // readFull reads into b until it is full or r ends (io.EOF is not an error).
@@ -258,30 +305,43 @@ func readFull(r io.Reader, b []byte) (int, error) {
 }
 
 // body is a response body read whole by the attempt: one allocation for the reader and its
-// Close, and its bytes available to the final check without a copy (BodyBytes).
+// Close, and its bytes available to the final check without a copy (BodyBytes). Close gives
+// a pooled buffer back: after it, the body reads as empty and BodyBytes reports nothing.
 type body struct {
 	bytes.Reader
-	b []byte
+	buf    buffer
+	closed bool
 }
 
-func newBody(b []byte) *body {
-	r := &body{b: b}
-	r.Reset(b)
+func newBody(buf buffer) *body {
+	r := &body{buf: buf}
+	r.Reset(buf.b)
 	return r
 }
 
-// Close does nothing: the network body was closed by the attempt.
-func (*body) Close() error { return nil }
+// Close gives the body's buffer back (the network body was closed by the attempt). The bytes
+// BodyBytes returned must not be used after it.
+func (b *body) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	b.Reset(nil)
+	b.buf.put()
+	b.buf = buffer{}
+	return nil
+}
 
 // BodyBytes returns the whole content of a response body the policies read (every final
 // response but a HEAD's), when nothing of it has been read yet, without copying it; the
-// caller must not modify the bytes. It reports false for any other body.
+// caller must not modify the bytes, nor use them once the body is closed. It reports false
+// for any other body.
 func BodyBytes(r io.Reader) ([]byte, bool) {
 	b, ok := r.(*body)
-	if !ok || b.Len() != len(b.b) {
+	if !ok || b.closed || b.Len() != len(b.buf.b) {
 		return nil, false
 	}
-	return b.b, true
+	return b.buf.b, true
 }
 
 // keyedUnsafe reports whether net/http would replay req, bodiless, only because of its
