@@ -1,7 +1,6 @@
 package resilience
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -9,8 +8,6 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/failsafe-go/failsafe-go/common"
-	"github.com/failsafe-go/failsafe-go/policy"
-	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
 // State is a circuit breaker state as /readyz reports it.
@@ -44,8 +41,9 @@ func stateOf(s circuitbreaker.State) State {
 //     permit by recording a result, so a trial whose caller left is recorded as a success
 //     there (counting it as a failure would hold the circuit open for another Delay
 //     because of a client);
-//   - the whole-call Timeout firing during an attempt counts as a failure (the upstream was
-//     too slow), whereas the stock executor would see only the attempt's cancellation;
+//   - the whole-call timeout (the deadline of the executor's context) firing during an
+//     attempt counts as a failure (the upstream was too slow), whereas the stock executor
+//     would see only the attempt's cancellation;
 //   - a refusal carries the time until half-open (*OpenError) for Retry-After.
 type breaker struct {
 	name        string
@@ -94,7 +92,7 @@ func (b *breaker) Apply(inner func(failsafe.Execution[*http.Response]) *common.P
 			}
 		}
 		r := inner(exec)
-		if exec.IsCanceled() && !canceledByTimeout(exec) {
+		if exec.IsCanceled() && !canceledByTimeout(exec.Context()) {
 			// The caller went away: nothing was learnt about the upstream.
 			if b.cb.IsHalfOpen() {
 				b.cb.RecordSuccess() // releases the trial permit; see the type's doc
@@ -116,15 +114,4 @@ func (b *breaker) recordFailure() {
 	if b.cb.IsClosed() && b.consecutive.Add(1) >= b.threshold {
 		b.cb.Open()
 	}
-}
-
-// canceledByTimeout reports whether exec was canceled by a Timeout policy outside the
-// breaker (the whole-call timeout) rather than by the caller's context.
-func canceledByTimeout(exec failsafe.Execution[*http.Response]) bool {
-	ei, ok := exec.(policy.ExecutionInternal[*http.Response])
-	if !ok {
-		return false
-	}
-	_, res := ei.IsCanceledWithResult()
-	return res != nil && errors.Is(res.Error, timeout.ErrExceeded)
 }

@@ -6,6 +6,11 @@
 //	bulkhead -> timeout (whole call) -> retry (backoff, Retry-After, budget)
 //	         -> circuit breaker -> attempt timeout -> attempt (body read whole, capped)
 //
+// The failsafe-go executor runs the retry policy and the breaker. The bulkhead (failsafe-go's)
+// is taken around it, and the whole-call timeout is the deadline of the context the executor
+// runs in: the same order and failures (bulkhead.ErrFull, timeout.ErrExceeded) as policies of
+// the executor, without their per-call executors, results and timer (transport.go).
+//
 // A request only adds its context. Which requests may be retried, and how each failure
 // counts, is decided in one place (classify.go); Go's own transparent replay of requests is
 // switched off so that every resend goes through these policies (transport.go).
@@ -22,7 +27,6 @@ import (
 	"github.com/failsafe-go/failsafe-go/budget"
 	"github.com/failsafe-go/failsafe-go/bulkhead"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
-	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
 // Hooks are callbacks for metrics. Each may be nil; each must be safe for concurrent use
@@ -66,8 +70,10 @@ type Policy struct {
 	name    string
 	cfg     Config
 	breaker *breaker
+	// bulkhead bounds the calls in flight; the whole-call timeout starts once it let one in.
+	bulkhead bulkhead.Bulkhead[*http.Response]
 	// repeatable runs requests that may be sent again (Repeatable); once runs the others,
-	// retried only when never sent. Both share the bulkhead, the budget and the breaker.
+	// retried only when never sent. Both share the budget and the breaker.
 	repeatable, once failsafe.Executor[*http.Response]
 	opts             options
 }
@@ -83,19 +89,19 @@ func New(name string, cfg Config, opts ...Option) (*Policy, error) {
 		o(&p.opts)
 	}
 	p.breaker = newBreaker(name, cfg.CircuitBreaker, p.opts.logger, p.opts.hooks)
-	bh := bulkhead.NewBuilder[*http.Response](uint(cfg.Bulkhead.MaxConcurrent)).
+	p.bulkhead = bulkhead.NewBuilder[*http.Response](uint(cfg.Bulkhead.MaxConcurrent)).
 		WithMaxWaitTime(cfg.Bulkhead.MaxWait).
 		Build()
-	whole := timeout.New[*http.Response](cfg.Timeout)
-	// The attempt timeout is the attempt's own deadline (attempt.send), not a policy: the
-	// same failure (timeout.ErrExceeded, retried and counted by the breaker) at a fraction
-	// of a policy's per-call cost.
+	// The whole-call timeout is the deadline of the executor's context (call.RoundTrip) and
+	// the attempt timeout the attempt's own deadline (attempt.send), not policies: the same
+	// failures (timeout.ErrExceeded; an attempt's is retried, each counted by the breaker) at
+	// a fraction of a policy's per-call cost.
 	b := budget.NewBuilder().
 		WithMaxRate(cfg.Retry.Budget.MaxRatio).
 		WithMinConcurrency(uint(cfg.Retry.Budget.MinConcurrency)).
 		Build()
 	executor := func(retryable func(*http.Response, error) bool) failsafe.Executor[*http.Response] {
-		return failsafe.With[*http.Response](bh, whole, p.retryPolicy(b, retryable), p.breaker)
+		return failsafe.With[*http.Response](p.retryPolicy(b, retryable), p.breaker)
 	}
 	maxRetryAfter := cfg.Retry.MaxRetryAfter
 	p.repeatable = executor(func(resp *http.Response, err error) bool {

@@ -26,13 +26,14 @@ type call struct {
 }
 
 // RoundTrip runs one call through the policies: the executor built at start-up, given the
-// request's context, runs the attempts itself (no per-call policy or wrapper is built here).
+// call's context (the request's, with the whole-call deadline), runs the attempts itself (no
+// per-call policy or wrapper is built here).
 //
 // Every attempt runs synchronously inside the executor (a timeout cancels the attempt's
 // context and waits for it to return), and the bodies are read whole inside the attempt (the
 // network body is drained, capped, and closed there, so its connection is reused at once):
 // when the executor returns, no attempt is running and every context the timeouts made has
-// been canceled by them, so the per-call state can be reused.
+// been canceled, so the per-call state can be reused.
 func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	ex := c.policy.once
@@ -55,7 +56,7 @@ func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 			s.getBody = s.rewind
 		}
 	}
-	resp, err := ex.WithContext(req.Context()).GetWithExecution(s.fn)
+	resp, err := c.policy.execute(ex, s)
 	if !s.sent && s.body == nil && req.Body != nil {
 		_ = req.Body.Close() // never handed to a transport, which would have closed it
 	}
@@ -70,6 +71,35 @@ func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 		done(c.policy.name, outcomeOf(resp, err), time.Since(start))
 	}
 	return resp, err
+}
+
+// errCallTimeout is the cause of a call's context when its whole-call timeout expired.
+var errCallTimeout = errors.New("the call's timeout expired")
+
+// execute runs ex for the call s inside the bulkhead and, once it let the call in, under the
+// whole-call timeout: the deadline of the context ex runs in. Its expiry fails the call with
+// timeout.ErrExceeded, as a failsafe-go Timeout policy around the retry policy would: it
+// cancels the attempt in flight (the breaker counts that as a failure: canceledByTimeout) or
+// the backoff, and the call ends with no further attempt.
+func (p *Policy) execute(ex failsafe.Executor[*http.Response], s *run) (*http.Response, error) {
+	ctx := s.req.Context()
+	if err := p.bulkhead.AcquirePermitWithMaxWait(ctx, p.cfg.Bulkhead.MaxWait); err != nil {
+		return nil, err
+	}
+	defer p.bulkhead.ReleasePermit()
+	cctx, cancel := context.WithDeadlineCause(ctx, time.Now().Add(p.cfg.Timeout), errCallTimeout)
+	defer cancel()
+	resp, err := ex.WithContext(cctx).GetWithExecution(s.fn)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && canceledByTimeout(cctx) {
+		return nil, timeout.ErrExceeded
+	}
+	return resp, err
+}
+
+// canceledByTimeout reports whether ctx, a call's context or one made from it, was canceled by
+// the call's timeout rather than by the caller's context.
+func canceledByTimeout(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errCallTimeout)
 }
 
 // run is the state of one call, pooled: fn, bound once per run, is what the executor runs
