@@ -99,13 +99,18 @@ func (b *breaker) Apply(inner func(failsafe.Execution[*http.Response]) *common.P
 			}
 			return r
 		}
+		// r is this attempt's own result (the breaker is the innermost policy: the executor
+		// made r for this attempt and holds no other reference to it), so it is marked in
+		// place rather than copied as r.WithFailure and r.WithDone would.
 		if exec.IsCanceled() || breakerFailure(r.Result, r.Error) {
 			b.recordFailure()
-			return r.WithFailure()
+			r.Success, r.SuccessAll = false, false
+			return r
 		}
 		b.consecutive.Store(0)
 		b.cb.RecordSuccess()
-		return r.WithDone(true, true)
+		r.Done, r.Success = true, true
+		return r
 	}
 }
 
