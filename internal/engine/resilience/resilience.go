@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
@@ -76,6 +77,8 @@ type Policy struct {
 	// retried only when never sent. Both share the budget and the breaker.
 	repeatable, once failsafe.Executor[*http.Response]
 	opts             options
+	// runs holds the per-call state (run), its executors bound once to its context.
+	runs sync.Pool
 }
 
 // New builds the policies of the upstream name from cfg, which must be defaulted
@@ -113,6 +116,7 @@ func New(name string, cfg Config, opts ...Option) (*Policy, error) {
 	p.once = executor(func(_ *http.Response, err error) bool {
 		return err != nil && neverSent(err) && retryableError(err)
 	})
+	p.runs.New = p.newRun
 	return p, nil
 }
 

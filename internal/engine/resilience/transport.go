@@ -25,9 +25,9 @@ type call struct {
 	attempt *attempt
 }
 
-// RoundTrip runs one call through the policies: the executor built at start-up, given the
-// call's context (the request's, with the whole-call deadline), runs the attempts itself (no
-// per-call policy or wrapper is built here).
+// RoundTrip runs one call through the policies: the executor built at start-up, bound once to
+// the pooled call state's context (the request's, with the whole-call deadline: callCtx),
+// runs the attempts itself (no per-call policy, executor copy or wrapper is built here).
 //
 // Every attempt runs synchronously inside the executor (a timeout cancels the attempt's
 // context and waits for it to return), and the bodies are read whole inside the attempt (the
@@ -36,11 +36,7 @@ type call struct {
 // been canceled, so the per-call state can be reused.
 func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
-	ex := c.policy.once
-	if Repeatable(req) {
-		ex = c.policy.repeatable
-	}
-	s := runs.Get().(*run)
+	s := c.policy.runs.Get().(*run)
 	s.a, s.req, s.getBody = c.attempt, req, nil
 	if req.Body != nil && req.Body != http.NoBody {
 		s.getBody = req.GetBody
@@ -56,7 +52,7 @@ func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 			s.getBody = s.rewind
 		}
 	}
-	resp, err := c.policy.execute(ex, s)
+	resp, err := c.policy.execute(s, Repeatable(req))
 	if !s.sent && s.body == nil && req.Body != nil {
 		_ = req.Body.Close() // never handed to a transport, which would have closed it
 	}
@@ -73,37 +69,34 @@ func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// errCallTimeout is the cause of a call's context when its whole-call timeout expired.
-var errCallTimeout = errors.New("the call's timeout expired")
-
-// execute runs ex for the call s inside the bulkhead and, once it let the call in, under the
-// whole-call timeout: the deadline of the context ex runs in. Its expiry fails the call with
+// execute runs the call s, inside the bulkhead and, once it let the call in, under the
+// whole-call timeout, through the executor of its kind (repeatable or not) bound to the
+// call's context, which carries the timeout (callCtx). Its expiry fails the call with
 // timeout.ErrExceeded, as a failsafe-go Timeout policy around the retry policy would: it
 // cancels the attempt in flight (the breaker counts that as a failure: canceledByTimeout) or
 // the backoff, and the call ends with no further attempt.
-func (p *Policy) execute(ex failsafe.Executor[*http.Response], s *run) (*http.Response, error) {
+func (p *Policy) execute(s *run, repeatable bool) (*http.Response, error) {
 	ctx := s.req.Context()
 	if err := p.bulkhead.AcquirePermitWithMaxWait(ctx, p.cfg.Bulkhead.MaxWait); err != nil {
 		return nil, err
 	}
 	defer p.bulkhead.ReleasePermit()
-	cctx, cancel := context.WithDeadlineCause(ctx, time.Now().Add(p.cfg.Timeout), errCallTimeout)
-	defer cancel()
-	resp, err := ex.WithContext(cctx).GetWithExecution(s.fn)
-	if err != nil && errors.Is(err, context.DeadlineExceeded) && canceledByTimeout(cctx) {
+	s.ctx.start(ctx, time.Now().Add(p.cfg.Timeout))
+	defer s.ctx.stop()
+	ex := s.once
+	if repeatable {
+		ex = s.repeatable
+	}
+	resp, err := ex.GetWithExecution(s.fn)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && s.ctx.timedOut() {
 		return nil, timeout.ErrExceeded
 	}
 	return resp, err
 }
 
-// canceledByTimeout reports whether ctx, a call's context or one made from it, was canceled by
-// the call's timeout rather than by the caller's context.
-func canceledByTimeout(ctx context.Context) bool {
-	return errors.Is(context.Cause(ctx), errCallTimeout)
-}
-
-// run is the state of one call, pooled: fn, bound once per run, is what the executor runs
-// for each attempt.
+// run is the state of one call, pooled per Policy: fn, bound once per run, is what the
+// executor runs for each attempt, and the policy's executors are bound once per run to its
+// context, which each call restarts.
 type run struct {
 	a       *attempt
 	req     *http.Request
@@ -111,17 +104,23 @@ type run struct {
 	body    []byte // the request body, when it could not be rewound through GetBody
 	sent    bool   // req.Body was handed to an attempt
 	fn      func(failsafe.Execution[*http.Response]) (*http.Response, error)
+	ctx     callCtx
+	// repeatable and once are the policy's executors bound to ctx.
+	repeatable, once failsafe.Executor[*http.Response]
+	pool             *sync.Pool
 }
 
-var runs = sync.Pool{New: func() any {
-	s := &run{}
+// newRun makes a run of p for its pool.
+func (p *Policy) newRun() any {
+	s := &run{pool: &p.runs}
 	s.fn = s.attemptOnce
+	s.repeatable, s.once = p.repeatable.WithContext(&s.ctx), p.once.WithContext(&s.ctx)
 	return s
-}}
+}
 
 func (s *run) put() {
 	s.a, s.req, s.getBody, s.body, s.sent = nil, nil, nil, nil, false
-	runs.Put(s)
+	s.pool.Put(s)
 }
 
 func (s *run) rewind() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s.body)), nil }
@@ -140,7 +139,7 @@ func (s *run) attemptOnce(exec failsafe.Execution[*http.Response]) (*http.Respon
 		body = b
 	}
 	s.sent = true
-	return s.a.send(exec.Context(), s.req, body)
+	return s.a.send(&s.ctx, s.req, body)
 }
 
 // attempt is the innermost step: one attempt on the wire.
@@ -189,17 +188,24 @@ func (w *wroteTrace) wroteRequest(i httptrace.WroteRequestInfo) {
 	}
 }
 
-// send sends one attempt under the attempt timeout, when it is shorter than the call's. An
-// attempt that runs out of it fails with timeout.ErrExceeded, as a failsafe-go Timeout
-// policy between the breaker and the attempt would make it fail.
-func (a *attempt) send(ctx context.Context, req *http.Request, body io.ReadCloser) (*http.Response, error) {
-	if a.timeout <= 0 {
-		return a.roundTrip(ctx, req, body)
+// send sends one attempt under its own deadline: the call's (c), or the attempt timeout's
+// when it ends first. An attempt that runs out of the attempt timeout fails with
+// timeout.ErrExceeded, as a failsafe-go Timeout policy between the breaker and the attempt
+// would make it fail; one that runs out of the call's deadline ends the call (c.expire).
+func (a *attempt) send(c *callCtx, req *http.Request, body io.ReadCloser) (*http.Response, error) {
+	d, own := c.deadline, false
+	if a.timeout > 0 {
+		if t := time.Now().Add(a.timeout); t.Before(d) {
+			d, own = t, true
+		}
 	}
-	actx, cancel := context.WithTimeout(ctx, a.timeout)
+	actx, cancel := context.WithDeadline(c.Context, d)
 	resp, err := a.roundTrip(actx, req, body)
 	cancel()
-	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+	if err != nil && c.Context.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		if !own {
+			c.expire()
+		}
 		return nil, timeout.ErrExceeded
 	}
 	return resp, err
