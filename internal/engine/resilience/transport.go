@@ -87,7 +87,7 @@ func (p *Policy) execute(s *run, repeatable bool) (*http.Response, error) {
 	if repeatable {
 		ex = s.repeatable
 	}
-	resp, err := ex.GetWithExecution(s.fn)
+	resp, err := ex.Get(s.fn)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && s.ctx.timedOut() {
 		return nil, timeout.ErrExceeded
 	}
@@ -103,8 +103,11 @@ type run struct {
 	getBody func() (io.ReadCloser, error)
 	body    []byte // the request body, when it could not be rewound through GetBody
 	sent    bool   // req.Body was handed to an attempt
-	fn      func(failsafe.Execution[*http.Response]) (*http.Response, error)
-	ctx     callCtx
+	// attempts counts the attempts sent. An attempt the open circuit refused ends the call
+	// (never retried), so a sent attempt after the first is a retry.
+	attempts int
+	fn       func() (*http.Response, error)
+	ctx      callCtx
 	// repeatable and once are the policy's executors bound to ctx.
 	repeatable, once failsafe.Executor[*http.Response]
 	pool             *sync.Pool
@@ -119,16 +122,19 @@ func (p *Policy) newRun() any {
 }
 
 func (s *run) put() {
-	s.a, s.req, s.getBody, s.body, s.sent = nil, nil, nil, nil, false
+	s.a, s.req, s.getBody, s.body, s.sent, s.attempts = nil, nil, nil, nil, false, 0
 	s.pool.Put(s)
 }
 
 func (s *run) rewind() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s.body)), nil }
 
 // attemptOnce sends one attempt: the request's own body on the first, a rewound one after.
-func (s *run) attemptOnce(exec failsafe.Execution[*http.Response]) (*http.Response, error) {
+// It needs no failsafe.Execution (the executor copies one per attempt for a function that
+// takes it): the call's context and attempt count are the run's.
+func (s *run) attemptOnce() (*http.Response, error) {
+	s.attempts++
 	if hook := s.a.onAttempt; hook != nil {
-		hook(s.a.name, exec.IsRetry())
+		hook(s.a.name, s.attempts > 1)
 	}
 	body := s.req.Body
 	if s.getBody != nil && (s.sent || s.body != nil) {
