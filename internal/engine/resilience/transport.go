@@ -205,14 +205,10 @@ func (a *attempt) send(c *callCtx, req *http.Request, body io.ReadCloser) (*http
 			d, own = t, true
 		}
 	}
-	// context.WithDeadline's work with one allocation less (no closure around the timer's
-	// cancel): the timer cancels the attempt's context at d.
-	actx, cancel := context.WithCancel(c.Context)
-	timer := time.AfterFunc(time.Until(d), cancel)
+	actx, cancel := context.WithDeadline(c.Context, d)
 	resp, err := a.roundTrip(actx, req, body)
-	expired := !timer.Stop()
 	cancel()
-	if err != nil && expired && c.Context.Err() == nil {
+	if err != nil && c.Context.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		if !own {
 			c.expire()
 		}
