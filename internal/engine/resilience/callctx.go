@@ -100,10 +100,3 @@ func (c *callCtx) Err() error {
 	}
 	return c.Context.Err()
 }
-
-// canceledByTimeout reports whether ctx, a call's context, was ended by the call's timeout
-// rather than by the caller's context.
-func canceledByTimeout(ctx context.Context) bool {
-	c, ok := ctx.(*callCtx)
-	return ok && c.timedOut()
-}

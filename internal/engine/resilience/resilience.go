@@ -6,10 +6,12 @@
 //	bulkhead -> timeout (whole call) -> retry (backoff, Retry-After, budget)
 //	         -> circuit breaker -> attempt timeout -> attempt (body read whole, capped)
 //
-// The failsafe-go executor runs the retry policy and the breaker. The bulkhead (failsafe-go's)
-// is taken around it, and the whole-call timeout is the deadline of the context the executor
-// runs in: the same order and failures (bulkhead.ErrFull, timeout.ErrExceeded) as policies of
-// the executor, without their per-call executors, results and timer (transport.go).
+// The failsafe-go executor runs the retry policy, and each attempt passes the circuit breaker
+// (failsafe-go's, breaker.go) inside it. The bulkhead (failsafe-go's) is taken around the
+// executor, and the whole-call timeout is the deadline of the context the executor runs in:
+// the same order and failures (bulkhead.ErrFull, timeout.ErrExceeded, *OpenError) as
+// policies of the executor, without their per-call executors, results and timer
+// (transport.go).
 //
 // A request only adds its context. Which requests may be retried, and how each failure
 // counts, is decided in one place (classify.go); Go's own transparent replay of requests is
@@ -104,7 +106,7 @@ func New(name string, cfg Config, opts ...Option) (*Policy, error) {
 		WithMinConcurrency(uint(cfg.Retry.Budget.MinConcurrency)).
 		Build()
 	executor := func(retryable func(*http.Response, error) bool) failsafe.Executor[*http.Response] {
-		return failsafe.With[*http.Response](p.retryPolicy(b, retryable), p.breaker)
+		return failsafe.With[*http.Response](p.retryPolicy(b, retryable))
 	}
 	maxRetryAfter := cfg.Retry.MaxRetryAfter
 	p.repeatable = executor(func(resp *http.Response, err error) bool {

@@ -73,8 +73,8 @@ func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 // whole-call timeout, through the executor of its kind (repeatable or not) bound to the
 // call's context, which carries the timeout (callCtx). Its expiry fails the call with
 // timeout.ErrExceeded, as a failsafe-go Timeout policy around the retry policy would: it
-// cancels the attempt in flight (the breaker counts that as a failure: canceledByTimeout) or
-// the backoff, and the call ends with no further attempt.
+// cancels the attempt in flight (the breaker counts that as a failure) or the backoff, and
+// the call ends with no further attempt.
 func (p *Policy) execute(s *run, repeatable bool) (*http.Response, error) {
 	ctx := s.req.Context()
 	if err := p.bulkhead.AcquirePermitWithMaxWait(ctx, p.cfg.Bulkhead.MaxWait); err != nil {
@@ -108,6 +108,7 @@ type run struct {
 	attempts int
 	fn       func() (*http.Response, error)
 	ctx      callCtx
+	breaker  *breaker
 	// repeatable and once are the policy's executors bound to ctx.
 	repeatable, once failsafe.Executor[*http.Response]
 	pool             *sync.Pool
@@ -115,7 +116,7 @@ type run struct {
 
 // newRun makes a run of p for its pool.
 func (p *Policy) newRun() any {
-	s := &run{pool: &p.runs}
+	s := &run{pool: &p.runs, breaker: p.breaker}
 	s.fn = s.attemptOnce
 	s.repeatable, s.once = p.repeatable.WithContext(&s.ctx), p.once.WithContext(&s.ctx)
 	return s
@@ -128,10 +129,20 @@ func (s *run) put() {
 
 func (s *run) rewind() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s.body)), nil }
 
-// attemptOnce sends one attempt: the request's own body on the first, a rewound one after.
-// It needs no failsafe.Execution (the executor copies one per attempt for a function that
-// takes it): the call's context and attempt count are the run's.
+// attemptOnce runs one attempt through the breaker. It needs no failsafe.Execution (the
+// executor copies one per attempt for a function that takes it): the call's context and
+// attempt count are the run's.
 func (s *run) attemptOnce() (*http.Response, error) {
+	if err := s.breaker.acquire(); err != nil {
+		return nil, err
+	}
+	resp, err := s.send()
+	s.breaker.record(&s.ctx, resp, err)
+	return resp, err
+}
+
+// send sends one attempt: the request's own body on the first, a rewound one after.
+func (s *run) send() (*http.Response, error) {
 	s.attempts++
 	if hook := s.a.onAttempt; hook != nil {
 		hook(s.a.name, s.attempts > 1)
