@@ -1,16 +1,11 @@
 package resilience
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
 
-	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
-	"github.com/failsafe-go/failsafe-go/common"
-	"github.com/failsafe-go/failsafe-go/policy"
-	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
 // State is a circuit breaker state as /readyz reports it.
@@ -33,9 +28,11 @@ func stateOf(s circuitbreaker.State) State {
 	return StateClosed
 }
 
-// breaker is a failsafe-go policy around a failsafe-go circuit breaker. The breaker itself
-// (time-windowed failure rate, open delay, half-open trials, state listeners) is
-// failsafe-go's; this policy adds what its stock executor lacks:
+// breaker is the circuit breaker step of every attempt, around a failsafe-go circuit breaker.
+// The breaker itself (time-windowed failure rate, open delay, half-open trials, state
+// listeners) is failsafe-go's; each attempt the executor's retry policy runs passes it
+// (run.attemptOnce: acquire, then record), as an innermost policy of the executor would, and
+// it adds what failsafe-go's stock breaker policy lacks:
 //
 //   - a second trigger: FailureThreshold consecutive failures open the circuit whatever the
 //     failure rate (failsafe-go counts one kind of threshold per breaker);
@@ -44,8 +41,9 @@ func stateOf(s circuitbreaker.State) State {
 //     permit by recording a result, so a trial whose caller left is recorded as a success
 //     there (counting it as a failure would hold the circuit open for another Delay
 //     because of a client);
-//   - the whole-call Timeout firing during an attempt counts as a failure (the upstream was
-//     too slow), whereas the stock executor would see only the attempt's cancellation;
+//   - the whole-call timeout (the deadline of the executor's context) firing during an
+//     attempt counts as a failure (the upstream was too slow), whereas the stock policy
+//     would see only the attempt's cancellation;
 //   - a refusal carries the time until half-open (*OpenError) for Retry-After.
 type breaker struct {
 	name        string
@@ -80,35 +78,31 @@ func newBreaker(name string, c CircuitBreaker, logger *slog.Logger, hooks Hooks)
 // State returns the circuit's state.
 func (b *breaker) State() State { return stateOf(b.cb.State()) }
 
-// ToExecutor returns the breaker itself: it implements failsafe-go's policy executor
-// contract (Apply).
-func (b *breaker) ToExecutor(_ *http.Response) any { return b }
-
-// Apply runs one attempt through the breaker.
-func (b *breaker) Apply(inner func(failsafe.Execution[*http.Response]) *common.PolicyResult[*http.Response]) func(failsafe.Execution[*http.Response]) *common.PolicyResult[*http.Response] {
-	return func(exec failsafe.Execution[*http.Response]) *common.PolicyResult[*http.Response] {
-		if !b.cb.TryAcquirePermit() {
-			return &common.PolicyResult[*http.Response]{
-				Error: &OpenError{Upstream: b.name, RemainingDelay: b.cb.RemainingDelay()},
-				Done:  true,
-			}
-		}
-		r := inner(exec)
-		if exec.IsCanceled() && !canceledByTimeout(exec) {
-			// The caller went away: nothing was learnt about the upstream.
-			if b.cb.IsHalfOpen() {
-				b.cb.RecordSuccess() // releases the trial permit; see the type's doc
-			}
-			return r
-		}
-		if exec.IsCanceled() || breakerFailure(r.Result, r.Error) {
-			b.recordFailure()
-			return r.WithFailure()
-		}
-		b.consecutive.Store(0)
-		b.cb.RecordSuccess()
-		return r.WithDone(true, true)
+// acquire lets an attempt through, or refuses it (*OpenError) while the circuit is open or
+// its half-open trials are taken.
+func (b *breaker) acquire() error {
+	if !b.cb.TryAcquirePermit() {
+		return &OpenError{Upstream: b.name, RemainingDelay: b.cb.RemainingDelay()}
 	}
+	return nil
+}
+
+// record counts the outcome of an attempt acquire let through; c is its call's context.
+func (b *breaker) record(c *callCtx, resp *http.Response, err error) {
+	canceled := c.Err() != nil
+	if canceled && !c.timedOut() {
+		// The caller went away: nothing was learnt about the upstream.
+		if b.cb.IsHalfOpen() {
+			b.cb.RecordSuccess() // releases the trial permit; see the type's doc
+		}
+		return
+	}
+	if canceled || breakerFailure(resp, err) {
+		b.recordFailure()
+		return
+	}
+	b.consecutive.Store(0)
+	b.cb.RecordSuccess()
 }
 
 func (b *breaker) recordFailure() {
@@ -116,15 +110,4 @@ func (b *breaker) recordFailure() {
 	if b.cb.IsClosed() && b.consecutive.Add(1) >= b.threshold {
 		b.cb.Open()
 	}
-}
-
-// canceledByTimeout reports whether exec was canceled by a Timeout policy outside the
-// breaker (the whole-call timeout) rather than by the caller's context.
-func canceledByTimeout(exec failsafe.Execution[*http.Response]) bool {
-	ei, ok := exec.(policy.ExecutionInternal[*http.Response])
-	if !ok {
-		return false
-	}
-	_, res := ei.IsCanceledWithResult()
-	return res != nil && errors.Is(res.Error, timeout.ErrExceeded)
 }

@@ -6,6 +6,13 @@
 //	bulkhead -> timeout (whole call) -> retry (backoff, Retry-After, budget)
 //	         -> circuit breaker -> attempt timeout -> attempt (body read whole, capped)
 //
+// The failsafe-go executor runs the retry policy, and each attempt passes the circuit breaker
+// (failsafe-go's, breaker.go) inside it. The bulkhead (failsafe-go's) is taken around the
+// executor, and the whole-call timeout is the deadline of the context the executor runs in:
+// the same order and failures (bulkhead.ErrFull, timeout.ErrExceeded, *OpenError) as
+// policies of the executor, without their per-call executors, results and timer
+// (transport.go).
+//
 // A request only adds its context. Which requests may be retried, and how each failure
 // counts, is decided in one place (classify.go); Go's own transparent replay of requests is
 // switched off so that every resend goes through these policies (transport.go).
@@ -16,13 +23,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/budget"
 	"github.com/failsafe-go/failsafe-go/bulkhead"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
-	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
 // Hooks are callbacks for metrics. Each may be nil; each must be safe for concurrent use
@@ -66,10 +73,14 @@ type Policy struct {
 	name    string
 	cfg     Config
 	breaker *breaker
+	// bulkhead bounds the calls in flight; the whole-call timeout starts once it let one in.
+	bulkhead bulkhead.Bulkhead[*http.Response]
 	// repeatable runs requests that may be sent again (Repeatable); once runs the others,
-	// retried only when never sent. Both share the bulkhead, the budget and the breaker.
+	// retried only when never sent. Both share the budget and the breaker.
 	repeatable, once failsafe.Executor[*http.Response]
 	opts             options
+	// runs holds the per-call state (run), its executors bound once to its context.
+	runs sync.Pool
 }
 
 // New builds the policies of the upstream name from cfg, which must be defaulted
@@ -83,19 +94,19 @@ func New(name string, cfg Config, opts ...Option) (*Policy, error) {
 		o(&p.opts)
 	}
 	p.breaker = newBreaker(name, cfg.CircuitBreaker, p.opts.logger, p.opts.hooks)
-	bh := bulkhead.NewBuilder[*http.Response](uint(cfg.Bulkhead.MaxConcurrent)).
+	p.bulkhead = bulkhead.NewBuilder[*http.Response](uint(cfg.Bulkhead.MaxConcurrent)).
 		WithMaxWaitTime(cfg.Bulkhead.MaxWait).
 		Build()
-	whole := timeout.New[*http.Response](cfg.Timeout)
-	// The attempt timeout is the attempt's own deadline (attempt.send), not a policy: the
-	// same failure (timeout.ErrExceeded, retried and counted by the breaker) at a fraction
-	// of a policy's per-call cost.
+	// The whole-call timeout is the deadline of the executor's context (call.RoundTrip) and
+	// the attempt timeout the attempt's own deadline (attempt.send), not policies: the same
+	// failures (timeout.ErrExceeded; an attempt's is retried, each counted by the breaker) at
+	// a fraction of a policy's per-call cost.
 	b := budget.NewBuilder().
 		WithMaxRate(cfg.Retry.Budget.MaxRatio).
 		WithMinConcurrency(uint(cfg.Retry.Budget.MinConcurrency)).
 		Build()
 	executor := func(retryable func(*http.Response, error) bool) failsafe.Executor[*http.Response] {
-		return failsafe.With[*http.Response](bh, whole, p.retryPolicy(b, retryable), p.breaker)
+		return failsafe.With[*http.Response](p.retryPolicy(b, retryable))
 	}
 	maxRetryAfter := cfg.Retry.MaxRetryAfter
 	p.repeatable = executor(func(resp *http.Response, err error) bool {
@@ -107,6 +118,7 @@ func New(name string, cfg Config, opts ...Option) (*Policy, error) {
 	p.once = executor(func(_ *http.Response, err error) bool {
 		return err != nil && neverSent(err) && retryableError(err)
 	})
+	p.runs.New = p.newRun
 	return p, nil
 }
 

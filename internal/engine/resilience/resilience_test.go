@@ -508,3 +508,55 @@ func TestBodyBuffers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The whole-call timeout ends a call waiting out a backoff with timeout.ErrExceeded, at its
+// deadline (long before the backoff's end) and with no further attempt, and that is no
+// breaker failure (only the 503 is); the caller leaving during a backoff ends the call with
+// its own error.
+func TestCallEndsDuringBackoff(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name  string
+		leave time.Duration // the caller's own timeout; 0: none
+		want  error
+	}{
+		{"the call's timeout", 0, timeout.ErrExceeded},
+		{"the caller leaves", 50 * time.Millisecond, context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var attempts atomic.Int32
+			// The backoff (1 s to 2 s) outlasts the call's timeout (150 ms).
+			p, err := New("up", defaulted(Config{Timeout: 150 * time.Millisecond,
+				Retry:          Retry{InitialBackoff: 2 * time.Second, MaxBackoff: 2 * time.Second},
+				CircuitBreaker: CircuitBreaker{FailureThreshold: 2}}),
+				WithHooks(Hooks{Attempt: func(string, bool) { attempts.Add(1) }}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			ctx := context.Background()
+			if tc.leave > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.leave)
+				defer cancel()
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+			start := time.Now()
+			_, err = p.RoundTripper(tr).RoundTrip(req)
+			took := time.Since(start)
+			if !errors.Is(err, tc.want) || (tc.want != timeout.ErrExceeded && errors.Is(err, timeout.ErrExceeded)) {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if attempts.Load() != 1 || took > 900*time.Millisecond {
+				t.Fatalf("%d attempts in %s, want 1, ended before the backoff's end", attempts.Load(), took)
+			}
+			if p.State() != StateClosed {
+				t.Fatalf("circuit %s after one 503, want closed", p.State())
+			}
+		})
+	}
+}

@@ -26,21 +26,18 @@ type call struct {
 	attempt *attempt
 }
 
-// RoundTrip runs one call through the policies: the executor built at start-up, given the
-// request's context, runs the attempts itself (no per-call policy or wrapper is built here).
+// RoundTrip runs one call through the policies: the executor built at start-up, bound once to
+// the pooled call state's context (the request's, with the whole-call deadline: callCtx),
+// runs the attempts itself (no per-call policy, executor copy or wrapper is built here).
 //
 // Every attempt runs synchronously inside the executor (a timeout cancels the attempt's
 // context and waits for it to return), and the bodies are read whole inside the attempt (the
 // network body is drained, capped, and closed there, so its connection is reused at once):
 // when the executor returns, no attempt is running and every context the timeouts made has
-// been canceled by them, so the per-call state can be reused.
+// been canceled, so the per-call state can be reused.
 func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
-	ex := c.policy.once
-	if Repeatable(req) {
-		ex = c.policy.repeatable
-	}
-	s := runs.Get().(*run)
+	s := c.policy.runs.Get().(*run)
 	s.a, s.req, s.getBody = c.attempt, req, nil
 	if req.Body != nil && req.Body != http.NoBody {
 		s.getBody = req.GetBody
@@ -56,7 +53,7 @@ func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 			s.getBody = s.rewind
 		}
 	}
-	resp, err := ex.WithContext(req.Context()).GetWithExecution(s.fn)
+	resp, err := c.policy.execute(s, Repeatable(req))
 	if !s.sent && s.body == nil && req.Body != nil {
 		_ = req.Body.Close() // never handed to a transport, which would have closed it
 	}
@@ -73,34 +70,83 @@ func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// run is the state of one call, pooled: fn, bound once per run, is what the executor runs
-// for each attempt.
+// execute runs the call s, inside the bulkhead and, once it let the call in, under the
+// whole-call timeout, through the executor of its kind (repeatable or not) bound to the
+// call's context, which carries the timeout (callCtx). Its expiry fails the call with
+// timeout.ErrExceeded, as a failsafe-go Timeout policy around the retry policy would: it
+// cancels the attempt in flight (the breaker counts that as a failure) or the backoff, and
+// the call ends with no further attempt.
+func (p *Policy) execute(s *run, repeatable bool) (*http.Response, error) {
+	ctx := s.req.Context()
+	if err := p.bulkhead.AcquirePermitWithMaxWait(ctx, p.cfg.Bulkhead.MaxWait); err != nil {
+		return nil, err
+	}
+	defer p.bulkhead.ReleasePermit()
+	s.ctx.start(ctx, time.Now().Add(p.cfg.Timeout))
+	defer s.ctx.stop()
+	ex := s.once
+	if repeatable {
+		ex = s.repeatable
+	}
+	resp, err := ex.Get(s.fn)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && s.ctx.timedOut() {
+		return nil, timeout.ErrExceeded
+	}
+	return resp, err
+}
+
+// run is the state of one call, pooled per Policy: fn, bound once per run, is what the
+// executor runs for each attempt, and the policy's executors are bound once per run to its
+// context, which each call restarts.
 type run struct {
 	a       *attempt
 	req     *http.Request
 	getBody func() (io.ReadCloser, error)
 	body    []byte // the request body, when it could not be rewound through GetBody
 	sent    bool   // req.Body was handed to an attempt
-	fn      func(failsafe.Execution[*http.Response]) (*http.Response, error)
+	// attempts counts the attempts sent. An attempt the open circuit refused ends the call
+	// (never retried), so a sent attempt after the first is a retry.
+	attempts int
+	fn       func() (*http.Response, error)
+	ctx      callCtx
+	breaker  *breaker
+	// repeatable and once are the policy's executors bound to ctx.
+	repeatable, once failsafe.Executor[*http.Response]
+	pool             *sync.Pool
 }
 
-var runs = sync.Pool{New: func() any {
-	s := &run{}
+// newRun makes a run of p for its pool.
+func (p *Policy) newRun() any {
+	s := &run{pool: &p.runs, breaker: p.breaker}
 	s.fn = s.attemptOnce
+	s.repeatable, s.once = p.repeatable.WithContext(&s.ctx), p.once.WithContext(&s.ctx)
 	return s
-}}
+}
 
 func (s *run) put() {
-	s.a, s.req, s.getBody, s.body, s.sent = nil, nil, nil, nil, false
-	runs.Put(s)
+	s.a, s.req, s.getBody, s.body, s.sent, s.attempts = nil, nil, nil, nil, false, 0
+	s.pool.Put(s)
 }
 
 func (s *run) rewind() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s.body)), nil }
 
-// attemptOnce sends one attempt: the request's own body on the first, a rewound one after.
-func (s *run) attemptOnce(exec failsafe.Execution[*http.Response]) (*http.Response, error) {
+// attemptOnce runs one attempt through the breaker. It needs no failsafe.Execution (the
+// executor copies one per attempt for a function that takes it): the call's context and
+// attempt count are the run's.
+func (s *run) attemptOnce() (*http.Response, error) {
+	if err := s.breaker.acquire(); err != nil {
+		return nil, err
+	}
+	resp, err := s.send()
+	s.breaker.record(&s.ctx, resp, err)
+	return resp, err
+}
+
+// send sends one attempt: the request's own body on the first, a rewound one after.
+func (s *run) send() (*http.Response, error) {
+	s.attempts++
 	if hook := s.a.onAttempt; hook != nil {
-		hook(s.a.name, exec.IsRetry())
+		hook(s.a.name, s.attempts > 1)
 	}
 	body := s.req.Body
 	if s.getBody != nil && (s.sent || s.body != nil) {
@@ -111,7 +157,7 @@ func (s *run) attemptOnce(exec failsafe.Execution[*http.Response]) (*http.Respon
 		body = b
 	}
 	s.sent = true
-	return s.a.send(exec.Context(), s.req, body)
+	return s.a.send(&s.ctx, s.req, body)
 }
 
 // attempt is the innermost step: one attempt on the wire.
@@ -160,17 +206,24 @@ func (w *wroteTrace) wroteRequest(i httptrace.WroteRequestInfo) {
 	}
 }
 
-// send sends one attempt under the attempt timeout, when it is shorter than the call's. An
-// attempt that runs out of it fails with timeout.ErrExceeded, as a failsafe-go Timeout
-// policy between the breaker and the attempt would make it fail.
-func (a *attempt) send(ctx context.Context, req *http.Request, body io.ReadCloser) (*http.Response, error) {
-	if a.timeout <= 0 {
-		return a.roundTrip(ctx, req, body)
+// send sends one attempt under its own deadline: the call's (c), or the attempt timeout's
+// when it ends first. An attempt that runs out of the attempt timeout fails with
+// timeout.ErrExceeded, as a failsafe-go Timeout policy between the breaker and the attempt
+// would make it fail; one that runs out of the call's deadline ends the call (c.expire).
+func (a *attempt) send(c *callCtx, req *http.Request, body io.ReadCloser) (*http.Response, error) {
+	d, own := c.deadline, false
+	if a.timeout > 0 {
+		if t := time.Now().Add(a.timeout); t.Before(d) {
+			d, own = t, true
+		}
 	}
-	actx, cancel := context.WithTimeout(ctx, a.timeout)
+	actx, cancel := context.WithDeadline(c.Context, d)
 	resp, err := a.roundTrip(actx, req, body)
 	cancel()
-	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+	if err != nil && c.Context.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		if !own {
+			c.expire()
+		}
 		return nil, timeout.ErrExceeded
 	}
 	return resp, err
