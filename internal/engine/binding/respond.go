@@ -118,9 +118,11 @@ func (o *Op) respond(ctx context.Context, resp *http.Response, err error) (Answe
 
 // validate checks the projected data against the public data schema: in place when the fast
 // path can tell it is valid (no tree, no allocation), else decoded, so that the verdict and
-// the cause come from Schema.Validate.
+// the cause come from Schema.Validate. The projection read the answer with a strict
+// tokenizer (UTF-8, no duplicate names, one value) and copied what it kept verbatim, so
+// only the limits strictjson.Decode adds are checked before the fast path.
 func (o *Op) validate(data []byte) error {
-	if validation.ValidJSON(data, o.c.schemas...) {
+	if strictjson.WithinDefaultLimits(data) && validation.ValidAccepted(data, o.c.schemas...) {
 		return nil
 	}
 	v, err := strictjson.Decode(data, 0)

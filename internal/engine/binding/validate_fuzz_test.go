@@ -1,6 +1,7 @@
 package binding
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/contractgate/contractgate/internal/engine/strictjson"
@@ -22,6 +23,9 @@ func FuzzValidateProjected(f *testing.F) {
 		`{"id":"p1","name":"Mug","priceCents":1,"variants":[{"sku":"a","price":{"amount":1,"currency":"EURO"}}]}`,
 		`{"id":"p1","name":"Mug","priceCents":9223372036854775808}`,
 		`{"id":"p1","name":"Mug","priceCents":1,"extra":[[[[{"a":null}]]]]}`,
+		`{"id":"p1","name":"Mug","priceCents":1,"extra":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`,
+		`{"id":"p1","name":"Mug","priceCents":1e9999}`,
+		`{"id":"p1","name":"Mug","priceCents":1,"extra":{"n":1e-999,"m":1E+0001}}`,
 	} {
 		f.Add(seed)
 	}
@@ -32,6 +36,11 @@ func FuzzValidateProjected(f *testing.F) {
 		data, err := sc.project(nil, o.c.field, o.c.project)
 		if err != nil {
 			return
+		}
+		// validate checks only the limits before the fast path: what the projection kept is
+		// strict by construction.
+		if _, ok := strictjson.Accepts(data); ok != strictjson.WithinDefaultLimits(data) {
+			t.Fatalf("Accepts = %v but WithinDefaultLimits = %v: %s", ok, !ok, data)
 		}
 		slow := true
 		v, err := strictjson.Decode(data, 0)

@@ -32,7 +32,7 @@ func Accepts(data []byte) (value []byte, ok bool) {
 		return nil, false
 	}
 	v := bytes.Trim(data, " \t\r\n")
-	return v, len(v) > 0 && withinDefaultLimits(v)
+	return v, len(v) > 0 && WithinDefaultLimits(v)
 }
 
 // tokenizer is a pooled jsontext decoder reading a byte slice in place.
@@ -43,9 +43,11 @@ type tokenizer struct {
 
 var tokenizerPool = sync.Pool{New: func() any { return new(tokenizer) }}
 
-// withinDefaultLimits reports whether v, one well-formed JSON value, is within the default
-// limits: nesting, containers, number literals.
-func withinDefaultLimits(v []byte) bool {
+// WithinDefaultLimits reports whether v, one JSON value the strict tokenizer accepts (no
+// surrounding whitespace), is within the default limits: nesting, containers, number
+// literals. For such a v, Accepts(v) is WithinDefaultLimits(v): a caller holding bytes known
+// to be strict (a subset of an accepted value, copied verbatim) checks only the limits.
+func WithinDefaultLimits(v []byte) bool {
 	depth, containers := 0, 0
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
@@ -64,11 +66,17 @@ func withinDefaultLimits(v []byte) bool {
 		case c == '}' || c == ']':
 			depth--
 		case c == '-' || c >= '0' && c <= '9':
-			end := i
-			for end < len(v) && (v[end] >= '0' && v[end] <= '9' || v[end] == '-' || v[end] == '+' || v[end] == '.' || v[end] == 'e' || v[end] == 'E') {
-				end++
+			end, exp := i+1, false
+			for ; end < len(v); end++ {
+				d := v[end]
+				if d == 'e' || d == 'E' {
+					exp = true
+				} else if !(d >= '0' && d <= '9' || d == '-' || d == '+' || d == '.') {
+					break
+				}
 			}
-			if !(Limits{}).NumberWithin(unsafe.String(unsafe.SliceData(v[i:end]), end-i)) {
+			// Only a long literal or one with an exponent can be outside the number limits.
+			if (exp || end-i > DefaultMaxNumberLength) && !(Limits{}).NumberWithin(unsafe.String(unsafe.SliceData(v[i:end]), end-i)) {
 				return false
 			}
 			i = end - 1

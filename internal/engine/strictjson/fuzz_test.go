@@ -45,6 +45,9 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := Decode(data, 0)
 		stdValid := json.Valid(data)
+		if _, ok := Accepts(data); ok != (err == nil) {
+			t.Fatalf("Accepts = %v, Decode's error %v: %q", ok, err, data)
+		}
 
 		if err != nil {
 			if v != nil {

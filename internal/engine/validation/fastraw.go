@@ -34,6 +34,27 @@ func ValidJSON(data []byte, schemas ...*Schema) bool {
 	if !ok {
 		return false
 	}
+	return validRaw(v, schemas)
+}
+
+// ValidAccepted is ValidJSON for a value the caller knows strictjson.Accepts accepts, with
+// no surrounding whitespace (the value Accepts returns, or a projection of one that keeps
+// members and elements verbatim and whose limits are checked): it skips that pass.
+func ValidAccepted(value []byte, schemas ...*Schema) bool {
+	for _, s := range schemas {
+		if s == nil || s.s.fast == nil {
+			return false
+		}
+	}
+	if len(value) == 0 {
+		return false
+	}
+	return validRaw(value, schemas)
+}
+
+// validRaw runs the fast checks of schemas (each fast-compiled) over v, one value
+// strictjson.Accepts accepts.
+func validRaw(v []byte, schemas []*Schema) bool {
 	rc := rawPool.Get().(*rawCheck)
 	defer rc.put()
 	rc.b = v
