@@ -99,3 +99,21 @@ type discardWriter struct{ h http.Header }
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) WriteHeader(int)             {}
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkValidateProjected is the check of the projected answer alone.
+func BenchmarkValidateProjected(b *testing.B) {
+	o := mustOp(b, fixtureSet(b), "getProduct")
+	sc := new(scanner)
+	sc.in.Write(productAnswer())
+	data, err := sc.project(nil, o.c.field, o.c.project)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := o.validate(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

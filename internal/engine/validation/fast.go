@@ -66,9 +66,14 @@ type node struct {
 	min, max, exMin, exMax *float64
 	multipleOf             float64
 
-	props        map[string]*node
-	propList     []prop // props, for iteration without ranging over the instance
-	required     []string
+	props    map[string]*node
+	propList []prop // props, for iteration without ranging over the instance
+	required []string
+	// members is props and required by name, for the check over bytes (fastraw.go): one
+	// lookup per member of the instance; reqMask has a bit per distinct required name.
+	members      memberTable
+	reqMask      uint64
+	indexed      bool // members and reqMask are built (false: over 64 required names)
 	additional   *node
 	minProps     int
 	maxProps     int // -1: absent
@@ -96,6 +101,88 @@ var unsupported = map[string]bool{
 	"dependentSchemas": true, "dependencies": true, "if": true, "then": true, "else": true,
 	"unevaluatedItems": true, "unevaluatedProperties": true, "additionalItems": true,
 	"contentSchema": true,
+}
+
+// memberInfo is what an object schema says of one member name: its declared property's node
+// (nil when only required), and its bit in the node's reqMask (0 when not required).
+type memberInfo struct {
+	node *node
+	req  uint64
+}
+
+// memberTable finds a member name's memberInfo: open addressing over a hash of the name's
+// length and a few of its bytes, cheaper than a Go map's hash for the short names of a
+// contract.
+type memberTable struct {
+	slots []memberSlot
+	mask  uint32
+}
+
+type memberSlot struct {
+	name string
+	info memberInfo
+	used bool
+}
+
+func memberHash(name string) uint32 {
+	n := len(name)
+	if n == 0 {
+		return 0
+	}
+	return uint32(n)*0x9E3779B1 ^ uint32(name[0])*0x85EBCA6B ^ uint32(name[n-1])*0xC2B2AE35 ^ uint32(name[n/2])*0x27D4EB2F
+}
+
+// find returns the memberInfo of name; ok false when the schema says nothing of it.
+func (t *memberTable) find(name string) (memberInfo, bool) {
+	if t.slots == nil {
+		return memberInfo{}, false
+	}
+	for i := memberHash(name) & t.mask; t.slots[i].used; i = (i + 1) & t.mask {
+		if t.slots[i].name == name {
+			return t.slots[i].info, true
+		}
+	}
+	return memberInfo{}, false
+}
+
+// indexMembers builds n.members from n.props and n.required; false when n requires more
+// than 64 distinct names (the check over bytes then leaves such objects to the tree).
+func (n *node) indexMembers() bool {
+	if n.props == nil && n.required == nil {
+		return true
+	}
+	byName := make(map[string]memberInfo, len(n.props)+len(n.required))
+	for name, c := range n.props {
+		byName[name] = memberInfo{node: c}
+	}
+	bit := 0
+	for _, name := range n.required {
+		m := byName[name]
+		if m.req != 0 {
+			continue // listed twice
+		}
+		if bit == 64 {
+			n.reqMask = 0
+			return false
+		}
+		m.req = 1 << bit
+		n.reqMask |= m.req
+		bit++
+		byName[name] = m
+	}
+	size := 4
+	for size < 2*len(byName) {
+		size *= 2
+	}
+	n.members = memberTable{slots: make([]memberSlot, size), mask: uint32(size - 1)}
+	for name, m := range byName {
+		i := memberHash(name) & n.members.mask
+		for n.members.slots[i].used {
+			i = (i + 1) & n.members.mask
+		}
+		n.members.slots[i] = memberSlot{name: name, info: m, used: true}
+	}
+	return true
 }
 
 // prop is one declared property.
@@ -165,6 +252,7 @@ func (fc *fastCompiler) fill(n *node, raw any, at string) error {
 				return err
 			}
 		}
+		n.indexed = n.indexMembers()
 		return nil
 	}
 	return fmt.Errorf("%s: not a schema", at)

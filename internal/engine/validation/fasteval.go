@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -156,7 +155,11 @@ func (n *node) checkType(v any) verdict {
 // isIntegral reports whether a JSON number is mathematically an integer ("2", "2.0", "2e3").
 func isIntegral(num json.Number) verdict {
 	s := string(num)
-	if !strings.ContainsAny(s, ".eE") {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ { // a byte loop: cheaper than strings.ContainsAny here
+		plain = s[i] != '.' && s[i] != 'e' && s[i] != 'E'
+	}
+	if plain {
 		return valid
 	}
 	f, err := strconv.ParseFloat(s, 64)

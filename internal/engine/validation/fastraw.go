@@ -93,7 +93,8 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index after the string starting at b[i].
+// skipString returns the index after the string starting at b[i]. A byte loop: the strings
+// of JSON text, member names above all, are too short for bytes.IndexByte to pay.
 func skipString(b []byte, i int) int {
 	for i++; i < len(b); i++ {
 		switch b[i] {
@@ -247,11 +248,11 @@ func (rc *rawCheck) object(n *node, i int) (verdict, int) {
 	if n.props == nil && n.required == nil && n.additional == nil && n.minProps <= 0 && n.maxProps < 0 {
 		return valid, -1
 	}
-	if len(n.required) > 64 {
+	if !n.indexed {
 		return unsure, 0
 	}
 	b := rc.b
-	var seen uint64 // the required members present, by index into n.required
+	var seen uint64 // the required members present, by their bits in n.reqMask
 	count := 0
 	i++
 	for {
@@ -270,14 +271,12 @@ func (rc *rawCheck) object(n *node, i int) (verdict, int) {
 		}
 		i = skipSpace(b, skipSpace(b, ne)+1) // past the ':'
 		count++
-		for k, req := range n.required {
-			if req == string(name) {
-				seen |= 1 << k
+		child := n.additional
+		if m, ok := n.members.find(view(name)); ok {
+			seen |= m.req
+			if m.node != nil {
+				child = m.node
 			}
-		}
-		child, declared := n.props[string(name)]
-		if !declared {
-			child = n.additional
 		}
 		if child == nil {
 			i = skip(b, i)
@@ -289,13 +288,8 @@ func (rc *rawCheck) object(n *node, i int) (verdict, int) {
 		}
 		i = e
 	}
-	if count < n.minProps || n.maxProps >= 0 && count > n.maxProps {
+	if count < n.minProps || n.maxProps >= 0 && count > n.maxProps || seen != n.reqMask {
 		return invalid, 0
-	}
-	for k := range n.required {
-		if seen&(1<<k) == 0 {
-			return invalid, 0
-		}
 	}
 	return valid, i
 }
