@@ -103,16 +103,14 @@ func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 // BenchmarkValidateProjected is the check of the projected answer alone.
 func BenchmarkValidateProjected(b *testing.B) {
 	o := mustOp(b, fixtureSet(b), "getProduct")
-	sc := new(scanner)
-	sc.in.Write(productAnswer())
-	data, err := sc.project(nil, o.c.field, o.c.project)
-	if err != nil {
-		b.Fatal(err)
+	data, accepted, err := projectBoth(b, o, productAnswer())
+	if err != nil || !accepted {
+		b.Fatal(err, accepted)
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := o.validate(data); err != nil {
+		if err := o.validate(data, true); err != nil {
 			b.Fatal(err)
 		}
 	}
