@@ -22,6 +22,7 @@ type proj struct {
 	// or type object): only props, and extra for the other members, are kept.
 	object bool
 	props  map[string]*proj
+	names  strictjson.Names[*proj] // props, for the lookup of each member
 	// extra projects the members props does not name; nil drops them.
 	extra *proj
 	// items projects array elements; nil keeps them as is.
@@ -84,6 +85,7 @@ func (pc *projector) compile(schemas []*openapi3.Schema) *proj {
 			}
 			p.props[name] = pc.compile(list)
 		}
+		p.names = strictjson.NewNames(p.props)
 		switch {
 		case extraAll:
 			p.extra = keepAll
@@ -271,7 +273,7 @@ func (p *proj) member(sc *scanner, raw []byte) (*proj, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := p.props[string(name)]; ok {
+	if c, ok := p.names.Find(name); ok {
 		return c, nil
 	}
 	return p.extra, nil

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/contractgate/contractgate/internal/engine/strictjson"
 )
 
 // The fast path. A contract's schemas are also compiled into a tree of plain Go checks for
@@ -71,7 +73,7 @@ type node struct {
 	required []string
 	// members is props and required by name, for the check over bytes (fastraw.go): one
 	// lookup per member of the instance; reqMask has a bit per distinct required name.
-	members      memberTable
+	members      strictjson.Names[memberInfo]
 	reqMask      uint64
 	indexed      bool // members and reqMask are built (false: over 64 required names)
 	additional   *node
@@ -110,41 +112,6 @@ type memberInfo struct {
 	req  uint64
 }
 
-// memberTable finds a member name's memberInfo: open addressing over a hash of the name's
-// length and a few of its bytes, cheaper than a Go map's hash for the short names of a
-// contract.
-type memberTable struct {
-	slots []memberSlot
-	mask  uint32
-}
-
-type memberSlot struct {
-	name string
-	info memberInfo
-	used bool
-}
-
-func memberHash(name string) uint32 {
-	n := len(name)
-	if n == 0 {
-		return 0
-	}
-	return uint32(n)*0x9E3779B1 ^ uint32(name[0])*0x85EBCA6B ^ uint32(name[n-1])*0xC2B2AE35 ^ uint32(name[n/2])*0x27D4EB2F
-}
-
-// find returns the memberInfo of name; ok false when the schema says nothing of it.
-func (t *memberTable) find(name string) (memberInfo, bool) {
-	if t.slots == nil {
-		return memberInfo{}, false
-	}
-	for i := memberHash(name) & t.mask; t.slots[i].used; i = (i + 1) & t.mask {
-		if t.slots[i].name == name {
-			return t.slots[i].info, true
-		}
-	}
-	return memberInfo{}, false
-}
-
 // indexMembers builds n.members from n.props and n.required; false when n requires more
 // than 64 distinct names (the check over bytes then leaves such objects to the tree).
 func (n *node) indexMembers() bool {
@@ -170,18 +137,7 @@ func (n *node) indexMembers() bool {
 		bit++
 		byName[name] = m
 	}
-	size := 4
-	for size < 2*len(byName) {
-		size *= 2
-	}
-	n.members = memberTable{slots: make([]memberSlot, size), mask: uint32(size - 1)}
-	for name, m := range byName {
-		i := memberHash(name) & n.members.mask
-		for n.members.slots[i].used {
-			i = (i + 1) & n.members.mask
-		}
-		n.members.slots[i] = memberSlot{name: name, info: m, used: true}
-	}
+	n.members = strictjson.NewNames(byName)
 	return true
 }
 

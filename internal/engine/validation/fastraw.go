@@ -211,7 +211,7 @@ func (rc *rawCheck) object(n *node, i int) (verdict, int) {
 		i = strictjson.SkipSpace(b, strictjson.SkipSpace(b, ne)+1) // past the ':'
 		count++
 		child := n.additional
-		if m, ok := n.members.find(view(name)); ok {
+		if m, ok := n.members.Find(name); ok {
 			seen |= m.req
 			if m.node != nil {
 				child = m.node
