@@ -352,7 +352,16 @@ func (fc *fastCompiler) formatChecks(v any) (formatChecks, error) {
 	switch name {
 	case "int32", "int64", "double", "float":
 		check := map[string]func(string) bool{"int32": intRangeOf(math.MinInt32, math.MaxInt32), "int64": intRangeOf(math.MinInt64, math.MaxInt64), "double": finiteOf(64), "float": finiteOf(32)}[name]
+		// A plain integer of at most exactDigits digits is within int64, float and double:
+		// only int32's range needs a look, without strconv.
+		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+		if name == "int32" {
+			lo, hi = math.MinInt32, math.MaxInt32
+		}
 		f.num = func(x json.Number) verdict {
+			if i, ok := smallInt(string(x)); ok {
+				return boolVerdict(i >= lo && i <= hi)
+			}
 			if !check(string(x)) {
 				return invalid
 			}
