@@ -1,9 +1,13 @@
 package binding
 
 import (
+	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/contractgate/contractgate/internal/engine/strictjson"
 )
 
 // fixtures loads the fixture contracts afresh (tests may change them).
@@ -37,4 +41,24 @@ func mustOp(t testing.TB, s *Set, id string) *Op {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// projectBoth projects answer with the tokenizer and, when strictjson.Accepts accepts it,
+// off its bytes too, and fails when the two disagree: the output, or the kind of error.
+// It returns the tokenizer's projection and whether the answer was accepted.
+func projectBoth(t testing.TB, o *Op, answer []byte) (data []byte, accepted bool, err error) {
+	t.Helper()
+	data, err = new(scanner).project(nil, answer, o.c.field, o.c.project)
+	v, accepted := strictjson.Accepts(answer)
+	if !accepted {
+		return data, false, err
+	}
+	fast, ferr := new(scanner).projectAccepted(nil, v, o.c.field, o.c.project)
+	switch {
+	case (err == nil) != (ferr == nil) || errors.Is(err, errNoField) != errors.Is(ferr, errNoField) || errors.Is(err, errTooDeep) != errors.Is(ferr, errTooDeep):
+		t.Fatalf("tokenizer: %v, over the bytes: %v: %q", err, ferr, answer)
+	case err == nil && !bytes.Equal(data, fast):
+		t.Fatalf("tokenizer: %s\nover the bytes: %s\nanswer: %q", data, fast, answer)
+	}
+	return data, true, err
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/contractgate/contractgate/internal/engine/strictjson"
 )
 
 // proj is the projection of a JSON value onto a public schema. The zero value keeps a value
@@ -20,6 +22,7 @@ type proj struct {
 	// or type object): only props, and extra for the other members, are kept.
 	object bool
 	props  map[string]*proj
+	names  strictjson.Names[*proj] // props, for the lookup of each member
 	// extra projects the members props does not name; nil drops them.
 	extra *proj
 	// items projects array elements; nil keeps them as is.
@@ -82,6 +85,7 @@ func (pc *projector) compile(schemas []*openapi3.Schema) *proj {
 			}
 			p.props[name] = pc.compile(list)
 		}
+		p.names = strictjson.NewNames(p.props)
 		switch {
 		case extraAll:
 			p.extra = keepAll
@@ -165,22 +169,25 @@ const maxDepth = 64
 // errTooDeep is an upstream answer nested deeper than maxDepth.
 var errTooDeep = errors.New("data nested too deep")
 
-// scanner is the state of projecting one answer: the answer read into a buffer the decoder
-// parses in place, and scratch space; pooled.
+// scanner is the state of projecting one answer: the buffer an answer is read into when the
+// policies did not read it whole, the tokenizer for an answer strictjson.Accepts does not
+// vouch for, and scratch space; pooled.
 type scanner struct {
 	in   bytes.Buffer
 	lim  io.LimitedReader
+	src  bytes.Buffer // the answer, for dec: jsontext reads a bytes.Buffer in place
 	dec  *jsontext.Decoder
 	name []byte
 }
 
-// reset points the decoder at the answer in sc.in.
-func (sc *scanner) reset() {
+// reset points the decoder at the answer.
+func (sc *scanner) reset(answer []byte) {
+	sc.src = *bytes.NewBuffer(answer)
 	if sc.dec == nil {
-		sc.dec = jsontext.NewDecoder(&sc.in)
+		sc.dec = jsontext.NewDecoder(&sc.src)
 		return
 	}
-	sc.dec.Reset(&sc.in)
+	sc.dec.Reset(&sc.src)
 }
 
 // value appends the projection of the next value onto p to out.
@@ -262,27 +269,34 @@ func (sc *scanner) value(out []byte, p *proj, depth int) ([]byte, error) {
 
 // member returns the projection of the member with the raw (quoted) name, nil to drop it.
 func (p *proj) member(sc *scanner, raw []byte) (*proj, error) {
-	name := raw[1 : len(raw)-1]
-	if bytes.IndexByte(name, '\\') >= 0 {
-		var err error
-		if sc.name, err = jsontext.AppendUnquote(sc.name[:0], raw); err != nil {
-			return nil, err
-		}
-		name = sc.name
+	name, err := sc.unquote(raw)
+	if err != nil {
+		return nil, err
 	}
-	if c, ok := p.props[string(name)]; ok {
+	if c, ok := p.names.Find(name); ok {
 		return c, nil
 	}
 	return p.extra, nil
 }
 
+// unquote returns the name a raw (quoted) member name spells, valid until the next call.
+func (sc *scanner) unquote(raw []byte) ([]byte, error) {
+	name := raw[1 : len(raw)-1]
+	if bytes.IndexByte(name, '\\') < 0 {
+		return name, nil
+	}
+	var err error
+	sc.name, err = jsontext.AppendUnquote(sc.name[:0], raw)
+	return sc.name, err
+}
+
 // errNoField is an upstream answer without the field the binding takes as data.
 var errNoField = errors.New("no such field")
 
-// project appends to out the projection onto p of the upstream answer in sc.in, or of its
-// top-level member field when field is not "". The answer must be exactly one JSON value.
-func (sc *scanner) project(out []byte, field string, p *proj) ([]byte, error) {
-	sc.reset()
+// project appends to out the projection onto p of the upstream answer, or of its top-level
+// member field when field is not "". The answer must be exactly one JSON value.
+func (sc *scanner) project(out, answer []byte, field string, p *proj) ([]byte, error) {
+	sc.reset(answer)
 	dec := sc.dec
 	var err error
 	if field == "" {
@@ -319,12 +333,9 @@ func (sc *scanner) field(out []byte, field string, p *proj) ([]byte, error) {
 		if err != nil {
 			return out, err
 		}
-		name := raw[1 : len(raw)-1]
-		if bytes.IndexByte(name, '\\') >= 0 {
-			if sc.name, err = jsontext.AppendUnquote(sc.name[:0], raw); err != nil {
-				return out, err
-			}
-			name = sc.name
+		name, err := sc.unquote(raw)
+		if err != nil {
+			return out, err
 		}
 		if found || string(name) != field {
 			if err := dec.SkipValue(); err != nil {
@@ -344,4 +355,109 @@ func (sc *scanner) field(out []byte, field string, p *proj) ([]byte, error) {
 		return out, errNoField
 	}
 	return out, nil
+}
+
+// projectAccepted is project for an answer strictjson.Accepts accepted (v, the value it
+// returned): the same projection, read off the bytes without a tokenizer, since they are
+// known to be one strict JSON value within the limits. A differential fuzz test keeps the two
+// in agreement.
+func (sc *scanner) projectAccepted(out, v []byte, field string, p *proj) ([]byte, error) {
+	if field == "" {
+		out, _, err := sc.walk(out, v, 0, p, 0)
+		return out, err
+	}
+	if v[0] != '{' {
+		return out, fmt.Errorf("answer is not an object: %w", errNoField)
+	}
+	for i := 1; ; {
+		i = strictjson.SkipSpace(v, i)
+		if v[i] == '}' {
+			return out, errNoField
+		}
+		if v[i] == ',' {
+			i = strictjson.SkipSpace(v, i+1)
+		}
+		end := strictjson.SkipString(v, i)
+		name, err := sc.unquote(v[i:end])
+		if err != nil {
+			return out, err
+		}
+		i = strictjson.SkipSpace(v, strictjson.SkipSpace(v, end)+1) // past the ':'
+		if string(name) != field {
+			i = strictjson.SkipValue(v, i)
+			continue
+		}
+		out, _, err = sc.walk(out, v, i, p, 0) // names are unique: no other member is field
+		return out, err
+	}
+}
+
+// walk appends the projection onto p of the value at b[i] to out, and returns the index
+// after it; b is accepted text (see projectAccepted).
+func (sc *scanner) walk(out, b []byte, i int, p *proj, depth int) ([]byte, int, error) {
+	switch b[i] {
+	case '{':
+		if !p.object {
+			break
+		}
+		if depth >= maxDepth {
+			return out, 0, errTooDeep
+		}
+		out = append(out, '{')
+		first := true
+		for i++; ; {
+			i = strictjson.SkipSpace(b, i)
+			if b[i] == '}' {
+				return append(out, '}'), i + 1, nil
+			}
+			if b[i] == ',' {
+				i = strictjson.SkipSpace(b, i+1)
+			}
+			end := strictjson.SkipString(b, i)
+			raw := b[i:end]
+			i = strictjson.SkipSpace(b, strictjson.SkipSpace(b, end)+1) // past the ':'
+			child, err := p.member(sc, raw)
+			if err != nil {
+				return out, 0, err
+			}
+			if child == nil {
+				i = strictjson.SkipValue(b, i)
+				continue
+			}
+			if !first {
+				out = append(out, ',')
+			}
+			first = false
+			out = append(append(out, raw...), ':')
+			if out, i, err = sc.walk(out, b, i, child, depth+1); err != nil {
+				return out, 0, err
+			}
+		}
+	case '[':
+		if p.items == nil {
+			break
+		}
+		if depth >= maxDepth {
+			return out, 0, errTooDeep
+		}
+		out = append(out, '[')
+		for i, first := i+1, true; ; first = false {
+			i = strictjson.SkipSpace(b, i)
+			if b[i] == ']' {
+				return append(out, ']'), i + 1, nil
+			}
+			if b[i] == ',' {
+				i = strictjson.SkipSpace(b, i+1)
+			}
+			if !first {
+				out = append(out, ',')
+			}
+			var err error
+			if out, i, err = sc.walk(out, b, i, p.items, depth+1); err != nil {
+				return out, 0, err
+			}
+		}
+	}
+	end := strictjson.SkipValue(b, i)
+	return append(out, b[i:end]...), end, nil
 }

@@ -105,9 +105,7 @@ func TestProject(t *testing.T) {
 		t.Run(tt.desc, func(t *testing.T) {
 			t.Parallel()
 			o := mustOp(t, s, tt.op)
-			sc := new(scanner)
-			sc.in.WriteString(tt.in)
-			got, err := sc.project(nil, o.c.field, o.c.project)
+			got, _, err := projectBoth(t, o, []byte(tt.in))
 			if tt.want == "" {
 				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
 					t.Fatalf("err = %v, want %v (got %s)", err, tt.wantErr, got)

@@ -16,6 +16,7 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/apierror"
 	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
+	"github.com/contractgate/contractgate/internal/engine/resilience"
 	"github.com/contractgate/contractgate/internal/engine/strictjson"
 	"github.com/contractgate/contractgate/internal/engine/upstream"
 	"github.com/contractgate/contractgate/internal/engine/validation"
@@ -90,17 +91,29 @@ func (o *Op) respond(ctx context.Context, resp *http.Response, err error) (Answe
 
 	sc := scannerPool.Get().(*scanner)
 	defer putScanner(sc)
-	sc.lim = io.LimitedReader{R: body, N: MaxAnswerBytes + 1}
-	if _, err := sc.in.ReadFrom(&sc.lim); err != nil {
-		return Answer{}, upstream.Failure(svc, 0, err)
+	in, whole := resilience.BodyBytes(body) // the policies read it whole: no copy
+	if !whole {
+		sc.lim = io.LimitedReader{R: body, N: MaxAnswerBytes + 1}
+		if _, err := sc.in.ReadFrom(&sc.lim); err != nil {
+			return Answer{}, upstream.Failure(svc, 0, err)
+		}
+		in = sc.in.Bytes()
 	}
-	if sc.in.Len() > MaxAnswerBytes {
+	if len(in) > MaxAnswerBytes {
 		return Answer{}, o.violation("answer over %d bytes", MaxAnswerBytes)
 	}
 
 	a := getAnswer()
 	a.buf = append(a.buf, prefix...)
-	a.buf, err = sc.project(a.buf, o.c.field, o.c.project)
+	// An answer the strict decoder accepts (the common case) is projected off its bytes, and
+	// so is strict and within the limits itself; any other goes through the tokenizer,
+	// which names what is wrong with it.
+	v, accepted := strictjson.Accepts(in)
+	if accepted {
+		a.buf, err = sc.projectAccepted(a.buf, v, o.c.field, o.c.project)
+	} else {
+		a.buf, err = sc.project(a.buf, in, o.c.field, o.c.project)
+	}
 	if err != nil {
 		putAnswer(a)
 		if errors.Is(err, errNoField) {
@@ -108,7 +121,7 @@ func (o *Op) respond(ctx context.Context, resp *http.Response, err error) (Answe
 		}
 		return Answer{}, o.violation("answer is not one well-formed JSON value: %v", err)
 	}
-	if err := o.validate(a.buf[len(prefix):]); err != nil {
+	if err := o.validate(a.buf[len(prefix):], accepted); err != nil {
 		putAnswer(a)
 		return Answer{}, err
 	}
@@ -118,9 +131,12 @@ func (o *Op) respond(ctx context.Context, resp *http.Response, err error) (Answe
 
 // validate checks the projected data against the public data schema: in place when the fast
 // path can tell it is valid (no tree, no allocation), else decoded, so that the verdict and
-// the cause come from Schema.Validate.
-func (o *Op) validate(data []byte) error {
-	if validation.ValidJSON(data, o.c.schemas...) {
+// the cause come from Schema.Validate. The projection read the answer strictly (accepted by
+// strictjson.Accepts, or with a strict tokenizer: UTF-8, no duplicate names, one value) and
+// copied what it kept verbatim, so the data is strict; it is within the limits when the
+// whole answer was accepted, else the limits are checked.
+func (o *Op) validate(data []byte, accepted bool) error {
+	if (accepted || strictjson.WithinDefaultLimits(data)) && validation.ValidAccepted(data, o.c.schemas...) {
 		return nil
 	}
 	v, err := strictjson.Decode(data, 0)
@@ -150,9 +166,12 @@ func putScanner(sc *scanner) {
 	sc.lim.R = nil
 	if sc.in.Cap() > maxPooled {
 		sc.in = bytes.Buffer{}
-		sc.dec = nil // it aliases the old buffer
 	}
 	sc.in.Reset()
+	if sc.src.Cap() > 0 {
+		sc.src = bytes.Buffer{} // it aliased the answer: keep neither it nor the decoder's view
+		sc.dec.Reset(&sc.src)
+	}
 	scannerPool.Put(sc)
 }
 

@@ -99,3 +99,19 @@ type discardWriter struct{ h http.Header }
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) WriteHeader(int)             {}
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkValidateProjected is the check of the projected answer alone.
+func BenchmarkValidateProjected(b *testing.B) {
+	o := mustOp(b, fixtureSet(b), "getProduct")
+	data, accepted, err := projectBoth(b, o, productAnswer())
+	if err != nil || !accepted {
+		b.Fatal(err, accepted)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := o.validate(data, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

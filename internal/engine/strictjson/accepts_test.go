@@ -34,3 +34,30 @@ func TestAcceptsAgreesWithDecode(t *testing.T) {
 		}
 	}
 }
+
+// WithinDefaultLimits is Accepts for a value the tokenizer accepts.
+func TestWithinDefaultLimits(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{`{"a":[1,2.5,"x\"y[["],"b":{"c":null}}`, true},
+		{`[1e1000,1E-1000,-1e+999]`, true},
+		{`1e1001`, false},
+		{`[1,2,1E+00001001]`, false},
+		{"1" + strings.Repeat("0", 999), true},
+		{"-1" + strings.Repeat("0", 999), false},
+		{"1." + strings.Repeat("0", 999), false},
+		{strings.Repeat("[", 64) + strings.Repeat("]", 64), true},
+		{strings.Repeat("[", 65) + strings.Repeat("]", 65), false},
+		{`{"[[[[":"]]]]"}`, true},
+	}
+	for _, tt := range tests {
+		if got := strictjson.WithinDefaultLimits([]byte(tt.in)); got != tt.want {
+			t.Errorf("WithinDefaultLimits(%.40q) = %v, want %v", tt.in, got, tt.want)
+		}
+		if _, ok := strictjson.Accepts([]byte(tt.in)); ok != tt.want {
+			t.Errorf("Accepts(%.40q) = %v, want %v", tt.in, ok, tt.want)
+		}
+	}
+}

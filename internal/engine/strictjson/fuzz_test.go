@@ -45,6 +45,9 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := Decode(data, 0)
 		stdValid := json.Valid(data)
+		if _, ok := Accepts(data); ok != (err == nil) {
+			t.Fatalf("Accepts = %v, Decode's error %v: %q", ok, err, data)
+		}
 
 		if err != nil {
 			if v != nil {
@@ -100,4 +103,37 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip changed %#v into %#v", v, again)
 		}
 	})
+}
+
+// FuzzAccepts keeps Accepts' own pass in agreement with the tokenizer it leaves the rare
+// shapes to: the same verdict and the same value.
+func FuzzAccepts(f *testing.F) {
+	for _, seed := range acceptsSeeds {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, ok := Accepts(data)
+		tv, tok := acceptsTokenizer(data)
+		if ok != tok || ok && !bytes.Equal(v, tv) {
+			t.Fatalf("Accepts = %v %q, the tokenizer %v %q: %q", ok, v, tok, tv, data)
+		}
+	})
+}
+
+// acceptsSeeds are the shapes Accepts' pass decides itself, and the edges of each.
+var acceptsSeeds = []string{
+	` {"a":[1,-2.5e+3,"x\"y",true,false,null],"b":{"c":{}},"d":[]} `,
+	"\t\r\n[ 1 , 2 ]\n", `{ }`, `[ ]`, `{"a" : 1 , "b" : 2}`,
+	`0`, `-0`, `-`, `01`, `1.`, `.5`, `1e`, `1e+`, `1E-7`, `-0.0e0`, `+1`, `1x`, `[1x]`, `1 2`,
+	`tru`, `true`, `truex`, `nul`, `[null,false]`, `fals`,
+	`"\u00e9\ud83d\ude00"`, `"\ud800"`, `"\udc00"`, `"\ud800\u0041"`, `"\ud800\udbff"`, `"\uD83D\uDE00"`, `"\u12g4"`, `"\x"`, `"\`,
+	"\"\xc3\xa9\"", "\"\xc3\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xc0\xaf\"", "\"a\x7fb\"", "\"a\x1fb\"", "\"\x00\"",
+	`{"a":1,"a":2}`, `{"a":1,"b":{"a":2}}`, `{"a":1,"\u0061":2}`, `{"a\"":1}`, `{"ab":1,"a":2}`,
+	`{"a":1,}`, `[1,]`, `{"a"}`, `{"a":}`, `{1:2}`, `{"a":1 "b":2}`, `[1 2]`, `{`, `[`, `"`, `{"a":[}`, `]`,
+	"\xef\xbb\xbf[]", ``, ` `,
+	strings.Repeat("[", 64) + strings.Repeat("]", 64),
+	strings.Repeat("[", 65) + strings.Repeat("]", 65),
+	strings.Repeat(`{"a":`, 64) + `1` + strings.Repeat("}", 64),
+	strings.Repeat(`{"a":`, 65) + `1` + strings.Repeat("}", 65),
+	"1" + strings.Repeat("0", 999), "1" + strings.Repeat("0", 1000), `1e1000`, `1e1001`, `1e-0001000`, `1E+000000000001001`,
 }

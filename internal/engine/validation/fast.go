@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/contractgate/contractgate/internal/engine/strictjson"
 )
 
 // The fast path. A contract's schemas are also compiled into a tree of plain Go checks for
@@ -66,9 +68,14 @@ type node struct {
 	min, max, exMin, exMax *float64
 	multipleOf             float64
 
-	props        map[string]*node
-	propList     []prop // props, for iteration without ranging over the instance
-	required     []string
+	props    map[string]*node
+	propList []prop // props, for iteration without ranging over the instance
+	required []string
+	// members is props and required by name, for the check over bytes (fastraw.go): one
+	// lookup per member of the instance; reqMask has a bit per distinct required name.
+	members      strictjson.Names[memberInfo]
+	reqMask      uint64
+	indexed      bool // members and reqMask are built (false: over 64 required names)
 	additional   *node
 	minProps     int
 	maxProps     int // -1: absent
@@ -96,6 +103,42 @@ var unsupported = map[string]bool{
 	"dependentSchemas": true, "dependencies": true, "if": true, "then": true, "else": true,
 	"unevaluatedItems": true, "unevaluatedProperties": true, "additionalItems": true,
 	"contentSchema": true,
+}
+
+// memberInfo is what an object schema says of one member name: its declared property's node
+// (nil when only required), and its bit in the node's reqMask (0 when not required).
+type memberInfo struct {
+	node *node
+	req  uint64
+}
+
+// indexMembers builds n.members from n.props and n.required; false when n requires more
+// than 64 distinct names (the check over bytes then leaves such objects to the tree).
+func (n *node) indexMembers() bool {
+	if n.props == nil && n.required == nil {
+		return true
+	}
+	byName := make(map[string]memberInfo, len(n.props)+len(n.required))
+	for name, c := range n.props {
+		byName[name] = memberInfo{node: c}
+	}
+	bit := 0
+	for _, name := range n.required {
+		m := byName[name]
+		if m.req != 0 {
+			continue // listed twice
+		}
+		if bit == 64 {
+			n.reqMask = 0
+			return false
+		}
+		m.req = 1 << bit
+		n.reqMask |= m.req
+		bit++
+		byName[name] = m
+	}
+	n.members = strictjson.NewNames(byName)
+	return true
 }
 
 // prop is one declared property.
@@ -165,6 +208,7 @@ func (fc *fastCompiler) fill(n *node, raw any, at string) error {
 				return err
 			}
 		}
+		n.indexed = n.indexMembers()
 		return nil
 	}
 	return fmt.Errorf("%s: not a schema", at)
@@ -308,7 +352,16 @@ func (fc *fastCompiler) formatChecks(v any) (formatChecks, error) {
 	switch name {
 	case "int32", "int64", "double", "float":
 		check := map[string]func(string) bool{"int32": intRangeOf(math.MinInt32, math.MaxInt32), "int64": intRangeOf(math.MinInt64, math.MaxInt64), "double": finiteOf(64), "float": finiteOf(32)}[name]
+		// A plain integer of at most exactDigits digits is within int64, float and double:
+		// only int32's range needs a look, without strconv.
+		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+		if name == "int32" {
+			lo, hi = math.MinInt32, math.MaxInt32
+		}
 		f.num = func(x json.Number) verdict {
+			if i, ok := smallInt(string(x)); ok {
+				return boolVerdict(i >= lo && i <= hi)
+			}
 			if !check(string(x)) {
 				return invalid
 			}

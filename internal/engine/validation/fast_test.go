@@ -2,6 +2,9 @@ package validation
 
 import (
 	"bytes"
+	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -223,6 +226,53 @@ func TestDefaultString(t *testing.T) {
 	for in, want := range map[any]string{1000000.0: "1000000", 1.5: "1.5", "x": "x", true: "true"} {
 		if got := defaultString(in); got != want {
 			t.Errorf("defaultString(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// BenchmarkValidJSON is the check over bytes of a ~1 KB create-order body (what the upstream
+// contract check runs on a valid answer): strictjson.Accepts, then the fast checks.
+func BenchmarkValidJSON(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"items":[`)
+	for i := 1; i <= 21; i++ {
+		if i > 1 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"productId":"prd_%04d","quantity":%d}`, i, i%5+1)
+	}
+	sb.WriteString(`],"currency":"USD","note":"Please leave the parcel with the neighbour at number 12 if nobody answers the door; thank you very much.",`)
+	sb.WriteString(`"payment":{"method":"card","cardToken":"tok_visa_4242424242424242"}}`)
+	body, schema := []byte(sb.String()), &Schema{s: agreement(b)}
+	if !ValidJSON(body, schema) {
+		b.Fatal("not decided")
+	}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ValidJSON(body, schema)
+	}
+}
+
+// smallInt reads plain integers of up to 15 digits as strconv does, and nothing else.
+func TestSmallInt(t *testing.T) {
+	int32Range := intRangeOf(math.MinInt32, math.MaxInt32)
+	for _, s := range []string{"0", "-0", "7", "-7", "2147483647", "2147483648", "-2147483648", "-2147483649",
+		"999999999999999", "-999999999999999", "1000000000000000", "1.0", "1e2", "-", "", "01", "12a"} {
+		i, ok := smallInt(s)
+		want := len(strings.TrimPrefix(s, "-")) <= exactDigits && !strings.ContainsAny(s, ".eEa") && strings.TrimPrefix(s, "-") != ""
+		if ok != want {
+			t.Errorf("smallInt(%q) ok = %v, want %v", s, ok, want)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if f, _ := strconv.ParseFloat(s, 64); float64(i) != f {
+			t.Errorf("smallInt(%q) = %d, ParseFloat %v", s, i, f)
+		}
+		if in := i >= math.MinInt32 && i <= math.MaxInt32; in != int32Range(s) {
+			t.Errorf("smallInt(%q) = %d: int32 %v, intRangeOf says %v", s, i, in, int32Range(s))
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -156,7 +155,11 @@ func (n *node) checkType(v any) verdict {
 // isIntegral reports whether a JSON number is mathematically an integer ("2", "2.0", "2e3").
 func isIntegral(num json.Number) verdict {
 	s := string(num)
-	if !strings.ContainsAny(s, ".eE") {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ { // a byte loop: cheaper than strings.ContainsAny here
+		plain = s[i] != '.' && s[i] != 'e' && s[i] != 'E'
+	}
+	if plain {
 		return valid
 	}
 	f, err := strconv.ParseFloat(s, 64)
@@ -192,12 +195,17 @@ func (n *node) checkNumber(num json.Number) verdict {
 	if n.min == nil && n.max == nil && n.exMin == nil && n.exMax == nil && n.multipleOf == 0 {
 		return valid
 	}
-	if significantDigits(string(num)) > exactDigits {
-		return unsure
-	}
-	f, err := strconv.ParseFloat(string(num), 64)
-	if err != nil || math.IsInf(f, 0) {
-		return unsure
+	var f float64
+	if i, ok := smallInt(string(num)); ok {
+		f = float64(i) // exact, as ParseFloat would give it
+	} else {
+		if significantDigits(string(num)) > exactDigits {
+			return unsure
+		}
+		var err error
+		if f, err = strconv.ParseFloat(string(num), 64); err != nil || math.IsInf(f, 0) {
+			return unsure
+		}
 	}
 	if n.min != nil && f < *n.min || n.max != nil && f > *n.max ||
 		n.exMin != nil && f <= *n.exMin || n.exMax != nil && f >= *n.exMax {
@@ -212,6 +220,31 @@ func (n *node) checkNumber(num json.Number) verdict {
 		}
 	}
 	return valid
+}
+
+// smallInt returns the value of s when it is a plain integer literal of at most exactDigits
+// digits (no fraction, no exponent): exact in a float64, and read without strconv.
+func smallInt(s string) (int64, bool) {
+	neg := len(s) > 0 && s[0] == '-'
+	digits := s
+	if neg {
+		digits = s[1:]
+	}
+	if len(digits) == 0 || len(digits) > exactDigits {
+		return 0, false
+	}
+	var i int64
+	for k := 0; k < len(digits); k++ {
+		c := digits[k]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		i = i*10 + int64(c-'0')
+	}
+	if neg {
+		i = -i
+	}
+	return i, true
 }
 
 func significantDigits(s string) int {

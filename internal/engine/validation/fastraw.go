@@ -34,6 +34,27 @@ func ValidJSON(data []byte, schemas ...*Schema) bool {
 	if !ok {
 		return false
 	}
+	return validRaw(v, schemas)
+}
+
+// ValidAccepted is ValidJSON for a value the caller knows strictjson.Accepts accepts, with
+// no surrounding whitespace (the value Accepts returns, or a projection of one that keeps
+// members and elements verbatim and whose limits are checked): it skips that pass.
+func ValidAccepted(value []byte, schemas ...*Schema) bool {
+	for _, s := range schemas {
+		if s == nil || s.s.fast == nil {
+			return false
+		}
+	}
+	if len(value) == 0 {
+		return false
+	}
+	return validRaw(value, schemas)
+}
+
+// validRaw runs the fast checks of schemas (each fast-compiled) over v, one value
+// strictjson.Accepts accepts.
+func validRaw(v []byte, schemas []*Schema) bool {
 	rc := rawPool.Get().(*rawCheck)
 	defer rc.put()
 	rc.b = v
@@ -65,72 +86,12 @@ func (rc *rawCheck) put() {
 // view returns b as a string without copying it: for calls that do not keep their argument.
 func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at b[i].
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-func numberEnd(b []byte, i int) int {
-	for i < len(b) {
-		switch c := b[i]; {
-		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skip returns the index after the value starting at b[i].
-func skip(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return len(b)
-	case 't', 'n':
-		return i + 4
-	case 'f':
-		return i + 5
-	}
-	return numberEnd(b, i)
-}
-
 // value checks the value starting at rc.b[i] against n, as n.check checks its decoded form,
 // except that it may answer unsure where check decides. On valid, end is the index after
 // the value.
 func (rc *rawCheck) value(n *node, i int) (r verdict, end int) {
 	if n.always {
-		return valid, skip(rc.b, i)
+		return valid, strictjson.SkipValue(rc.b, i)
 	}
 	if n.never {
 		return invalid, 0
@@ -205,7 +166,7 @@ func (rc *rawCheck) value(n *node, i int) (r verdict, end int) {
 		}
 	}
 	if end < 0 {
-		end = skip(rc.b, i)
+		end = strictjson.SkipValue(rc.b, i)
 	}
 	return valid, end
 }
@@ -226,40 +187,38 @@ func (rc *rawCheck) object(n *node, i int) (verdict, int) {
 	if n.props == nil && n.required == nil && n.additional == nil && n.minProps <= 0 && n.maxProps < 0 {
 		return valid, -1
 	}
-	if len(n.required) > 64 {
+	if !n.indexed {
 		return unsure, 0
 	}
 	b := rc.b
-	var seen uint64 // the required members present, by index into n.required
+	var seen uint64 // the required members present, by their bits in n.reqMask
 	count := 0
 	i++
 	for {
-		i = skipSpace(b, i)
+		i = strictjson.SkipSpace(b, i)
 		if b[i] == '}' {
 			i++
 			break
 		}
 		if b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = strictjson.SkipSpace(b, i+1)
 		}
-		ne := skipString(b, i)
+		ne := strictjson.SkipString(b, i)
 		name := b[i+1 : ne-1]
 		if bytes.IndexByte(name, '\\') >= 0 {
 			return unsure, 0
 		}
-		i = skipSpace(b, skipSpace(b, ne)+1) // past the ':'
+		i = strictjson.SkipSpace(b, strictjson.SkipSpace(b, ne)+1) // past the ':'
 		count++
-		for k, req := range n.required {
-			if req == string(name) {
-				seen |= 1 << k
+		child := n.additional
+		if m, ok := n.members.Find(name); ok {
+			seen |= m.req
+			if m.node != nil {
+				child = m.node
 			}
 		}
-		child, declared := n.props[string(name)]
-		if !declared {
-			child = n.additional
-		}
 		if child == nil {
-			i = skip(b, i)
+			i = strictjson.SkipValue(b, i)
 			continue
 		}
 		r, e := rc.value(child, i)
@@ -268,13 +227,8 @@ func (rc *rawCheck) object(n *node, i int) (verdict, int) {
 		}
 		i = e
 	}
-	if count < n.minProps || n.maxProps >= 0 && count > n.maxProps {
+	if count < n.minProps || n.maxProps >= 0 && count > n.maxProps || seen != n.reqMask {
 		return invalid, 0
-	}
-	for k := range n.required {
-		if seen&(1<<k) == 0 {
-			return invalid, 0
-		}
 	}
 	return valid, i
 }
@@ -294,17 +248,17 @@ func (rc *rawCheck) array(n *node, i int) (verdict, int) {
 	count := 0
 	i++
 	for {
-		i = skipSpace(b, i)
+		i = strictjson.SkipSpace(b, i)
 		if b[i] == ']' {
 			i++
 			break
 		}
 		if b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = strictjson.SkipSpace(b, i+1)
 		}
 		count++
 		if n.items == nil {
-			i = skip(b, i)
+			i = strictjson.SkipValue(b, i)
 			continue
 		}
 		r, e := rc.value(n.items, i)
@@ -324,7 +278,7 @@ func (rc *rawCheck) str(n *node, i int) (verdict, int) {
 	if !n.typeOK(tString) {
 		return invalid, 0
 	}
-	end := skipString(rc.b, i)
+	end := strictjson.SkipString(rc.b, i)
 	if n.minLen < 0 && n.maxLen < 0 && n.pattern == nil && n.formatStr == nil && n.enum == nil && !n.hasConst {
 		return valid, end
 	}
@@ -389,7 +343,7 @@ func (rc *rawCheck) literal(n *node, i int) (verdict, int) {
 
 // number checks the number at rc.b[i].
 func (rc *rawCheck) number(n *node, i int) (verdict, int) {
-	end := numberEnd(rc.b, i)
+	end := strictjson.NumberEnd(rc.b, i)
 	num := json.Number(view(rc.b[i:end]))
 	if n.types != 0 {
 		t := tNumber
