@@ -10,7 +10,9 @@
 # get = the bound GET getProduct with the cache off, get-cached = the same with the cache on,
 # post-bound = createFeedback (a keyed POST bound with x-upstream, one upstream call),
 # post-create = createOrder (hand-written glue, two upstream calls); each against the bare
-# proxy's GET or POST of the same run). The table goes to bench/load-<commit>.txt.
+# proxy's GET or POST of the same run; CPU/req@half-sat is the same ratio measured during the
+# open-loop runs, where every proxy of a kind serves the same rate). The table goes to
+# bench/load-<commit>.txt.
 #
 # The gateway runs twice, both with every feature on: "gateway" with the answer cache off
 # (every GET reaches the origin, like the bare proxy) and "gw+cache" with it on (x-cache
@@ -435,9 +437,16 @@ open_loop() {
 			-idempotency-key -idempotency-prefix "run$started_at-$name" -expect 201)
 	fi
 	log "$proxy $kind: open loop at $rate/s for ${OPEN_DURATION}s"
+	local t0 t1
+	t0=$(ticks "$(pid_of "$proxy")")
 	run_bg "${PIN_LOAD[@]}" "$bin/benchload" "${args[@]}" >"$work/$name.out" 2>&1 || true
+	t1=$(ticks "$(pid_of "$proxy")")
 	local line
 	line=$(grep '^benchload:' "$work/$name.out" | tail -1 || true)
+	# CPU per request at this rate, the same for every proxy of the kind: the ticks cover the
+	# 1s warm-up too, so the measured requests are scaled to the whole run.
+	R[$proxy,$kind,open_cpu_us]=$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v l=" $line" -v d="$OPEN_DURATION" \
+		'BEGIN {match(l, / requests=[0-9]+/); n = substr(l, RSTART + 10, RLENGTH - 10) * (d + 1) / d; if (n > 0) printf "%.1f", t * 1e6 / hz / n}')
 	R[$proxy,$kind,open_p99]=$(sed -n 's/.* p99_us=\([^ ]*\).*/\1/p' <<<" $line")
 	R[$proxy,$kind,open_rps]=$(sed -n 's/.* rps=\([^ ]*\).*/\1/p' <<<" $line")
 	R[$proxy,$kind,open_dropped]=$(sed -n 's/.* dropped=\([^ ]*\).*/\1/p' <<<" $line")
@@ -547,8 +556,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b + 0 == 0) print "-"; 
 			read -r proxy kind <<<"$row"
 			[[ "$(case_of "$proxy" "$kind")" == "$c" ]] || continue
 			b=$(base_kind "$kind")
-			printf '  gateway  %s  CPU/req %s, rps %s, p50 %s, p99 %s, p99@half-sat %s, RSS %s\n' "$c" \
+			printf '  gateway  %s  CPU/req %s, CPU/req@half-sat %s, rps %s, p50 %s, p99 %s, p99@half-sat %s, RSS %s\n' "$c" \
 				"$(ratio "${R[$proxy,$kind,cpu_us]}" "${R[bare,$b,cpu_us]}")" \
+				"$(ratio "${R[$proxy,$kind,open_cpu_us]}" "${R[bare,$b,open_cpu_us]}")" \
 				"$(ratio "${R[$proxy,$kind,rps]}" "${R[bare,$b,rps]}")" \
 				"$(ratio "${R[$proxy,$kind,p50]}" "${R[bare,$b,p50]}")" \
 				"$(ratio "${R[$proxy,$kind,p99]}" "${R[bare,$b,p99]}")" \
@@ -563,6 +573,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b + 0 == 0) print "-"; 
 	echo "  CPU µs/req is the number to compare. origin µs/req: the origin's CPU per proxied request (two upstream calls"
 	echo "  per gateway POST). RSS: VmRSS 1s before the end of the run; peak VmHWM: $hwm_line."
 	echo "  '(sat@N/s)' after p99@half-sat: that proxy could not sustain the rate (achieved N/s, or requests left unsent)."
+	echo "  CPU/req@half-sat: CPU per request during the open-loop run, every proxy of a kind at the same rate. A proxy's"
+	echo "  CPU per request falls as its load rises (fewer idle wake-ups per request, more work per epoll and write), so"
+	echo "  the closed-loop CPU/req compares each proxy at its own saturation rate, a slower proxy at a lower one; this"
+	echo "  compares them at one rate (which, for the bare proxy, is further below its saturation)."
 	printf 'non-2xx answers or socket errors (closed loop / open loop):'
 	for row in "${rows[@]}"; do
 		read -r proxy kind <<<"$row"
