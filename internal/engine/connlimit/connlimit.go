@@ -11,7 +11,6 @@
 package connlimit
 
 import (
-	"container/list"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -140,7 +139,7 @@ type Limiter struct {
 	mu        sync.Mutex
 	open      int
 	perClient map[netip.Addr]int
-	idle      list.List // of *conn, longest idle first
+	idle      idleList // longest idle first
 }
 
 // New returns a limiter; cfg is defaulted and validated.
@@ -189,9 +188,9 @@ func (l *Limiter) ConnState(nc net.Conn, st http.ConnState) {
 		return
 	}
 	if st == http.StateIdle {
-		if c.elem == nil {
+		if !c.idle {
 			c.idleSince = l.now()
-			c.elem = l.idle.PushBack(c)
+			l.idle.pushBack(c)
 		}
 		return
 	}
@@ -245,8 +244,7 @@ func (l *Limiter) admit(nc net.Conn) (*conn, []victim, Reason) {
 	var victims []victim
 	if l.open >= l.highWater {
 		now := l.now()
-		for e := l.idle.Front(); e != nil; e = l.idle.Front() {
-			c := e.Value.(*conn)
+		for c := l.idle.front; c != nil; c = l.idle.front {
 			if now.Sub(c.idleSince) < l.cfg.IdleTimeoutUnderPressure {
 				break
 			}
@@ -255,11 +253,10 @@ func (l *Limiter) admit(nc net.Conn) (*conn, []victim, Reason) {
 		}
 	}
 	if l.open >= l.cfg.Max {
-		e := l.idle.Front()
-		if e == nil {
+		c := l.idle.front
+		if c == nil {
 			return nil, victims, ReasonLimit
 		}
-		c := e.Value.(*conn)
 		l.release(c)
 		victims = append(victims, victim{c, ReasonLimit})
 	}
@@ -289,9 +286,8 @@ func (l *Limiter) release(c *conn) {
 
 // unidle takes c off the idle list; l.mu is held.
 func (l *Limiter) unidle(c *conn) {
-	if c.elem != nil {
-		l.idle.Remove(c.elem)
-		c.elem = nil
+	if c.idle {
+		l.idle.remove(c)
 	}
 }
 
@@ -320,12 +316,48 @@ func clientKey(a net.Addr) (netip.Addr, bool) {
 // l are guarded by l.mu.
 type conn struct {
 	net.Conn
-	l         *Limiter
-	key       netip.Addr
-	keyed     bool
-	released  bool
-	elem      *list.Element // on the idle list
-	idleSince time.Time
+	l          *Limiter
+	key        netip.Addr
+	keyed      bool
+	released   bool
+	idle       bool  // on the idle list
+	prev, next *conn // on the idle list
+	idleSince  time.Time
+}
+
+// idleList is the idle connections, longest idle first, threaded through the connections
+// themselves: a connection going idle after every answer allocates nothing.
+type idleList struct {
+	front, back *conn
+	n           int
+}
+
+func (l *idleList) Len() int { return l.n }
+
+func (l *idleList) pushBack(c *conn) {
+	c.prev, c.next, c.idle = l.back, nil, true
+	if l.back != nil {
+		l.back.next = c
+	} else {
+		l.front = c
+	}
+	l.back = c
+	l.n++
+}
+
+func (l *idleList) remove(c *conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.front = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.back = c.prev
+	}
+	c.prev, c.next, c.idle = nil, nil, false
+	l.n--
 }
 
 // Close counts the connection out and closes it.
