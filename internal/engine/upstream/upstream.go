@@ -254,6 +254,12 @@ func (r *Registry) httpClient(name string, u config.Upstream, doc *openapi3.T, o
 		MaxIdleConnsPerHost: idle,
 		TLSHandshakeTimeout: min(pc.AttemptTimeout, 5*time.Second),
 		ForceAttemptHTTP2:   true,
+		// Answers are asked for as they are (no Accept-Encoding: gzip added and undone by
+		// net/http): each is read whole, checked against the contract and written into the
+		// envelope, so compressing it would cost both sides CPU for what is usually traffic
+		// within one network, and a header map per call. maxResponseBytes caps the bytes
+		// on the wire.
+		DisableCompression: true,
 	}
 	r.policies[name] = policy
 	r.transports[name] = base
