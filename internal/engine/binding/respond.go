@@ -3,18 +3,14 @@ package binding
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
-	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 	"github.com/contractgate/contractgate/internal/engine/resilience"
 	"github.com/contractgate/contractgate/internal/engine/strictjson"
@@ -184,7 +180,7 @@ func (a Answer) write(w http.ResponseWriter) error {
 	}
 	// a.a is this Write's alone now: every other copy of a is stale.
 	defer putAnswer(a.a)
-	b, err := appendMeta(append(a.a.buf, `,"meta":`...), envelope.Meta(a.a.ctx))
+	b, err := envelope.AppendMeta(append(a.a.buf, `,"meta":`...), envelope.Meta(a.a.ctx))
 	if err != nil {
 		return fmt.Errorf("binding: encoding meta: %w", err)
 	}
@@ -194,37 +190,4 @@ func (a Answer) write(w http.ResponseWriter) error {
 	w.WriteHeader(a.a.status)
 	_, err = w.Write(b)
 	return err
-}
-
-// appendMeta appends m as encoding/json encodes it; without reflection in the common case
-// (no degraded parts, no pagination, plain ASCII strings, a duration encoding/json writes
-// without an exponent), else through json.Marshal.
-func appendMeta(b []byte, m components.Meta) ([]byte, error) {
-	d := math.Abs(m.Duration)
-	if m.Degraded != nil || m.Pagination != nil || !plainString(m.RequestId) || !plainString(m.Timestamp) ||
-		!(d == 0 || d >= 1e-6 && d < 1e21) {
-		meta, err := json.Marshal(m)
-		if err != nil {
-			return b, err
-		}
-		return append(b, meta...), nil
-	}
-	b = append(b, `{"duration":`...)
-	b = strconv.AppendFloat(b, m.Duration, 'f', -1, 64)
-	b = append(b, `,"requestId":"`...)
-	b = append(b, m.RequestId...)
-	b = append(b, `","timestamp":"`...)
-	b = append(b, m.Timestamp...)
-	return append(b, `"}`...), nil
-}
-
-// plainString reports whether encoding/json writes s between quotes as is: printable ASCII
-// without the characters it escapes.
-func plainString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/contractgate/contractgate/internal/engine/apierror"
-	"github.com/contractgate/contractgate/internal/engine/components"
 	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/strictjson"
 	"github.com/contractgate/contractgate/internal/engine/validation"
@@ -265,34 +263,6 @@ func TestRespondConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-// TestAppendMeta: the meta is written as encoding/json writes it, fast path or not.
-func TestAppendMeta(t *testing.T) {
-	t.Parallel()
-	degraded := []string{"stale"}
-	for _, m := range []components.Meta{
-		{},
-		{RequestId: "0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90", Timestamp: "2026-12-06T03:55:47.123Z", Duration: 1.234},
-		{RequestId: "r", Timestamp: "t", Duration: 12345678.5},
-		{Duration: -0.25}, {Duration: 1e-7}, {Duration: 1e21}, {Duration: 5e-6}, {Duration: 1e20},
-		{RequestId: `a"b\c`}, {RequestId: "<"}, {RequestId: ">"}, {RequestId: "&"}, {RequestId: "é"}, {RequestId: "\u2028"}, {RequestId: "\x01"}, {RequestId: "\xff"},
-		{Timestamp: "\t"},
-		{Degraded: &degraded, RequestId: "r"},
-		{Pagination: &components.Pagination{Page: 1, PageSize: 20, TotalItems: 3, TotalPages: 1}},
-	} {
-		want, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := appendMeta([]byte("x"), m)
-		if err != nil || string(got) != "x"+string(want) {
-			t.Errorf("appendMeta(%+v) = %s, %v; want x%s", m, got, err, want)
-		}
-	}
-	if _, err := appendMeta(nil, components.Meta{Duration: math.Inf(1)}); err == nil {
-		t.Error("appendMeta of an infinite duration: no error")
 	}
 }
 

@@ -5,6 +5,9 @@ package envelope
 
 import (
 	"context"
+	"encoding/json"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/contractgate/contractgate/internal/engine/components"
@@ -48,4 +51,38 @@ func Pagination(page, pageSize int32, totalItems int64) *components.Pagination {
 		HasNext:     page < totalPages,
 		HasPrevious: page > 1,
 	}
+}
+
+// AppendMeta appends m to b as encoding/json encodes it: without reflection in the common
+// case (no degraded parts, no pagination, plain ASCII strings, a duration encoding/json
+// writes without an exponent), else through json.Marshal. For answers written around bytes
+// (bindings, the answer cache).
+func AppendMeta(b []byte, m components.Meta) ([]byte, error) {
+	d := math.Abs(m.Duration)
+	if m.Degraded != nil || m.Pagination != nil || !plainString(m.RequestId) || !plainString(m.Timestamp) ||
+		!(d == 0 || d >= 1e-6 && d < 1e21) {
+		meta, err := json.Marshal(m)
+		if err != nil {
+			return b, err
+		}
+		return append(b, meta...), nil
+	}
+	b = append(b, `{"duration":`...)
+	b = strconv.AppendFloat(b, m.Duration, 'f', -1, 64)
+	b = append(b, `,"requestId":"`...)
+	b = append(b, m.RequestId...)
+	b = append(b, `","timestamp":"`...)
+	b = append(b, m.Timestamp...)
+	return append(b, `"}`...), nil
+}
+
+// plainString reports whether encoding/json writes s between quotes as is: printable ASCII
+// without the characters it escapes.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
