@@ -158,7 +158,7 @@ func (l *entryList) remove(e *memEntry) {
 	l.n--
 }
 
-// entryOverhead approximates the bookkeeping of one entry (map slot, list elements, record).
+// entryOverhead approximates the bookkeeping of one entry (map slot, entry and its links, record).
 const entryOverhead = 320
 
 // sizeOf approximates the memory a record holds.

@@ -87,8 +87,10 @@ func (c *callCtx) Done() <-chan struct{} {
 	return c.timed.Done()
 }
 
-// Err returns context.DeadlineExceeded once the call's deadline passed, the request
-// context's error once it is done, and nil before.
+// Err returns context.DeadlineExceeded once the call's deadline was seen to pass (by a
+// backoff waiting on Done, or an attempt that ran out of it), the request context's error
+// once it is done, and nil before. An attempt that answers in time is not undone by the
+// deadline passing after it.
 func (c *callCtx) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
