@@ -155,21 +155,10 @@ func (a *acceptor) object(depth int) bool {
 		if a.i >= len(b) || b[a.i] != ':' {
 			return false
 		}
-		if a.i = SkipSpace(b, a.i+1); a.i >= len(b) || !a.value(depth) {
-			return false
-		}
-		if a.i = SkipSpace(b, a.i); a.i >= len(b) {
-			return false
-		}
-		switch b[a.i] {
-		case ',':
-			a.i = SkipSpace(b, a.i+1)
-		case '}':
-			a.i++
+		a.i = SkipSpace(b, a.i+1)
+		if more, ok := a.member(depth, '}'); !more {
 			a.n = first
-			return true
-		default:
-			return false
+			return ok
 		}
 	}
 }
@@ -185,22 +174,31 @@ func (a *acceptor) array(depth int) bool {
 		return true
 	}
 	for {
-		if a.i >= len(b) || !a.value(depth) {
-			return false
-		}
-		if a.i = SkipSpace(b, a.i); a.i >= len(b) {
-			return false
-		}
-		switch b[a.i] {
-		case ',':
-			a.i = SkipSpace(b, a.i+1)
-		case ']':
-			a.i++
-			return true
-		default:
-			return false
+		if more, ok := a.member(depth, ']'); !more {
+			return ok
 		}
 	}
+}
+
+// member reads a container's value at a.b[a.i] and what follows it: a comma (more is true,
+// another value follows), or end, which closes the container (ok is true).
+func (a *acceptor) member(depth int, end byte) (more, ok bool) {
+	b := a.b
+	if a.i >= len(b) || !a.value(depth) {
+		return false, false
+	}
+	if a.i = SkipSpace(b, a.i); a.i >= len(b) {
+		return false, false
+	}
+	switch b[a.i] {
+	case ',':
+		a.i = SkipSpace(b, a.i+1)
+		return true, false
+	case end:
+		a.i++
+		return false, true
+	}
+	return false, false
 }
 
 // plainASCII marks the bytes a string holds as they are: printable ASCII but the quote and

@@ -3,10 +3,8 @@ package validation_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -20,19 +18,7 @@ import (
 )
 
 // benchOrder is a realistic create-order body of about 1 KB.
-var benchOrder = func() []byte {
-	var b strings.Builder
-	b.WriteString(`{"items":[`)
-	for i := 1; i <= 21; i++ {
-		if i > 1 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"productId":"prd_%04d","quantity":%d}`, i, i%5+1)
-	}
-	b.WriteString(`],"currency":"USD","note":"Please leave the parcel with the neighbour at number 12 if nobody answers the door; thank you very much.",`)
-	b.WriteString(`"payment":{"method":"card","cardToken":"tok_visa_4242424242424242"}}`)
-	return []byte(b.String())
-}()
+var benchOrder = validation.BenchOrder
 
 const benchQuery = "/v1/products?page=2&pageSize=50&category=kitchen"
 
