@@ -41,7 +41,11 @@ func TestUpstreamContractIsEnforced(t *testing.T) {
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, nil)
+			// No attempt timeout: on a loaded machine a slow first attempt would be retried,
+			// and this test counts attempts to prove the violation itself is not retried.
+			p := fast()
+			p.AttemptTimeout = 0
+			h := newHarness(t, map[string]resilience.Config{"catalog": p})
 			h.catalog.setAnswer(c.answer)
 			r := h.do(http.MethodGet, productPath, "")
 			r.expect(t, http.StatusBadGateway, "UPSTREAM_CONTRACT_VIOLATION")
