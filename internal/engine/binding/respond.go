@@ -104,7 +104,10 @@ func (o *Op) respond(ctx context.Context, resp *http.Response, err error) (Answe
 	// An answer the strict decoder accepts (the common case) is projected off its bytes, and
 	// so is strict and within the limits itself; any other goes through the tokenizer,
 	// which names what is wrong with it.
-	v, accepted := strictjson.Accepts(in)
+	v, accepted := resilience.StrictJSON(body) // the upstream contract check's verdict
+	if !accepted {
+		v, accepted = strictjson.Accepts(in)
+	}
 	if accepted {
 		a.buf, err = sc.projectAccepted(a.buf, v, o.c.field, o.c.project)
 	} else {

@@ -475,6 +475,25 @@ func TestAttemptTimeout(t *testing.T) {
 
 // A pooled body buffer is exactly as long as asked, from the smallest pool that holds it; a
 // closed body reads as empty, gives no bytes, and closing it again changes nothing.
+// A body that was read from, or is not the policies', carries no strict-JSON mark.
+func TestStrictJSONMark(t *testing.T) {
+	buf := getBuffer(4)
+	copy(buf.b, `"ab"`)
+	body := newBody(buf)
+	MarkStrictJSON(body, buf.b)
+	if _, err := body.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := StrictJSON(body); ok {
+		t.Fatalf("StrictJSON of a body read from: %q", v)
+	}
+	other := io.NopCloser(strings.NewReader(`"ab"`))
+	MarkStrictJSON(other, []byte(`"ab"`))
+	if v, ok := StrictJSON(other); ok {
+		t.Fatalf("StrictJSON of another body: %q", v)
+	}
+}
+
 func TestBodyBuffers(t *testing.T) {
 	for _, n := range []int{1, minPooledBody, minPooledBody + 1, 4000, maxPooledBody, maxPooledBody + 1} {
 		b := getBuffer(n)
@@ -495,8 +514,18 @@ func TestBodyBuffers(t *testing.T) {
 	if got, ok := BodyBytes(body); !ok || string(got) != "abc" {
 		t.Fatalf("BodyBytes: %q %v", got, ok)
 	}
+	if v, ok := StrictJSON(body); ok {
+		t.Fatalf("StrictJSON before MarkStrictJSON: %q", v)
+	}
+	MarkStrictJSON(body, buf.b[1:2])
+	if v, ok := StrictJSON(body); !ok || string(v) != "b" {
+		t.Fatalf("StrictJSON: %q %v", v, ok)
+	}
 	if err := body.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if _, ok := StrictJSON(body); ok {
+		t.Fatal("StrictJSON after Close")
 	}
 	if n, err := body.Read(make([]byte, 4)); n != 0 || err != io.EOF {
 		t.Fatalf("Read after Close: %d, %v", n, err)

@@ -364,6 +364,7 @@ type body struct {
 	bytes.Reader
 	buf    buffer
 	closed bool
+	strict []byte // the body's one JSON value, as a strict check found it (MarkStrictJSON)
 }
 
 func newBody(buf buffer) *body {
@@ -381,7 +382,7 @@ func (b *body) Close() error {
 	b.closed = true
 	b.Reset(nil)
 	b.buf.put()
-	b.buf = buffer{}
+	b.buf, b.strict = buffer{}, nil
 	return nil
 }
 
@@ -395,6 +396,26 @@ func BodyBytes(r io.Reader) ([]byte, bool) {
 		return nil, false
 	}
 	return b.buf.b, true
+}
+
+// MarkStrictJSON records on a body BodyBytes returned that a strict JSON check
+// (strictjson.Accepts) accepted its content, whose one value is v (a part of those bytes),
+// so that a later reader of the same answer (the binding, after the upstream contract check)
+// need not check it again. Bodies BodyBytes does not return are left alone.
+func MarkStrictJSON(r io.Reader, v []byte) {
+	if _, ok := BodyBytes(r); ok {
+		r.(*body).strict = v
+	}
+}
+
+// StrictJSON returns the value MarkStrictJSON recorded on a body BodyBytes still returns
+// (unread, not closed); the same rules hold for the bytes.
+func StrictJSON(r io.Reader) ([]byte, bool) {
+	if _, ok := BodyBytes(r); !ok {
+		return nil, false
+	}
+	v := r.(*body).strict
+	return v, v != nil
 }
 
 // keyedUnsafe reports whether net/http would replay req, bodiless, only because of its

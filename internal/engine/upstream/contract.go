@@ -154,8 +154,15 @@ func (c *contract) violation(resp *http.Response, body []byte) string {
 	if !declared {
 		return fmt.Sprintf("content type %q is not declared", resp.Header.Get("Content-Type"))
 	}
-	if schema == nil || validation.ValidJSON(body, schema) {
-		return "" // the compiled fast path over the bytes: no tree for a valid answer
+	if schema == nil {
+		return ""
+	}
+	if v, ok := strictjson.Accepts(body); ok {
+		// Recorded on the body: the binding reading this answer next skips the same pass.
+		resilience.MarkStrictJSON(resp.Body, v)
+		if validation.ValidAccepted(v, schema) {
+			return "" // the compiled fast path over the bytes: no tree for a valid answer
+		}
 	}
 	v, err := strictjson.Decode(body, 0)
 	if err != nil {
