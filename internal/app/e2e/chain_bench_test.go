@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"github.com/contractgate/contractgate/internal/app"
 	"github.com/contractgate/contractgate/internal/engine/auth"
 	"github.com/contractgate/contractgate/internal/engine/config"
+	"github.com/contractgate/contractgate/internal/engine/logging"
 	"github.com/contractgate/contractgate/internal/engine/server"
 	"github.com/contractgate/contractgate/internal/engine/tracing"
 )
@@ -81,7 +81,7 @@ func newBenchGateway(b testing.TB, mutate ...func(*config.Config)) *benchGateway
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := logging.New(config.Log{Level: "info", Format: "json"}, io.Discard) // as main builds it
 	// As tracing.FromEnv builds it for a sampler that never samples a root span
 	// (OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=0).
 	sampler := sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0))

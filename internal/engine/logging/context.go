@@ -68,9 +68,10 @@ func appendIDs(attrs []slog.Attr, info *correlation.Info) []slog.Attr {
 // LogAttrs is l.LogAttrs(ctx, level, msg, attrs...), the same line, for a hot path: when l's
 // handler is a context handler, the request's ids are appended to attrs (give it 3 spare
 // capacity) and the record goes straight to the wrapped handler, so that the attributes are
-// added to the record once (one growth of its attribute list instead of two). The record
-// carries no program counter (the source of a line is never logged: New's handlers do not
-// add it), which saves the stack walk slog.Logger makes for every line.
+// added to the record once (one growth of its attribute list instead of two); over
+// NewJSONHandler the line is encoded from attrs without a record at all. The record carries
+// no program counter (the source of a line is never logged: New's handlers do not add it),
+// which saves the stack walk slog.Logger makes for every line.
 func LogAttrs(ctx context.Context, l *slog.Logger, level slog.Level, msg string, attrs []slog.Attr) {
 	h, ok := l.Handler().(*contextHandler)
 	if !ok {
@@ -82,6 +83,10 @@ func LogAttrs(ctx context.Context, l *slog.Logger, level slog.Level, msg string,
 	}
 	if info := correlation.FromContext(ctx); info != nil {
 		attrs = appendIDs(attrs, info)
+	}
+	if j, ok := h.next.(*jsonHandler); ok {
+		_ = j.handleAttrs(ctx, time.Now(), level, msg, attrs)
+		return
 	}
 	r := slog.NewRecord(time.Now(), level, msg, 0)
 	r.AddAttrs(attrs...)

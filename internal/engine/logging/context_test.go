@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -175,6 +177,30 @@ func TestLogAttrsWritesTheSameLine(t *testing.T) {
 				if level == slog.LevelInfo && !strings.Contains(got.String(), `"i":8`) {
 					t.Fatalf("line lacks the attributes: %s", got.String())
 				}
+			}
+		}
+	}
+}
+
+// Over NewJSONHandler, LogAttrs encodes the line without a record: the same line as
+// Logger.LogAttrs over slog's JSON handler (the time aside: each call reads the clock),
+// also when an attribute takes slog's encoder.
+func TestLogAttrsOverNewJSONHandler(t *testing.T) {
+	t.Parallel()
+	info := &correlation.Info{RequestID: "req-1", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7"}
+	timeField := regexp.MustCompile(`^\{"time":"[^"]+",`)
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	for _, extra := range []slog.Attr{slog.Float64("durationMs", 1.25), slog.Any("err", errors.New("boom"))} {
+		for _, ctx := range []context.Context{correlation.NewContext(context.Background(), info), context.Background()} {
+			attrs := func() []slog.Attr {
+				return append(make([]slog.Attr, 0, 16), slog.String("operation", "getProduct"), slog.Int("status", 200), extra)
+			}
+			var want, got bytes.Buffer
+			slog.New(NewContextHandler(slog.NewJSONHandler(&want, opts))).LogAttrs(ctx, slog.LevelInfo, "request", attrs()...)
+			LogAttrs(ctx, slog.New(NewContextHandler(NewJSONHandler(&got, opts))), slog.LevelInfo, "request", attrs())
+			g, w := timeField.ReplaceAllString(got.String(), "{"), timeField.ReplaceAllString(want.String(), "{")
+			if g != w || g == got.String() {
+				t.Fatalf("LogAttrs wrote\n%s, Logger.LogAttrs\n%s", got.String(), want.String())
 			}
 		}
 	}

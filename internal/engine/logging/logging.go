@@ -8,7 +8,8 @@ import (
 	"github.com/contractgate/contractgate/internal/engine/config"
 )
 
-// New returns a logger writing to w in cfg's format (json or text) at cfg's level. Its lines
+// New returns a logger writing to w in cfg's format (json: NewJSONHandler, the lines of
+// slog's JSON handler; text: slog's text handler) at cfg's level. Its lines
 // logged with a request's context carry requestId, traceId and spanId (NewContextHandler).
 func New(cfg config.Log, w io.Writer) *slog.Logger {
 	l, _ := NewLeveled(cfg, w)
@@ -24,7 +25,7 @@ func NewLeveled(cfg config.Log, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	if cfg.Format == "text" {
 		return slog.New(NewContextHandler(slog.NewTextHandler(w, opts))), level
 	}
-	return slog.New(NewContextHandler(slog.NewJSONHandler(w, opts))), level
+	return slog.New(NewContextHandler(NewJSONHandler(w, opts))), level
 }
 
 // SetLevel sets v to the level named name (debug, info, warn, error; validated by config:
