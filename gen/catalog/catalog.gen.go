@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -250,65 +251,35 @@ func newListProductsRequest(ctx context.Context, server, serverPrefix string, pa
 		// rawQueryFragments collects pre-encoded query fragments from
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
+		rawQueryFragments := make([]string, 0, 6+1)
 
 		if params.Offset != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("offset", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.Offset), 10), false))
 
 		}
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("limit", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.Limit), 10), false))
 
 		}
 
 		if params.Category != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("category", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(*params.Category, false))
 
 		}
 
 		if params.Q != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("q", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(*params.Q, false))
 
 		}
 
 		if params.MaxPriceCents != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "maxPriceCents", *params.MaxPriceCents, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("maxPriceCents", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.MaxPriceCents), 10), false))
 
 		}
 
@@ -317,9 +288,7 @@ func newListProductsRequest(ctx context.Context, server, serverPrefix string, pa
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ids", *params.Ids, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
+				rawQueryFragments = append(rawQueryFragments, queryFrag)
 			}
 
 		}
@@ -327,11 +296,10 @@ func newListProductsRequest(ctx context.Context, server, serverPrefix string, pa
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
-		rawQuery := strings.Join(rawQueryFragments, "&")
 		if queryURL != nil {
-			queryURL.RawQuery = rawQuery
-		} else if rawQuery != "" {
-			target += "?" + rawQuery
+			queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		} else {
+			target = oapiWithQuery(target, rawQueryFragments)
 		}
 	}
 
@@ -437,36 +405,23 @@ func newGetRecommendationsRequest(ctx context.Context, server, serverPrefix stri
 		// rawQueryFragments collects pre-encoded query fragments from
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
+		rawQueryFragments := make([]string, 0, 2+1)
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId", params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
+		rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("userId", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(params.UserId, false))
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("limit", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.Limit), 10), false))
 
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
-		rawQuery := strings.Join(rawQueryFragments, "&")
 		if queryURL != nil {
-			queryURL.RawQuery = rawQuery
-		} else if rawQuery != "" {
-			target += "?" + rawQuery
+			queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		} else {
+			target = oapiWithQuery(target, rawQueryFragments)
 		}
 	}
 
@@ -585,6 +540,32 @@ func oapiPlainPath(p string) bool {
 // oapiIsHex reports whether c is a hexadecimal digit.
 func oapiIsHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// oapiWithQuery is target followed by '?' and the fragments joined with '&', or target when
+// they join to "" (url.URL.String's rule for RawQuery), built in one allocation.
+func oapiWithQuery(target string, fragments []string) string {
+	n := 0
+	for i, f := range fragments {
+		if i > 0 {
+			n++
+		}
+		n += len(f)
+	}
+	if n == 0 {
+		return target
+	}
+	var b strings.Builder
+	b.Grow(len(target) + 1 + n)
+	b.WriteString(target)
+	b.WriteByte('?')
+	for i, f := range fragments {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(f)
+	}
+	return b.String()
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads

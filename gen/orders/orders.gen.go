@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -372,60 +373,39 @@ func newListOrdersRequest(ctx context.Context, server, serverPrefix string, para
 		// rawQueryFragments collects pre-encoded query fragments from
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
+		rawQueryFragments := make([]string, 0, 4+1)
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId", params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
+		rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("userId", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(params.UserId, false))
 
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
+				rawQueryFragments = append(rawQueryFragments, queryFrag)
 			}
 
 		}
 
 		if params.Offset != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("offset", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.Offset), 10), false))
 
 		}
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("limit", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.Limit), 10), false))
 
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
-		rawQuery := strings.Join(rawQueryFragments, "&")
 		if queryURL != nil {
-			queryURL.RawQuery = rawQuery
-		} else if rawQuery != "" {
-			target += "?" + rawQuery
+			queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		} else {
+			target = oapiWithQuery(target, rawQueryFragments)
 		}
 	}
 
@@ -503,10 +483,7 @@ func newCreateOrderRequestWithBody(ctx context.Context, server, serverPrefix str
 		if params.IdempotencyKey != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
+			headerParam0 = *params.IdempotencyKey
 
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
@@ -720,6 +697,32 @@ func oapiPlainPath(p string) bool {
 // oapiIsHex reports whether c is a hexadecimal digit.
 func oapiIsHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// oapiWithQuery is target followed by '?' and the fragments joined with '&', or target when
+// they join to "" (url.URL.String's rule for RawQuery), built in one allocation.
+func oapiWithQuery(target string, fragments []string) string {
+	n := 0
+	for i, f := range fragments {
+		if i > 0 {
+			n++
+		}
+		n += len(f)
+	}
+	if n == 0 {
+		return target
+	}
+	var b strings.Builder
+	b.Grow(len(target) + 1 + n)
+	b.WriteString(target)
+	b.WriteByte('?')
+	for i, f := range fragments {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(f)
+	}
+	return b.String()
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads

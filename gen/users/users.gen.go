@@ -353,10 +353,7 @@ func newCreateFeedbackRequestWithBody(ctx context.Context, server, serverPrefix 
 		if params.IdempotencyKey != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
+			headerParam0 = *params.IdempotencyKey
 
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
@@ -470,6 +467,32 @@ func oapiPlainPath(p string) bool {
 // oapiIsHex reports whether c is a hexadecimal digit.
 func oapiIsHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// oapiWithQuery is target followed by '?' and the fragments joined with '&', or target when
+// they join to "" (url.URL.String's rule for RawQuery), built in one allocation.
+func oapiWithQuery(target string, fragments []string) string {
+	n := 0
+	for i, f := range fragments {
+		if i > 0 {
+			n++
+		}
+		n += len(f)
+	}
+	if n == 0 {
+		return target
+	}
+	var b strings.Builder
+	b.Grow(len(target) + 1 + n)
+	b.WriteString(target)
+	b.WriteByte('?')
+	for i, f := range fragments {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(f)
+	}
+	return b.String()
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads
