@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -91,6 +92,12 @@ type Client struct {
 	// A list of callbacks for modifying requests which are generated before sending over
 	// the network.
 	RequestEditors []RequestEditorFn
+
+	// prefixOf is the Server serverPrefix was computed from by NewClient.
+	prefixOf string
+	// serverPrefix is oapiServerPrefix(prefixOf): the prefix of every operation's URL, or ""
+	// when requests resolve Server as the stock client does.
+	serverPrefix string
 }
 
 // ClientOption allows setting custom parameters during construction
@@ -116,6 +123,8 @@ func NewClient(server string, opts ...ClientOption) (*Client, error) {
 	if client.Client == nil {
 		client.Client = &http.Client{}
 	}
+	// parse the server URL once
+	client.prefixOf, client.serverPrefix = client.Server, oapiServerPrefix(client.Server)
 	return &client, nil
 }
 
@@ -160,11 +169,10 @@ type ClientInterface interface {
 //
 // Corresponds with GET /products (the `ListProducts` operationId).
 func (c *Client) ListProducts(ctx context.Context, params *ListProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListProductsRequest(c.Server, params)
+	req, err := newListProductsRequest(ctx, c.Server, c.oapiPrefix(), params)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -175,11 +183,10 @@ func (c *Client) ListProducts(ctx context.Context, params *ListProductsParams, r
 //
 // Corresponds with GET /products/{productId} (the `GetProduct` operationId).
 func (c *Client) GetProduct(ctx context.Context, productId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetProductRequest(c.Server, productId)
+	req, err := newGetProductRequest(ctx, c.Server, c.oapiPrefix(), productId)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -190,11 +197,10 @@ func (c *Client) GetProduct(ctx context.Context, productId string, reqEditors ..
 //
 // Corresponds with GET /recommendations (the `GetRecommendations` operationId).
 func (c *Client) GetRecommendations(ctx context.Context, params *GetRecommendationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetRecommendationsRequest(c.Server, params)
+	req, err := newGetRecommendationsRequest(ctx, c.Server, c.oapiPrefix(), params)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -203,89 +209,77 @@ func (c *Client) GetRecommendations(ctx context.Context, params *GetRecommendati
 
 // NewListProductsRequest constructs an http.Request for the ListProducts method
 func NewListProductsRequest(server string, params *ListProductsParams) (*http.Request, error) {
+	return newListProductsRequest(context.Background(), server, "", params)
+}
+
+// newListProductsRequest is NewListProductsRequest with the request's context and oapiServerPrefix(server) (or "").
+func newListProductsRequest(ctx context.Context, server, serverPrefix string, params *ListProductsParams) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
+	var target string
+	if serverPrefix != "" {
+		target = oapiJoinPath(serverPrefix, "/products")
 	}
+	var queryURL *url.URL
+	if target == "" {
+		var serverURL *url.URL
+		serverURL, err = url.Parse(server)
+		if err != nil {
+			return nil, err
+		}
 
-	operationPath := fmt.Sprintf("/products")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
+		operationPath := fmt.Sprintf("/products")
+		if operationPath[0] == '/' {
+			operationPath = "." + operationPath
+		}
 
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
+		queryURL, err = serverURL.Parse(operationPath)
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
 		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
+		var queryValues url.Values
+		if queryURL != nil {
+			queryValues = queryURL.Query()
+		} else {
+			queryValues = url.Values{}
+		}
 		// rawQueryFragments collects pre-encoded query fragments from
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
+		rawQueryFragments := make([]string, 0, 6+1)
 
 		if params.Offset != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("offset", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.Offset), 10), false))
 
 		}
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("limit", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.Limit), 10), false))
 
 		}
 
 		if params.Category != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("category", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(*params.Category, false))
 
 		}
 
 		if params.Q != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("q", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(*params.Q, false))
 
 		}
 
 		if params.MaxPriceCents != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "maxPriceCents", *params.MaxPriceCents, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("maxPriceCents", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.MaxPriceCents), 10), false))
 
 		}
 
@@ -294,9 +288,7 @@ func NewListProductsRequest(server string, params *ListProductsParams) (*http.Re
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "ids", *params.Ids, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
 				return nil, err
 			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
+				rawQueryFragments = append(rawQueryFragments, queryFrag)
 			}
 
 		}
@@ -304,10 +296,17 @@ func NewListProductsRequest(server string, params *ListProductsParams) (*http.Re
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		if queryURL != nil {
+			queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		} else {
+			target = oapiWithQuery(target, rawQueryFragments)
+		}
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if queryURL != nil {
+		target = queryURL.String()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -317,31 +316,44 @@ func NewListProductsRequest(server string, params *ListProductsParams) (*http.Re
 
 // NewGetProductRequest constructs an http.Request for the GetProduct method
 func NewGetProductRequest(server string, productId string) (*http.Request, error) {
+	return newGetProductRequest(context.Background(), server, "", productId)
+}
+
+// newGetProductRequest is NewGetProductRequest with the request's context and oapiServerPrefix(server) (or "").
+func newGetProductRequest(ctx context.Context, server, serverPrefix string, productId string) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
+	pathParam0 = url.PathEscape(productId)
+
+	var target string
+	if serverPrefix != "" {
+		target = oapiJoinPath(serverPrefix, "/products/%s", pathParam0)
+	}
+	var queryURL *url.URL
+	if target == "" {
+		var serverURL *url.URL
+		serverURL, err = url.Parse(server)
+		if err != nil {
+			return nil, err
+		}
+
+		operationPath := fmt.Sprintf("/products/%s", pathParam0)
+		if operationPath[0] == '/' {
+			operationPath = "." + operationPath
+		}
+
+		queryURL, err = serverURL.Parse(operationPath)
+		if err != nil {
+			return nil, err
+		}
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
+	if queryURL != nil {
+		target = queryURL.String()
 	}
-
-	operationPath := fmt.Sprintf("/products/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -351,59 +363,72 @@ func NewGetProductRequest(server string, productId string) (*http.Request, error
 
 // NewGetRecommendationsRequest constructs an http.Request for the GetRecommendations method
 func NewGetRecommendationsRequest(server string, params *GetRecommendationsParams) (*http.Request, error) {
+	return newGetRecommendationsRequest(context.Background(), server, "", params)
+}
+
+// newGetRecommendationsRequest is NewGetRecommendationsRequest with the request's context and oapiServerPrefix(server) (or "").
+func newGetRecommendationsRequest(ctx context.Context, server, serverPrefix string, params *GetRecommendationsParams) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
+	var target string
+	if serverPrefix != "" {
+		target = oapiJoinPath(serverPrefix, "/recommendations")
 	}
+	var queryURL *url.URL
+	if target == "" {
+		var serverURL *url.URL
+		serverURL, err = url.Parse(server)
+		if err != nil {
+			return nil, err
+		}
 
-	operationPath := fmt.Sprintf("/recommendations")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
+		operationPath := fmt.Sprintf("/recommendations")
+		if operationPath[0] == '/' {
+			operationPath = "." + operationPath
+		}
 
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
+		queryURL, err = serverURL.Parse(operationPath)
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
 		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
+		var queryValues url.Values
+		if queryURL != nil {
+			queryValues = queryURL.Query()
+		} else {
+			queryValues = url.Values{}
+		}
 		// rawQueryFragments collects pre-encoded query fragments from
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
+		rawQueryFragments := make([]string, 0, 2+1)
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId", params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
+		rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("userId", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(params.UserId, false))
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("limit", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.Limit), 10), false))
 
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		if queryURL != nil {
+			queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		} else {
+			target = oapiWithQuery(target, rawQueryFragments)
+		}
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if queryURL != nil {
+		target = queryURL.String()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -423,6 +448,124 @@ func (c *Client) applyEditors(ctx context.Context, req *http.Request, additional
 		}
 	}
 	return nil
+}
+
+// oapiPrefix is the prefix of every operation's URL while Server is the one NewClient saw, or "".
+func (c *Client) oapiPrefix() string {
+	if c.Server != c.prefixOf {
+		return ""
+	}
+	return c.serverPrefix
+}
+
+// oapiServerPrefix is server's URL up to the end of its path, the prefix of every operation's
+// URL, when joining the operation's path to it gives the URL url.URL.Parse and String give
+// (scheme, host, no opaque part, query nor fragment, a path ending in '/' that oapiPlainPath
+// accepts), or "".
+func oapiServerPrefix(server string) string {
+	u, err := url.Parse(server)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.OmitHost || u.ForceQuery || u.RawQuery != "" || u.Fragment != "" {
+		return ""
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || !oapiPlainPath(p) {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}).String() + p
+}
+
+// oapiJoinPath is serverPrefix followed by format without its leading '/', each %s replaced by
+// the next of params: what fmt.Sprintf(format, params...) resolved against the server's URL
+// gives, when format has exactly one %s per parameter and no other verb and the joined path is
+// one oapiPlainPath accepts. Otherwise it is "".
+func oapiJoinPath(serverPrefix, format string, params ...string) string {
+	if format == "" || format[0] != '/' {
+		return ""
+	}
+	n := len(serverPrefix) + len(format)
+	for _, p := range params {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(serverPrefix)
+	next := 0
+	for i := 1; i < len(format); i++ {
+		if format[i] != '%' {
+			b.WriteByte(format[i])
+			continue
+		}
+		if i+1 == len(format) || format[i+1] != 's' || next == len(params) {
+			return ""
+		}
+		b.WriteString(params[next])
+		next++
+		i++
+	}
+	if next != len(params) {
+		return ""
+	}
+	s := b.String()
+	if !oapiPlainPath(s[len(serverPrefix):]) {
+		return ""
+	}
+	return s
+}
+
+// oapiPlainPath reports whether p, an escaped path, holds only RFC 3986 path characters
+// (unreserved, sub-delims, ':', '@', '/') and valid %XX escapes, and no "." or ".." segment: a
+// path that url.Parse keeps as it is and url.URL.ResolveReference does not rewrite.
+func oapiPlainPath(p string) bool {
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			if s := p[start:i]; s == "." || s == ".." {
+				return false
+			}
+			start = i + 1
+			continue
+		}
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0:
+		case c == '%' && i+2 < len(p) && oapiIsHex(p[i+1]) && oapiIsHex(p[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// oapiIsHex reports whether c is a hexadecimal digit.
+func oapiIsHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// oapiWithQuery is target followed by '?' and the fragments joined with '&', or target when
+// they join to "" (url.URL.String's rule for RawQuery), built in one allocation.
+func oapiWithQuery(target string, fragments []string) string {
+	n := 0
+	for i, f := range fragments {
+		if i > 0 {
+			n++
+		}
+		n += len(f)
+	}
+	if n == 0 {
+		return target
+	}
+	var b strings.Builder
+	b.Grow(len(target) + 1 + n)
+	b.WriteString(target)
+	b.WriteByte('?')
+	for i, f := range fragments {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(f)
+	}
+	return b.String()
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads

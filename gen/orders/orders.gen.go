@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -159,6 +160,12 @@ type Client struct {
 	// A list of callbacks for modifying requests which are generated before sending over
 	// the network.
 	RequestEditors []RequestEditorFn
+
+	// prefixOf is the Server serverPrefix was computed from by NewClient.
+	prefixOf string
+	// serverPrefix is oapiServerPrefix(prefixOf): the prefix of every operation's URL, or ""
+	// when requests resolve Server as the stock client does.
+	serverPrefix string
 }
 
 // ClientOption allows setting custom parameters during construction
@@ -184,6 +191,8 @@ func NewClient(server string, opts ...ClientOption) (*Client, error) {
 	if client.Client == nil {
 		client.Client = &http.Client{}
 	}
+	// parse the server URL once
+	client.prefixOf, client.serverPrefix = client.Server, oapiServerPrefix(client.Server)
 	return &client, nil
 }
 
@@ -246,11 +255,10 @@ type ClientInterface interface {
 //
 // Corresponds with GET /orders (the `ListOrders` operationId).
 func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListOrdersRequest(c.Server, params)
+	req, err := newListOrdersRequest(ctx, c.Server, c.oapiPrefix(), params)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -265,11 +273,10 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 //
 // Corresponds with POST /orders (the `CreateOrder` operationId).
 func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateOrderRequestWithBody(c.Server, params, contentType, body)
+	req, err := newCreateOrderRequestWithBody(ctx, c.Server, c.oapiPrefix(), params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -284,11 +291,10 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderPar
 //
 // Corresponds with POST /orders (the `CreateOrder` operationId).
 func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateOrderRequest(c.Server, params, body)
+	req, err := newCreateOrderRequest(ctx, c.Server, c.oapiPrefix(), params, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -299,11 +305,10 @@ func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, bod
 //
 // Corresponds with GET /orders/{orderId} (the `GetOrder` operationId).
 func (c *Client) GetOrder(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetOrderRequest(c.Server, orderId)
+	req, err := newGetOrderRequest(ctx, c.Server, c.oapiPrefix(), orderId)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -314,11 +319,10 @@ func (c *Client) GetOrder(ctx context.Context, orderId OrderId, reqEditors ...Re
 //
 // Corresponds with POST /orders/{orderId}/cancel (the `CancelOrder` operationId).
 func (c *Client) CancelOrder(ctx context.Context, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCancelOrderRequest(c.Server, orderId)
+	req, err := newCancelOrderRequest(ctx, c.Server, c.oapiPrefix(), orderId)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -327,83 +331,88 @@ func (c *Client) CancelOrder(ctx context.Context, orderId OrderId, reqEditors ..
 
 // NewListOrdersRequest constructs an http.Request for the ListOrders method
 func NewListOrdersRequest(server string, params *ListOrdersParams) (*http.Request, error) {
+	return newListOrdersRequest(context.Background(), server, "", params)
+}
+
+// newListOrdersRequest is NewListOrdersRequest with the request's context and oapiServerPrefix(server) (or "").
+func newListOrdersRequest(ctx context.Context, server, serverPrefix string, params *ListOrdersParams) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
+	var target string
+	if serverPrefix != "" {
+		target = oapiJoinPath(serverPrefix, "/orders")
 	}
+	var queryURL *url.URL
+	if target == "" {
+		var serverURL *url.URL
+		serverURL, err = url.Parse(server)
+		if err != nil {
+			return nil, err
+		}
 
-	operationPath := fmt.Sprintf("/orders")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
+		operationPath := fmt.Sprintf("/orders")
+		if operationPath[0] == '/' {
+			operationPath = "." + operationPath
+		}
 
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
+		queryURL, err = serverURL.Parse(operationPath)
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	if params != nil {
 		// queryValues collects non-styled parameters (passthrough, JSON)
 		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
+		var queryValues url.Values
+		if queryURL != nil {
+			queryValues = queryURL.Query()
+		} else {
+			queryValues = url.Values{}
+		}
 		// rawQueryFragments collects pre-encoded query fragments from
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
+		rawQueryFragments := make([]string, 0, 4+1)
 
-		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId", params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-			return nil, err
-		} else {
-			for _, qp := range strings.Split(queryFrag, "&") {
-				rawQueryFragments = append(rawQueryFragments, qp)
-			}
-		}
+		rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("userId", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(params.UserId, false))
 
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
+				rawQueryFragments = append(rawQueryFragments, queryFrag)
 			}
 
 		}
 
 		if params.Offset != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("offset", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.Offset), 10), false))
 
 		}
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
+			rawQueryFragments = append(rawQueryFragments, runtime.DefaultQueryEncoder.EscapeQueryValue("limit", false)+"="+runtime.DefaultQueryEncoder.EscapeQueryValue(strconv.FormatInt(int64(*params.Limit), 10), false))
 
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		if queryURL != nil {
+			queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		} else {
+			target = oapiWithQuery(target, rawQueryFragments)
+		}
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if queryURL != nil {
+		target = queryURL.String()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -413,35 +422,56 @@ func NewListOrdersRequest(server string, params *ListOrdersParams) (*http.Reques
 
 // NewCreateOrderRequest calls the generic CreateOrder builder with application/json body
 func NewCreateOrderRequest(server string, params *CreateOrderParams, body CreateOrderJSONRequestBody) (*http.Request, error) {
+	return newCreateOrderRequest(context.Background(), server, "", params, body)
+}
+
+// newCreateOrderRequest is NewCreateOrderRequest with the request's context and oapiServerPrefix(server) (or "").
+func newCreateOrderRequest(ctx context.Context, server, serverPrefix string, params *CreateOrderParams, body CreateOrderJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateOrderRequestWithBody(server, params, "application/json", bodyReader)
+	return newCreateOrderRequestWithBody(ctx, server, serverPrefix, params, "application/json", bodyReader)
 }
 
 // NewCreateOrderRequestWithBody constructs an http.Request for the CreateOrder method, with any body, and a specified content type
 func NewCreateOrderRequestWithBody(server string, params *CreateOrderParams, contentType string, body io.Reader) (*http.Request, error) {
+	return newCreateOrderRequestWithBody(context.Background(), server, "", params, contentType, body)
+}
+
+// newCreateOrderRequestWithBody is NewCreateOrderRequestWithBody with the request's context and oapiServerPrefix(server) (or "").
+func newCreateOrderRequestWithBody(ctx context.Context, server, serverPrefix string, params *CreateOrderParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
+	var target string
+	if serverPrefix != "" {
+		target = oapiJoinPath(serverPrefix, "/orders")
+	}
+	var queryURL *url.URL
+	if target == "" {
+		var serverURL *url.URL
+		serverURL, err = url.Parse(server)
+		if err != nil {
+			return nil, err
+		}
+
+		operationPath := fmt.Sprintf("/orders")
+		if operationPath[0] == '/' {
+			operationPath = "." + operationPath
+		}
+
+		queryURL, err = serverURL.Parse(operationPath)
+		if err != nil {
+			return nil, err
+		}
 	}
 
-	operationPath := fmt.Sprintf("/orders")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
+	if queryURL != nil {
+		target = queryURL.String()
 	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body)
 	if err != nil {
 		return nil, err
 	}
@@ -453,10 +483,7 @@ func NewCreateOrderRequestWithBody(server string, params *CreateOrderParams, con
 		if params.IdempotencyKey != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
+			headerParam0 = *params.IdempotencyKey
 
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
@@ -468,6 +495,11 @@ func NewCreateOrderRequestWithBody(server string, params *CreateOrderParams, con
 
 // NewGetOrderRequest constructs an http.Request for the GetOrder method
 func NewGetOrderRequest(server string, orderId OrderId) (*http.Request, error) {
+	return newGetOrderRequest(context.Background(), server, "", orderId)
+}
+
+// newGetOrderRequest is NewGetOrderRequest with the request's context and oapiServerPrefix(server) (or "").
+func newGetOrderRequest(ctx context.Context, server, serverPrefix string, orderId OrderId) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -477,22 +509,33 @@ func NewGetOrderRequest(server string, orderId OrderId) (*http.Request, error) {
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
+	var target string
+	if serverPrefix != "" {
+		target = oapiJoinPath(serverPrefix, "/orders/%s", pathParam0)
+	}
+	var queryURL *url.URL
+	if target == "" {
+		var serverURL *url.URL
+		serverURL, err = url.Parse(server)
+		if err != nil {
+			return nil, err
+		}
+
+		operationPath := fmt.Sprintf("/orders/%s", pathParam0)
+		if operationPath[0] == '/' {
+			operationPath = "." + operationPath
+		}
+
+		queryURL, err = serverURL.Parse(operationPath)
+		if err != nil {
+			return nil, err
+		}
 	}
 
-	operationPath := fmt.Sprintf("/orders/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
+	if queryURL != nil {
+		target = queryURL.String()
 	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -502,6 +545,11 @@ func NewGetOrderRequest(server string, orderId OrderId) (*http.Request, error) {
 
 // NewCancelOrderRequest constructs an http.Request for the CancelOrder method
 func NewCancelOrderRequest(server string, orderId OrderId) (*http.Request, error) {
+	return newCancelOrderRequest(context.Background(), server, "", orderId)
+}
+
+// newCancelOrderRequest is NewCancelOrderRequest with the request's context and oapiServerPrefix(server) (or "").
+func newCancelOrderRequest(ctx context.Context, server, serverPrefix string, orderId OrderId) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -511,22 +559,33 @@ func NewCancelOrderRequest(server string, orderId OrderId) (*http.Request, error
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
+	var target string
+	if serverPrefix != "" {
+		target = oapiJoinPath(serverPrefix, "/orders/%s/cancel", pathParam0)
+	}
+	var queryURL *url.URL
+	if target == "" {
+		var serverURL *url.URL
+		serverURL, err = url.Parse(server)
+		if err != nil {
+			return nil, err
+		}
+
+		operationPath := fmt.Sprintf("/orders/%s/cancel", pathParam0)
+		if operationPath[0] == '/' {
+			operationPath = "." + operationPath
+		}
+
+		queryURL, err = serverURL.Parse(operationPath)
+		if err != nil {
+			return nil, err
+		}
 	}
 
-	operationPath := fmt.Sprintf("/orders/%s/cancel", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
+	if queryURL != nil {
+		target = queryURL.String()
 	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -546,6 +605,124 @@ func (c *Client) applyEditors(ctx context.Context, req *http.Request, additional
 		}
 	}
 	return nil
+}
+
+// oapiPrefix is the prefix of every operation's URL while Server is the one NewClient saw, or "".
+func (c *Client) oapiPrefix() string {
+	if c.Server != c.prefixOf {
+		return ""
+	}
+	return c.serverPrefix
+}
+
+// oapiServerPrefix is server's URL up to the end of its path, the prefix of every operation's
+// URL, when joining the operation's path to it gives the URL url.URL.Parse and String give
+// (scheme, host, no opaque part, query nor fragment, a path ending in '/' that oapiPlainPath
+// accepts), or "".
+func oapiServerPrefix(server string) string {
+	u, err := url.Parse(server)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.OmitHost || u.ForceQuery || u.RawQuery != "" || u.Fragment != "" {
+		return ""
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || !oapiPlainPath(p) {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}).String() + p
+}
+
+// oapiJoinPath is serverPrefix followed by format without its leading '/', each %s replaced by
+// the next of params: what fmt.Sprintf(format, params...) resolved against the server's URL
+// gives, when format has exactly one %s per parameter and no other verb and the joined path is
+// one oapiPlainPath accepts. Otherwise it is "".
+func oapiJoinPath(serverPrefix, format string, params ...string) string {
+	if format == "" || format[0] != '/' {
+		return ""
+	}
+	n := len(serverPrefix) + len(format)
+	for _, p := range params {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(serverPrefix)
+	next := 0
+	for i := 1; i < len(format); i++ {
+		if format[i] != '%' {
+			b.WriteByte(format[i])
+			continue
+		}
+		if i+1 == len(format) || format[i+1] != 's' || next == len(params) {
+			return ""
+		}
+		b.WriteString(params[next])
+		next++
+		i++
+	}
+	if next != len(params) {
+		return ""
+	}
+	s := b.String()
+	if !oapiPlainPath(s[len(serverPrefix):]) {
+		return ""
+	}
+	return s
+}
+
+// oapiPlainPath reports whether p, an escaped path, holds only RFC 3986 path characters
+// (unreserved, sub-delims, ':', '@', '/') and valid %XX escapes, and no "." or ".." segment: a
+// path that url.Parse keeps as it is and url.URL.ResolveReference does not rewrite.
+func oapiPlainPath(p string) bool {
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			if s := p[start:i]; s == "." || s == ".." {
+				return false
+			}
+			start = i + 1
+			continue
+		}
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0:
+		case c == '%' && i+2 < len(p) && oapiIsHex(p[i+1]) && oapiIsHex(p[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// oapiIsHex reports whether c is a hexadecimal digit.
+func oapiIsHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// oapiWithQuery is target followed by '?' and the fragments joined with '&', or target when
+// they join to "" (url.URL.String's rule for RawQuery), built in one allocation.
+func oapiWithQuery(target string, fragments []string) string {
+	n := 0
+	for i, f := range fragments {
+		if i > 0 {
+			n++
+		}
+		n += len(f)
+	}
+	if n == 0 {
+		return target
+	}
+	var b strings.Builder
+	b.Grow(len(target) + 1 + n)
+	b.WriteString(target)
+	b.WriteByte('?')
+	for i, f := range fragments {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(f)
+	}
+	return b.String()
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads

@@ -108,6 +108,12 @@ type Client struct {
 	// A list of callbacks for modifying requests which are generated before sending over
 	// the network.
 	RequestEditors []RequestEditorFn
+
+	// prefixOf is the Server serverPrefix was computed from by NewClient.
+	prefixOf string
+	// serverPrefix is oapiServerPrefix(prefixOf): the prefix of every operation's URL, or ""
+	// when requests resolve Server as the stock client does.
+	serverPrefix string
 }
 
 // ClientOption allows setting custom parameters during construction
@@ -133,6 +139,8 @@ func NewClient(server string, opts ...ClientOption) (*Client, error) {
 	if client.Client == nil {
 		client.Client = &http.Client{}
 	}
+	// parse the server URL once
+	client.prefixOf, client.serverPrefix = client.Server, oapiServerPrefix(client.Server)
 	return &client, nil
 }
 
@@ -185,11 +193,10 @@ type ClientInterface interface {
 //
 // Corresponds with GET /users/{userId} (the `GetUser` operationId).
 func (c *Client) GetUser(ctx context.Context, userId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetUserRequest(c.Server, userId)
+	req, err := newGetUserRequest(ctx, c.Server, c.oapiPrefix(), userId)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -204,11 +211,10 @@ func (c *Client) GetUser(ctx context.Context, userId string, reqEditors ...Reque
 //
 // Corresponds with POST /users/{userId}/feedback (the `CreateFeedback` operationId).
 func (c *Client) CreateFeedbackWithBody(ctx context.Context, userId string, params *CreateFeedbackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateFeedbackRequestWithBody(c.Server, userId, params, contentType, body)
+	req, err := newCreateFeedbackRequestWithBody(ctx, c.Server, c.oapiPrefix(), userId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -223,11 +229,10 @@ func (c *Client) CreateFeedbackWithBody(ctx context.Context, userId string, para
 //
 // Corresponds with POST /users/{userId}/feedback (the `CreateFeedback` operationId).
 func (c *Client) CreateFeedback(ctx context.Context, userId string, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateFeedbackRequest(c.Server, userId, params, body)
+	req, err := newCreateFeedbackRequest(ctx, c.Server, c.oapiPrefix(), userId, params, body)
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -236,31 +241,44 @@ func (c *Client) CreateFeedback(ctx context.Context, userId string, params *Crea
 
 // NewGetUserRequest constructs an http.Request for the GetUser method
 func NewGetUserRequest(server string, userId string) (*http.Request, error) {
+	return newGetUserRequest(context.Background(), server, "", userId)
+}
+
+// newGetUserRequest is NewGetUserRequest with the request's context and oapiServerPrefix(server) (or "").
+func newGetUserRequest(ctx context.Context, server, serverPrefix string, userId string) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
+	pathParam0 = url.PathEscape(userId)
+
+	var target string
+	if serverPrefix != "" {
+		target = oapiJoinPath(serverPrefix, "/users/%s", pathParam0)
+	}
+	var queryURL *url.URL
+	if target == "" {
+		var serverURL *url.URL
+		serverURL, err = url.Parse(server)
+		if err != nil {
+			return nil, err
+		}
+
+		operationPath := fmt.Sprintf("/users/%s", pathParam0)
+		if operationPath[0] == '/' {
+			operationPath = "." + operationPath
+		}
+
+		queryURL, err = serverURL.Parse(operationPath)
+		if err != nil {
+			return nil, err
+		}
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
+	if queryURL != nil {
+		target = queryURL.String()
 	}
-
-	operationPath := fmt.Sprintf("/users/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -270,42 +288,60 @@ func NewGetUserRequest(server string, userId string) (*http.Request, error) {
 
 // NewCreateFeedbackRequest calls the generic CreateFeedback builder with application/json body
 func NewCreateFeedbackRequest(server string, userId string, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody) (*http.Request, error) {
+	return newCreateFeedbackRequest(context.Background(), server, "", userId, params, body)
+}
+
+// newCreateFeedbackRequest is NewCreateFeedbackRequest with the request's context and oapiServerPrefix(server) (or "").
+func newCreateFeedbackRequest(ctx context.Context, server, serverPrefix string, userId string, params *CreateFeedbackParams, body CreateFeedbackJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateFeedbackRequestWithBody(server, userId, params, "application/json", bodyReader)
+	return newCreateFeedbackRequestWithBody(ctx, server, serverPrefix, userId, params, "application/json", bodyReader)
 }
 
 // NewCreateFeedbackRequestWithBody constructs an http.Request for the CreateFeedback method, with any body, and a specified content type
 func NewCreateFeedbackRequestWithBody(server string, userId string, params *CreateFeedbackParams, contentType string, body io.Reader) (*http.Request, error) {
+	return newCreateFeedbackRequestWithBody(context.Background(), server, "", userId, params, contentType, body)
+}
+
+// newCreateFeedbackRequestWithBody is NewCreateFeedbackRequestWithBody with the request's context and oapiServerPrefix(server) (or "").
+func newCreateFeedbackRequestWithBody(ctx context.Context, server, serverPrefix string, userId string, params *CreateFeedbackParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
+	pathParam0 = url.PathEscape(userId)
+
+	var target string
+	if serverPrefix != "" {
+		target = oapiJoinPath(serverPrefix, "/users/%s/feedback", pathParam0)
+	}
+	var queryURL *url.URL
+	if target == "" {
+		var serverURL *url.URL
+		serverURL, err = url.Parse(server)
+		if err != nil {
+			return nil, err
+		}
+
+		operationPath := fmt.Sprintf("/users/%s/feedback", pathParam0)
+		if operationPath[0] == '/' {
+			operationPath = "." + operationPath
+		}
+
+		queryURL, err = serverURL.Parse(operationPath)
+		if err != nil {
+			return nil, err
+		}
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
+	if queryURL != nil {
+		target = queryURL.String()
 	}
-
-	operationPath := fmt.Sprintf("/users/%s/feedback", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body)
 	if err != nil {
 		return nil, err
 	}
@@ -317,10 +353,7 @@ func NewCreateFeedbackRequestWithBody(server string, userId string, params *Crea
 		if params.IdempotencyKey != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
+			headerParam0 = *params.IdempotencyKey
 
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
@@ -342,6 +375,124 @@ func (c *Client) applyEditors(ctx context.Context, req *http.Request, additional
 		}
 	}
 	return nil
+}
+
+// oapiPrefix is the prefix of every operation's URL while Server is the one NewClient saw, or "".
+func (c *Client) oapiPrefix() string {
+	if c.Server != c.prefixOf {
+		return ""
+	}
+	return c.serverPrefix
+}
+
+// oapiServerPrefix is server's URL up to the end of its path, the prefix of every operation's
+// URL, when joining the operation's path to it gives the URL url.URL.Parse and String give
+// (scheme, host, no opaque part, query nor fragment, a path ending in '/' that oapiPlainPath
+// accepts), or "".
+func oapiServerPrefix(server string) string {
+	u, err := url.Parse(server)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.OmitHost || u.ForceQuery || u.RawQuery != "" || u.Fragment != "" {
+		return ""
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || !oapiPlainPath(p) {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}).String() + p
+}
+
+// oapiJoinPath is serverPrefix followed by format without its leading '/', each %s replaced by
+// the next of params: what fmt.Sprintf(format, params...) resolved against the server's URL
+// gives, when format has exactly one %s per parameter and no other verb and the joined path is
+// one oapiPlainPath accepts. Otherwise it is "".
+func oapiJoinPath(serverPrefix, format string, params ...string) string {
+	if format == "" || format[0] != '/' {
+		return ""
+	}
+	n := len(serverPrefix) + len(format)
+	for _, p := range params {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(serverPrefix)
+	next := 0
+	for i := 1; i < len(format); i++ {
+		if format[i] != '%' {
+			b.WriteByte(format[i])
+			continue
+		}
+		if i+1 == len(format) || format[i+1] != 's' || next == len(params) {
+			return ""
+		}
+		b.WriteString(params[next])
+		next++
+		i++
+	}
+	if next != len(params) {
+		return ""
+	}
+	s := b.String()
+	if !oapiPlainPath(s[len(serverPrefix):]) {
+		return ""
+	}
+	return s
+}
+
+// oapiPlainPath reports whether p, an escaped path, holds only RFC 3986 path characters
+// (unreserved, sub-delims, ':', '@', '/') and valid %XX escapes, and no "." or ".." segment: a
+// path that url.Parse keeps as it is and url.URL.ResolveReference does not rewrite.
+func oapiPlainPath(p string) bool {
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			if s := p[start:i]; s == "." || s == ".." {
+				return false
+			}
+			start = i + 1
+			continue
+		}
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0:
+		case c == '%' && i+2 < len(p) && oapiIsHex(p[i+1]) && oapiIsHex(p[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// oapiIsHex reports whether c is a hexadecimal digit.
+func oapiIsHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// oapiWithQuery is target followed by '?' and the fragments joined with '&', or target when
+// they join to "" (url.URL.String's rule for RawQuery), built in one allocation.
+func oapiWithQuery(target string, fragments []string) string {
+	n := 0
+	for i, f := range fragments {
+		if i > 0 {
+			n++
+		}
+		n += len(f)
+	}
+	if n == 0 {
+		return target
+	}
+	var b strings.Builder
+	b.Grow(len(target) + 1 + n)
+	b.WriteString(target)
+	b.WriteByte('?')
+	for i, f := range fragments {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(f)
+	}
+	return b.String()
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads

@@ -138,7 +138,11 @@ func resolveBindings(publicPath string, gw config, upDir string, names []string)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		cfg, err := parseConfig(path, upstreamConfig(p.b.Service))
+		src, err := upstreamConfig(p.b.Service)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := parseConfig(path, src)
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,9 @@
 //
 //	gen/<name>/<name>.gen.go      client, echo server, strict server, models and embedded spec of
 //	                              api/upstreams/<name>.yaml, package <name> (the pinned
-//	                              oapi-codegen, `go tool oapi-codegen`, so byte for byte its output)
+//	                              oapi-codegen, `go tool oapi-codegen`, so byte for byte its output,
+//	                              but for the client's template: templates/client.tmpl, the same
+//	                              API with requests built cheaply; its header says what differs)
 //	gen/upstreams/upstreams.gen.go  type Clients (one typed client per upstream, sorted) and
 //	                              New(*upstream.Registry) (*Clients, error)
 //	gen/bindings/bindings.gen.go  type Bound: one method per bound operation with the gateway's
@@ -48,6 +50,7 @@ package codegen
 
 import (
 	"bytes"
+	_ "embed"
 	"errors"
 	"fmt"
 	"go/format"
@@ -57,6 +60,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Target is one app's contracts and where their code goes.
@@ -137,7 +142,11 @@ func Run(t Target) error {
 
 	files := map[string][]byte{}
 	for _, name := range names {
-		src, err := oapiCodegen(filepath.Join(t.API, "upstreams", name+".yaml"), upstreamConfig(name))
+		cfg, err := upstreamConfig(name)
+		if err != nil {
+			return err
+		}
+		src, err := oapiCodegen(filepath.Join(t.API, "upstreams", name+".yaml"), cfg)
 		if err != nil {
 			return err
 		}
@@ -172,9 +181,22 @@ func Run(t Target) error {
 	return nil
 }
 
+// clientTemplate is oapi-codegen's client template with cheaper request building, the same API
+// (its header says what differs from the stock one).
+//
+//go:embed templates/client.tmpl
+var clientTemplate string
+
 // upstreamConfig is the one oapi-codegen configuration of every upstream package: the typed
-// client the gateway calls and the strict server a demo service implements.
-func upstreamConfig(name string) string {
+// client the gateway calls (built from clientTemplate) and the strict server a demo service
+// implements.
+func upstreamConfig(name string) (string, error) {
+	templates, err := yaml.Marshal(map[string]any{
+		"output-options": map[string]any{"user-templates": map[string]string{"client.tmpl": clientTemplate}},
+	})
+	if err != nil {
+		return "", err
+	}
 	return "package: " + name + `
 generate:
   client: true
@@ -182,7 +204,7 @@ generate:
   strict-server: true
   models: true
   embedded-spec: true
-`
+` + string(templates), nil
 }
 
 // oapiCodegen runs the pinned oapi-codegen (go tool) on spec with the configuration cfg (YAML)
