@@ -183,14 +183,14 @@ func (a Answer) write(w http.ResponseWriter) error {
 	}
 	// a.a is this Write's alone now: every other copy of a is stale.
 	defer putAnswer(a.a)
-	b, err := envelope.AppendMeta(append(a.a.buf, `,"meta":`...), envelope.Meta(a.a.ctx))
-	if err != nil {
-		return fmt.Errorf("binding: encoding meta: %w", err)
-	}
-	b = append(b, '}')
+	b := append(envelope.AppendContextMeta(append(a.a.buf, `,"meta":`...), a.a.ctx), '}')
 	a.a.buf = b
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(a.a.status)
-	_, err = w.Write(b)
+	_, err := w.Write(b)
 	return err
 }
+
+// jsonContentType is every answer's Content-Type header value, shared (Header.Set would
+// allocate it per answer); nothing changes a header's values in place.
+var jsonContentType = []string{"application/json"}

@@ -20,14 +20,43 @@ const TimestampFormat = "2006-01-02T15:04:05.000Z"
 
 // Meta returns the meta block for the request carried by ctx: its request id, the current
 // time (UTC, millisecond precision) and the time spent since the request arrived, in ms.
-func Meta(ctx context.Context) components.Meta {
-	now := time.Now()
+func Meta(ctx context.Context) components.Meta { return metaAt(ctx, time.Now()) }
+
+func metaAt(ctx context.Context, now time.Time) components.Meta {
 	m := components.Meta{Timestamp: now.UTC().Format(TimestampFormat)}
 	if info := correlation.FromContext(ctx); info != nil {
 		m.RequestId = info.RequestID
-		m.Duration = float64(now.Sub(info.Start).Microseconds()) / 1000
+		m.Duration = sinceMs(now, info.Start)
 	}
 	return m
+}
+
+// sinceMs is the time from start to now in milliseconds, to the microsecond.
+func sinceMs(now, start time.Time) float64 { return float64(now.Sub(start).Microseconds()) / 1000 }
+
+// AppendContextMeta appends Meta(ctx) as AppendMeta encodes it, the timestamp formatted into b
+// rather than into a string of its own first: the meta of an answer written around bytes
+// (bindings, the answer cache) when it has no pagination or degraded parts.
+func AppendContextMeta(b []byte, ctx context.Context) []byte { return appendMetaAt(b, ctx, time.Now()) }
+
+func appendMetaAt(b []byte, ctx context.Context, now time.Time) []byte {
+	var id string
+	var d float64
+	if info := correlation.FromContext(ctx); info != nil {
+		id, d = info.RequestID, sinceMs(now, info.Start)
+	}
+	if abs := math.Abs(d); !plainString(id) || !(abs == 0 || abs >= 1e-6 && abs < 1e21) {
+		// AppendMeta fails only for a duration that is not finite, which sinceMs never is.
+		b, _ = AppendMeta(b, metaAt(ctx, now))
+		return b
+	}
+	b = append(b, `{"duration":`...)
+	b = strconv.AppendFloat(b, d, 'f', -1, 64)
+	b = append(b, `,"requestId":"`...)
+	b = append(b, id...)
+	b = append(b, `","timestamp":"`...)
+	b = now.UTC().AppendFormat(b, TimestampFormat)
+	return append(b, `"}`...)
 }
 
 // ListMeta returns Meta plus the pagination block of a page of a list.

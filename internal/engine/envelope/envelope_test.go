@@ -1,11 +1,14 @@
 package envelope_test
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/contractgate/contractgate/internal/engine/components"
+	"github.com/contractgate/contractgate/internal/engine/correlation"
 	"github.com/contractgate/contractgate/internal/engine/envelope"
 )
 
@@ -34,5 +37,26 @@ func TestAppendMeta(t *testing.T) {
 	}
 	if _, err := envelope.AppendMeta(nil, components.Meta{Duration: math.Inf(1)}); err == nil {
 		t.Error("AppendMeta of an infinite duration: no error")
+	}
+}
+
+// AppendContextMeta writes what AppendMeta writes for Meta(ctx), the request's or none.
+func TestAppendContextMeta(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 6, 3, 55, 47, 123456789, time.FixedZone("x", 3600))
+	for _, ctx := range []context.Context{
+		context.Background(),
+		correlation.NewContext(context.Background(), &correlation.Info{RequestID: "0193a9a2-7c1e-7d4a-9b2e-3f5c6d7e8f90", Start: now.Add(-1234567 * time.Nanosecond)}),
+		correlation.NewContext(context.Background(), &correlation.Info{RequestID: "r", Start: now}),
+		correlation.NewContext(context.Background(), &correlation.Info{RequestID: "<&>", Start: now.Add(-3 * time.Hour)}),
+		correlation.NewContext(context.Background(), &correlation.Info{RequestID: "late", Start: now.Add(time.Second)}),
+	} {
+		want, err := envelope.AppendMeta([]byte("x"), envelope.MetaAt(ctx, now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := envelope.AppendMetaAt([]byte("x"), ctx, now); string(got) != string(want) {
+			t.Errorf("AppendContextMeta = %s, want %s", got, want)
+		}
 	}
 }

@@ -479,11 +479,6 @@ func (c *Cache) answer(ctx echo.Context, p policy, e *entry, now time.Time, stat
 	if matches(ctx.Request().Header.Get("If-None-Match"), e.etag) {
 		return ctx.NoContent(http.StatusNotModified)
 	}
-	meta := envelope.Meta(ctx.Request().Context())
-	meta.Pagination = e.pagination
-	if stale {
-		meta.Degraded = &[]string{components.DegradedStale}
-	}
 	// The envelope written around the stored data's bytes, as the bindings write theirs: no
 	// re-encoding of the data, no reflection for the meta in the common case.
 	bp := answerBuffers.Get().(*[]byte)
@@ -493,9 +488,19 @@ func (c *Cache) answer(ctx echo.Context, p policy, e *entry, now time.Time, stat
 		}
 	}()
 	b := append(append((*bp)[:0], `{"success":true,"data":`...), e.data...)
-	b, err := envelope.AppendMeta(append(b, `,"meta":`...), meta)
-	if err != nil {
-		return err
+	b = append(b, `,"meta":`...)
+	if e.pagination == nil && !stale {
+		b = envelope.AppendContextMeta(b, ctx.Request().Context())
+	} else {
+		meta := envelope.Meta(ctx.Request().Context())
+		meta.Pagination = e.pagination
+		if stale {
+			meta.Degraded = &[]string{components.DegradedStale}
+		}
+		var err error
+		if b, err = envelope.AppendMeta(b, meta); err != nil {
+			return err
+		}
 	}
 	*bp = append(b, '}')
 	return ctx.Blob(http.StatusOK, echo.MIMEApplicationJSON, *bp)
