@@ -89,32 +89,53 @@ func (gs *guards) get(metric, label string) *labelGuard {
 }
 
 // guardedCounter, guardedHistogram and guardedGauge pass every label value through its
-// label's guard.
+// label's guard, and keep the metric of each tuple of label values they have seen (handles).
 type guardedCounter struct {
-	vec    *prometheus.CounterVec
-	labels []*labelGuard
+	vec     *prometheus.CounterVec
+	labels  []*labelGuard
+	handles *handles[prometheus.Counter]
 }
 
 func (c guardedCounter) with(values ...string) prometheus.Counter {
-	return c.vec.WithLabelValues(guard(c.labels, values)...)
+	k, keyed := tuple(values)
+	if m, ok := c.handles.load(k, keyed); ok {
+		return m
+	}
+	m := c.vec.WithLabelValues(guard(c.labels, values)...)
+	c.handles.store(k, keyed, m)
+	return m
 }
 
 type guardedHistogram struct {
-	vec    *prometheus.HistogramVec
-	labels []*labelGuard
+	vec     *prometheus.HistogramVec
+	labels  []*labelGuard
+	handles *handles[prometheus.Observer]
 }
 
 func (h guardedHistogram) with(values ...string) prometheus.Observer {
-	return h.vec.WithLabelValues(guard(h.labels, values)...)
+	k, keyed := tuple(values)
+	if m, ok := h.handles.load(k, keyed); ok {
+		return m
+	}
+	m := h.vec.WithLabelValues(guard(h.labels, values)...)
+	h.handles.store(k, keyed, m)
+	return m
 }
 
 type guardedGauge struct {
-	vec    *prometheus.GaugeVec
-	labels []*labelGuard
+	vec     *prometheus.GaugeVec
+	labels  []*labelGuard
+	handles *handles[prometheus.Gauge]
 }
 
 func (g guardedGauge) with(values ...string) prometheus.Gauge {
-	return g.vec.WithLabelValues(guard(g.labels, values)...)
+	k, keyed := tuple(values)
+	if m, ok := g.handles.load(k, keyed); ok {
+		return m
+	}
+	m := g.vec.WithLabelValues(guard(g.labels, values)...)
+	g.handles.store(k, keyed, m)
+	return m
 }
 
 func guard(labels []*labelGuard, values []string) []string {
@@ -124,16 +145,64 @@ func guard(labels []*labelGuard, values []string) []string {
 	return values
 }
 
+// maxHandles bounds the tuples of label values a metric keeps the handle of; others take
+// the guard and client_golang's lookup every time.
+const maxHandles = 4096
+
+// handles keeps the metric client_golang returns for each tuple of (up to three) label
+// values, as its documentation advises for hot paths: a tuple seen before costs one map
+// lookup under a read lock, instead of a guard lookup per label and client_golang's hashing,
+// validation and lookup of the values. Series are never deleted, so a kept handle stays the
+// registered one.
+type handles[M any] struct {
+	mu sync.RWMutex
+	m  map[[3]string]M
+}
+
+func newHandles[M any]() *handles[M] { return &handles[M]{m: map[[3]string]M{}} }
+
+// tuple is values as a key of handles; false for more than three values.
+func tuple(values []string) ([3]string, bool) {
+	var k [3]string
+	if len(values) > len(k) {
+		return k, false
+	}
+	copy(k[:], values)
+	return k, true
+}
+
+func (h *handles[M]) load(k [3]string, keyed bool) (M, bool) {
+	if !keyed {
+		var zero M
+		return zero, false
+	}
+	h.mu.RLock()
+	m, ok := h.m[k]
+	h.mu.RUnlock()
+	return m, ok
+}
+
+func (h *handles[M]) store(k [3]string, keyed bool, m M) {
+	if !keyed {
+		return
+	}
+	h.mu.Lock()
+	if len(h.m) < maxHandles {
+		h.m[k] = m
+	}
+	h.mu.Unlock()
+}
+
 func (gs *guards) counter(opts prometheus.CounterOpts, labels ...string) guardedCounter {
-	return guardedCounter{vec: prometheus.NewCounterVec(opts, labels), labels: gs.all(opts.Name, labels)}
+	return guardedCounter{vec: prometheus.NewCounterVec(opts, labels), labels: gs.all(opts.Name, labels), handles: newHandles[prometheus.Counter]()}
 }
 
 func (gs *guards) histogram(opts prometheus.HistogramOpts, labels ...string) guardedHistogram {
-	return guardedHistogram{vec: prometheus.NewHistogramVec(opts, labels), labels: gs.all(opts.Name, labels)}
+	return guardedHistogram{vec: prometheus.NewHistogramVec(opts, labels), labels: gs.all(opts.Name, labels), handles: newHandles[prometheus.Observer]()}
 }
 
 func (gs *guards) gauge(opts prometheus.GaugeOpts, labels ...string) guardedGauge {
-	return guardedGauge{vec: prometheus.NewGaugeVec(opts, labels), labels: gs.all(opts.Name, labels)}
+	return guardedGauge{vec: prometheus.NewGaugeVec(opts, labels), labels: gs.all(opts.Name, labels), handles: newHandles[prometheus.Gauge]()}
 }
 
 func (gs *guards) all(metric string, labels []string) []*labelGuard {

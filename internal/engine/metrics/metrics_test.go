@@ -126,3 +126,36 @@ func TestRequestMethodLabel(t *testing.T) {
 		}
 	}
 }
+
+// Every recording counts, whether its label values' metric was kept (the first 4096 tuples of
+// a metric) or looked up again: the sum over the series is the number of calls, the series
+// stay bounded by the label guard.
+func TestCountsThroughKeptHandles(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	const calls = 10000
+	for n := range calls {
+		// 300 upstreams (past the guard's 256) and 20 outcomes: 6,000 tuples, past the 4,096 kept.
+		m.UpstreamCall(fmt.Sprintf("up%d", n%300), fmt.Sprintf("outcome%d", n/300%20), time.Millisecond)
+	}
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	series := 0
+	for _, f := range families {
+		if f.GetName() == metrics.Namespace+"_upstream_calls_total" {
+			for _, s := range f.GetMetric() {
+				sum += s.GetCounter().GetValue()
+				series++
+			}
+		}
+	}
+	if sum != calls {
+		t.Fatalf("upstream calls counted %v times, want %d", sum, calls)
+	}
+	if want := (metrics.MaxLabelValues + 1) * 20; series > want || series < 20*metrics.MaxLabelValues {
+		t.Fatalf("%d series, want %d to %d", series, 20*metrics.MaxLabelValues, want)
+	}
+}
