@@ -90,6 +90,8 @@ func (gs *guards) get(metric, label string) *labelGuard {
 
 // guardedCounter, guardedHistogram and guardedGauge pass every label value through its
 // label's guard, and keep the metric of each tuple of label values they have seen (handles).
+// Their with methods are spelled out per type: one generic over an interface of
+// WithLabelValues would move every call's label values to the heap.
 type guardedCounter struct {
 	vec     *prometheus.CounterVec
 	labels  []*labelGuard
