@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/contractgate/contractgate/internal/engine/clienturl"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
@@ -95,7 +96,7 @@ type Client struct {
 
 	// prefixOf is the Server serverPrefix was computed from by NewClient.
 	prefixOf string
-	// serverPrefix is oapiServerPrefix(prefixOf): the prefix of every operation's URL, or ""
+	// serverPrefix is clienturl.ServerPrefix(prefixOf): the prefix of every operation's URL, or ""
 	// when requests resolve Server as the stock client does.
 	serverPrefix string
 }
@@ -124,7 +125,7 @@ func NewClient(server string, opts ...ClientOption) (*Client, error) {
 		client.Client = &http.Client{}
 	}
 	// parse the server URL once
-	client.prefixOf, client.serverPrefix = client.Server, oapiServerPrefix(client.Server)
+	client.prefixOf, client.serverPrefix = client.Server, clienturl.ServerPrefix(client.Server)
 	return &client, nil
 }
 
@@ -212,13 +213,13 @@ func NewListProductsRequest(server string, params *ListProductsParams) (*http.Re
 	return newListProductsRequest(context.Background(), server, "", params)
 }
 
-// newListProductsRequest is NewListProductsRequest with the request's context and oapiServerPrefix(server) (or "").
+// newListProductsRequest is NewListProductsRequest with the request's context and clienturl.ServerPrefix(server) (or "").
 func newListProductsRequest(ctx context.Context, server, serverPrefix string, params *ListProductsParams) (*http.Request, error) {
 	var err error
 
 	var target string
 	if serverPrefix != "" {
-		target = oapiJoinPath(serverPrefix, "/products")
+		target = clienturl.JoinPath(serverPrefix, "/products")
 	}
 	var queryURL *url.URL
 	if target == "" {
@@ -299,7 +300,7 @@ func newListProductsRequest(ctx context.Context, server, serverPrefix string, pa
 		if queryURL != nil {
 			queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 		} else {
-			target = oapiWithQuery(target, rawQueryFragments)
+			target = clienturl.WithQuery(target, rawQueryFragments)
 		}
 	}
 
@@ -319,7 +320,7 @@ func NewGetProductRequest(server string, productId string) (*http.Request, error
 	return newGetProductRequest(context.Background(), server, "", productId)
 }
 
-// newGetProductRequest is NewGetProductRequest with the request's context and oapiServerPrefix(server) (or "").
+// newGetProductRequest is NewGetProductRequest with the request's context and clienturl.ServerPrefix(server) (or "").
 func newGetProductRequest(ctx context.Context, server, serverPrefix string, productId string) (*http.Request, error) {
 	var err error
 
@@ -329,7 +330,7 @@ func newGetProductRequest(ctx context.Context, server, serverPrefix string, prod
 
 	var target string
 	if serverPrefix != "" {
-		target = oapiJoinPath(serverPrefix, "/products/%s", pathParam0)
+		target = clienturl.JoinPath(serverPrefix, "/products/%s", pathParam0)
 	}
 	var queryURL *url.URL
 	if target == "" {
@@ -366,13 +367,13 @@ func NewGetRecommendationsRequest(server string, params *GetRecommendationsParam
 	return newGetRecommendationsRequest(context.Background(), server, "", params)
 }
 
-// newGetRecommendationsRequest is NewGetRecommendationsRequest with the request's context and oapiServerPrefix(server) (or "").
+// newGetRecommendationsRequest is NewGetRecommendationsRequest with the request's context and clienturl.ServerPrefix(server) (or "").
 func newGetRecommendationsRequest(ctx context.Context, server, serverPrefix string, params *GetRecommendationsParams) (*http.Request, error) {
 	var err error
 
 	var target string
 	if serverPrefix != "" {
-		target = oapiJoinPath(serverPrefix, "/recommendations")
+		target = clienturl.JoinPath(serverPrefix, "/recommendations")
 	}
 	var queryURL *url.URL
 	if target == "" {
@@ -421,7 +422,7 @@ func newGetRecommendationsRequest(ctx context.Context, server, serverPrefix stri
 		if queryURL != nil {
 			queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 		} else {
-			target = oapiWithQuery(target, rawQueryFragments)
+			target = clienturl.WithQuery(target, rawQueryFragments)
 		}
 	}
 
@@ -456,116 +457,6 @@ func (c *Client) oapiPrefix() string {
 		return ""
 	}
 	return c.serverPrefix
-}
-
-// oapiServerPrefix is server's URL up to the end of its path, the prefix of every operation's
-// URL, when joining the operation's path to it gives the URL url.URL.Parse and String give
-// (scheme, host, no opaque part, query nor fragment, a path ending in '/' that oapiPlainPath
-// accepts), or "".
-func oapiServerPrefix(server string) string {
-	u, err := url.Parse(server)
-	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.OmitHost || u.ForceQuery || u.RawQuery != "" || u.Fragment != "" {
-		return ""
-	}
-	p := u.EscapedPath()
-	if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || !oapiPlainPath(p) {
-		return ""
-	}
-	return (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}).String() + p
-}
-
-// oapiJoinPath is serverPrefix followed by format without its leading '/', each %s replaced by
-// the next of params: what fmt.Sprintf(format, params...) resolved against the server's URL
-// gives, when format has exactly one %s per parameter and no other verb and the joined path is
-// one oapiPlainPath accepts. Otherwise it is "".
-func oapiJoinPath(serverPrefix, format string, params ...string) string {
-	if format == "" || format[0] != '/' {
-		return ""
-	}
-	n := len(serverPrefix) + len(format)
-	for _, p := range params {
-		n += len(p)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(serverPrefix)
-	next := 0
-	for i := 1; i < len(format); i++ {
-		if format[i] != '%' {
-			b.WriteByte(format[i])
-			continue
-		}
-		if i+1 == len(format) || format[i+1] != 's' || next == len(params) {
-			return ""
-		}
-		b.WriteString(params[next])
-		next++
-		i++
-	}
-	if next != len(params) {
-		return ""
-	}
-	s := b.String()
-	if !oapiPlainPath(s[len(serverPrefix):]) {
-		return ""
-	}
-	return s
-}
-
-// oapiPlainPath reports whether p, an escaped path, holds only RFC 3986 path characters
-// (unreserved, sub-delims, ':', '@', '/') and valid %XX escapes, and no "." or ".." segment: a
-// path that url.Parse keeps as it is and url.URL.ResolveReference does not rewrite.
-func oapiPlainPath(p string) bool {
-	start := 0
-	for i := 0; i <= len(p); i++ {
-		if i == len(p) || p[i] == '/' {
-			if s := p[start:i]; s == "." || s == ".." {
-				return false
-			}
-			start = i + 1
-			continue
-		}
-		switch c := p[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0:
-		case c == '%' && i+2 < len(p) && oapiIsHex(p[i+1]) && oapiIsHex(p[i+2]):
-			i += 2
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// oapiIsHex reports whether c is a hexadecimal digit.
-func oapiIsHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// oapiWithQuery is target followed by '?' and the fragments joined with '&', or target when
-// they join to "" (url.URL.String's rule for RawQuery), built in one allocation.
-func oapiWithQuery(target string, fragments []string) string {
-	n := 0
-	for i, f := range fragments {
-		if i > 0 {
-			n++
-		}
-		n += len(f)
-	}
-	if n == 0 {
-		return target
-	}
-	var b strings.Builder
-	b.Grow(len(target) + 1 + n)
-	b.WriteString(target)
-	b.WriteByte('?')
-	for i, f := range fragments {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(f)
-	}
-	return b.String()
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contractgate/contractgate/internal/engine/clienturl"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
@@ -163,7 +164,7 @@ type Client struct {
 
 	// prefixOf is the Server serverPrefix was computed from by NewClient.
 	prefixOf string
-	// serverPrefix is oapiServerPrefix(prefixOf): the prefix of every operation's URL, or ""
+	// serverPrefix is clienturl.ServerPrefix(prefixOf): the prefix of every operation's URL, or ""
 	// when requests resolve Server as the stock client does.
 	serverPrefix string
 }
@@ -192,7 +193,7 @@ func NewClient(server string, opts ...ClientOption) (*Client, error) {
 		client.Client = &http.Client{}
 	}
 	// parse the server URL once
-	client.prefixOf, client.serverPrefix = client.Server, oapiServerPrefix(client.Server)
+	client.prefixOf, client.serverPrefix = client.Server, clienturl.ServerPrefix(client.Server)
 	return &client, nil
 }
 
@@ -334,13 +335,13 @@ func NewListOrdersRequest(server string, params *ListOrdersParams) (*http.Reques
 	return newListOrdersRequest(context.Background(), server, "", params)
 }
 
-// newListOrdersRequest is NewListOrdersRequest with the request's context and oapiServerPrefix(server) (or "").
+// newListOrdersRequest is NewListOrdersRequest with the request's context and clienturl.ServerPrefix(server) (or "").
 func newListOrdersRequest(ctx context.Context, server, serverPrefix string, params *ListOrdersParams) (*http.Request, error) {
 	var err error
 
 	var target string
 	if serverPrefix != "" {
-		target = oapiJoinPath(serverPrefix, "/orders")
+		target = clienturl.JoinPath(serverPrefix, "/orders")
 	}
 	var queryURL *url.URL
 	if target == "" {
@@ -405,7 +406,7 @@ func newListOrdersRequest(ctx context.Context, server, serverPrefix string, para
 		if queryURL != nil {
 			queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 		} else {
-			target = oapiWithQuery(target, rawQueryFragments)
+			target = clienturl.WithQuery(target, rawQueryFragments)
 		}
 	}
 
@@ -425,7 +426,7 @@ func NewCreateOrderRequest(server string, params *CreateOrderParams, body Create
 	return newCreateOrderRequest(context.Background(), server, "", params, body)
 }
 
-// newCreateOrderRequest is NewCreateOrderRequest with the request's context and oapiServerPrefix(server) (or "").
+// newCreateOrderRequest is NewCreateOrderRequest with the request's context and clienturl.ServerPrefix(server) (or "").
 func newCreateOrderRequest(ctx context.Context, server, serverPrefix string, params *CreateOrderParams, body CreateOrderJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
@@ -441,13 +442,13 @@ func NewCreateOrderRequestWithBody(server string, params *CreateOrderParams, con
 	return newCreateOrderRequestWithBody(context.Background(), server, "", params, contentType, body)
 }
 
-// newCreateOrderRequestWithBody is NewCreateOrderRequestWithBody with the request's context and oapiServerPrefix(server) (or "").
+// newCreateOrderRequestWithBody is NewCreateOrderRequestWithBody with the request's context and clienturl.ServerPrefix(server) (or "").
 func newCreateOrderRequestWithBody(ctx context.Context, server, serverPrefix string, params *CreateOrderParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var target string
 	if serverPrefix != "" {
-		target = oapiJoinPath(serverPrefix, "/orders")
+		target = clienturl.JoinPath(serverPrefix, "/orders")
 	}
 	var queryURL *url.URL
 	if target == "" {
@@ -498,7 +499,7 @@ func NewGetOrderRequest(server string, orderId OrderId) (*http.Request, error) {
 	return newGetOrderRequest(context.Background(), server, "", orderId)
 }
 
-// newGetOrderRequest is NewGetOrderRequest with the request's context and oapiServerPrefix(server) (or "").
+// newGetOrderRequest is NewGetOrderRequest with the request's context and clienturl.ServerPrefix(server) (or "").
 func newGetOrderRequest(ctx context.Context, server, serverPrefix string, orderId OrderId) (*http.Request, error) {
 	var err error
 
@@ -511,7 +512,7 @@ func newGetOrderRequest(ctx context.Context, server, serverPrefix string, orderI
 
 	var target string
 	if serverPrefix != "" {
-		target = oapiJoinPath(serverPrefix, "/orders/%s", pathParam0)
+		target = clienturl.JoinPath(serverPrefix, "/orders/%s", pathParam0)
 	}
 	var queryURL *url.URL
 	if target == "" {
@@ -548,7 +549,7 @@ func NewCancelOrderRequest(server string, orderId OrderId) (*http.Request, error
 	return newCancelOrderRequest(context.Background(), server, "", orderId)
 }
 
-// newCancelOrderRequest is NewCancelOrderRequest with the request's context and oapiServerPrefix(server) (or "").
+// newCancelOrderRequest is NewCancelOrderRequest with the request's context and clienturl.ServerPrefix(server) (or "").
 func newCancelOrderRequest(ctx context.Context, server, serverPrefix string, orderId OrderId) (*http.Request, error) {
 	var err error
 
@@ -561,7 +562,7 @@ func newCancelOrderRequest(ctx context.Context, server, serverPrefix string, ord
 
 	var target string
 	if serverPrefix != "" {
-		target = oapiJoinPath(serverPrefix, "/orders/%s/cancel", pathParam0)
+		target = clienturl.JoinPath(serverPrefix, "/orders/%s/cancel", pathParam0)
 	}
 	var queryURL *url.URL
 	if target == "" {
@@ -613,116 +614,6 @@ func (c *Client) oapiPrefix() string {
 		return ""
 	}
 	return c.serverPrefix
-}
-
-// oapiServerPrefix is server's URL up to the end of its path, the prefix of every operation's
-// URL, when joining the operation's path to it gives the URL url.URL.Parse and String give
-// (scheme, host, no opaque part, query nor fragment, a path ending in '/' that oapiPlainPath
-// accepts), or "".
-func oapiServerPrefix(server string) string {
-	u, err := url.Parse(server)
-	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.OmitHost || u.ForceQuery || u.RawQuery != "" || u.Fragment != "" {
-		return ""
-	}
-	p := u.EscapedPath()
-	if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || !oapiPlainPath(p) {
-		return ""
-	}
-	return (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}).String() + p
-}
-
-// oapiJoinPath is serverPrefix followed by format without its leading '/', each %s replaced by
-// the next of params: what fmt.Sprintf(format, params...) resolved against the server's URL
-// gives, when format has exactly one %s per parameter and no other verb and the joined path is
-// one oapiPlainPath accepts. Otherwise it is "".
-func oapiJoinPath(serverPrefix, format string, params ...string) string {
-	if format == "" || format[0] != '/' {
-		return ""
-	}
-	n := len(serverPrefix) + len(format)
-	for _, p := range params {
-		n += len(p)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(serverPrefix)
-	next := 0
-	for i := 1; i < len(format); i++ {
-		if format[i] != '%' {
-			b.WriteByte(format[i])
-			continue
-		}
-		if i+1 == len(format) || format[i+1] != 's' || next == len(params) {
-			return ""
-		}
-		b.WriteString(params[next])
-		next++
-		i++
-	}
-	if next != len(params) {
-		return ""
-	}
-	s := b.String()
-	if !oapiPlainPath(s[len(serverPrefix):]) {
-		return ""
-	}
-	return s
-}
-
-// oapiPlainPath reports whether p, an escaped path, holds only RFC 3986 path characters
-// (unreserved, sub-delims, ':', '@', '/') and valid %XX escapes, and no "." or ".." segment: a
-// path that url.Parse keeps as it is and url.URL.ResolveReference does not rewrite.
-func oapiPlainPath(p string) bool {
-	start := 0
-	for i := 0; i <= len(p); i++ {
-		if i == len(p) || p[i] == '/' {
-			if s := p[start:i]; s == "." || s == ".." {
-				return false
-			}
-			start = i + 1
-			continue
-		}
-		switch c := p[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0:
-		case c == '%' && i+2 < len(p) && oapiIsHex(p[i+1]) && oapiIsHex(p[i+2]):
-			i += 2
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// oapiIsHex reports whether c is a hexadecimal digit.
-func oapiIsHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// oapiWithQuery is target followed by '?' and the fragments joined with '&', or target when
-// they join to "" (url.URL.String's rule for RawQuery), built in one allocation.
-func oapiWithQuery(target string, fragments []string) string {
-	n := 0
-	for i, f := range fragments {
-		if i > 0 {
-			n++
-		}
-		n += len(f)
-	}
-	if n == 0 {
-		return target
-	}
-	var b strings.Builder
-	b.Grow(len(target) + 1 + n)
-	b.WriteString(target)
-	b.WriteByte('?')
-	for i, f := range fragments {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(f)
-	}
-	return b.String()
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads

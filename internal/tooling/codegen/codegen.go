@@ -192,7 +192,8 @@ var clientTemplate string
 // implements.
 func upstreamConfig(name string) (string, error) {
 	templates, err := yaml.Marshal(map[string]any{
-		"output-options": map[string]any{"user-templates": map[string]string{"client.tmpl": clientTemplate}},
+		"output-options":     map[string]any{"user-templates": map[string]string{"client.tmpl": clientTemplate}},
+		"additional-imports": []map[string]string{{"package": ModulePath + "/internal/engine/clienturl"}},
 	})
 	if err != nil {
 		return "", err
