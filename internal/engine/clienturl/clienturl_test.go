@@ -31,8 +31,8 @@ func TestServerPrefix(t *testing.T) {
 		{"https://u:p%40ss@h:8443/a%20b/", "https://u:p%40ss@h:8443/a%20b/"},
 		{"http://[::1]:80/x/", "http://[::1]:80/x/"},
 		{"http://h/a b/", "http://h/a%20b/"}, // url.Parse escapes the space, as the stock resolution does
-		{"http://h/base", ""},                 // no trailing slash: resolution would drop "base"
-		{"http://h/a/../b/", ""},              // ResolveReference removes dot segments
+		{"http://h/base", ""},                // no trailing slash: resolution would drop "base"
+		{"http://h/a/../b/", ""},             // ResolveReference removes dot segments
 		{"http://h/./b/", ""},
 		{"http://h/?x=1", ""},
 		{"http://h/#f", ""},
