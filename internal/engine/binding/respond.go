@@ -183,7 +183,7 @@ func (a Answer) write(w http.ResponseWriter) error {
 	}
 	// a.a is this Write's alone now: every other copy of a is stale.
 	defer putAnswer(a.a)
-	b := append(envelope.AppendContextMeta(append(a.a.buf, `,"meta":`...), a.a.ctx), '}')
+	b := append(envelope.AppendContextMeta(a.a.ctx, append(a.a.buf, `,"meta":`...)), '}')
 	a.a.buf = b
 	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(a.a.status)

@@ -25,6 +25,7 @@ func stock(t *testing.T, server, path string) string {
 }
 
 func TestServerPrefix(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ server, want string }{
 		{"http://127.0.0.1:9101/", "http://127.0.0.1:9101/"},
 		{"http://h/base/", "http://h/base/"},
@@ -50,6 +51,7 @@ func TestServerPrefix(t *testing.T) {
 // JoinPath gives the stock URL wherever it gives one, and "" for every path the stock
 // resolution would rewrite or a format that is not one %s per parameter.
 func TestJoinPath(t *testing.T) {
+	t.Parallel()
 	for _, server := range []string{"http://h/", "https://u@h:8443/a%20b/c/"} {
 		prefix := clienturl.ServerPrefix(server)
 		for _, tc := range []struct {
@@ -99,6 +101,7 @@ func TestJoinPath(t *testing.T) {
 }
 
 func TestWithQuery(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		fragments []string
 		want      string

@@ -37,25 +37,20 @@ func sinceMs(now, start time.Time) float64 { return float64(now.Sub(start).Micro
 // AppendContextMeta appends Meta(ctx) as AppendMeta encodes it, the timestamp formatted into b
 // rather than into a string of its own first: the meta of an answer written around bytes
 // (bindings, the answer cache) when it has no pagination or degraded parts.
-func AppendContextMeta(b []byte, ctx context.Context) []byte { return appendMetaAt(b, ctx, time.Now()) }
+func AppendContextMeta(ctx context.Context, b []byte) []byte { return appendMetaAt(ctx, b, time.Now()) }
 
-func appendMetaAt(b []byte, ctx context.Context, now time.Time) []byte {
+func appendMetaAt(ctx context.Context, b []byte, now time.Time) []byte {
 	var id string
 	var d float64
 	if info := correlation.FromContext(ctx); info != nil {
 		id, d = info.RequestID, sinceMs(now, info.Start)
 	}
-	if abs := math.Abs(d); !plainString(id) || !(abs == 0 || abs >= 1e-6 && abs < 1e21) {
+	if !plainMeta(id, d) {
 		// AppendMeta fails only for a duration that is not finite, which sinceMs never is.
 		b, _ = AppendMeta(b, metaAt(ctx, now))
 		return b
 	}
-	b = append(b, `{"duration":`...)
-	b = strconv.AppendFloat(b, d, 'f', -1, 64)
-	b = append(b, `,"requestId":"`...)
-	b = append(b, id...)
-	b = append(b, `","timestamp":"`...)
-	b = now.UTC().AppendFormat(b, TimestampFormat)
+	b = now.UTC().AppendFormat(appendMetaHead(b, id, d), TimestampFormat)
 	return append(b, `"}`...)
 }
 
@@ -87,22 +82,32 @@ func Pagination(page, pageSize int32, totalItems int64) *components.Pagination {
 // writes without an exponent), else through json.Marshal. For answers written around bytes
 // (bindings, the answer cache).
 func AppendMeta(b []byte, m components.Meta) ([]byte, error) {
-	d := math.Abs(m.Duration)
-	if m.Degraded != nil || m.Pagination != nil || !plainString(m.RequestId) || !plainString(m.Timestamp) ||
-		!(d == 0 || d >= 1e-6 && d < 1e21) {
+	if m.Degraded != nil || m.Pagination != nil || !plainString(m.Timestamp) || !plainMeta(m.RequestId, m.Duration) {
 		meta, err := json.Marshal(m)
 		if err != nil {
 			return b, err
 		}
 		return append(b, meta...), nil
 	}
-	b = append(b, `{"duration":`...)
-	b = strconv.AppendFloat(b, m.Duration, 'f', -1, 64)
-	b = append(b, `,"requestId":"`...)
-	b = append(b, m.RequestId...)
-	b = append(b, `","timestamp":"`...)
-	b = append(b, m.Timestamp...)
+	b = append(appendMetaHead(b, m.RequestId, m.Duration), m.Timestamp...)
 	return append(b, `"}`...), nil
+}
+
+// plainMeta reports whether a meta block of request id id and duration d is one
+// appendMetaHead writes as encoding/json does: id plain ASCII, d written without an exponent.
+func plainMeta(id string, d float64) bool {
+	abs := math.Abs(d)
+	return plainString(id) && (abs == 0 || abs >= 1e-6 && abs < 1e21)
+}
+
+// appendMetaHead appends a plain meta block (plainMeta) up to its timestamp's value; the
+// caller appends that and `"}`.
+func appendMetaHead(b []byte, id string, d float64) []byte {
+	b = append(b, `{"duration":`...)
+	b = strconv.AppendFloat(b, d, 'f', -1, 64)
+	b = append(b, `,"requestId":"`...)
+	b = append(b, id...)
+	return append(b, `","timestamp":"`...)
 }
 
 // plainString reports whether encoding/json writes s between quotes as is: printable ASCII

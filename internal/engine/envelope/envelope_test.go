@@ -55,7 +55,7 @@ func TestAppendContextMeta(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := envelope.AppendMetaAt([]byte("x"), ctx, now); string(got) != string(want) {
+		if got := envelope.AppendMetaAt(ctx, []byte("x"), now); string(got) != string(want) {
 			t.Errorf("AppendContextMeta = %s, want %s", got, want)
 		}
 	}

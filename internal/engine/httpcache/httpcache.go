@@ -490,7 +490,7 @@ func (c *Cache) answer(ctx echo.Context, p policy, e *entry, now time.Time, stat
 	b := append(append((*bp)[:0], `{"success":true,"data":`...), e.data...)
 	b = append(b, `,"meta":`...)
 	if e.pagination == nil && !stale {
-		b = envelope.AppendContextMeta(b, ctx.Request().Context())
+		b = envelope.AppendContextMeta(ctx.Request().Context(), b)
 	} else {
 		meta := envelope.Meta(ctx.Request().Context())
 		meta.Pagination = e.pagination

@@ -118,9 +118,12 @@ func (h *jsonHandler) handleAttrs(ctx context.Context, t time.Time, level slog.L
 		if ok {
 			b, ok = appendAttrs(b, attrs)
 		}
+		if ok {
+			b = append(b, "}\n"...)
+		}
 		*bp = b
 		if ok {
-			_, err := h.w.Write(append(b, "}\n"...))
+			_, err := h.w.Write(b)
 			return err
 		}
 	}

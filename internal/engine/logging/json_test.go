@@ -41,6 +41,7 @@ type valuer struct{}
 func (valuer) LogValue() slog.Value { return slog.StringValue("resolved") }
 
 func TestJSONHandlerMatchesSlog(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 12, 6, 10, 15, 2, 288456561, time.UTC)
 	record := func(attrs ...slog.Attr) slog.Record {
 		r := slog.NewRecord(at, slog.LevelInfo, "request", 0)
@@ -54,7 +55,7 @@ func TestJSONHandlerMatchesSlog(t *testing.T) {
 	zeroTime := slog.NewRecord(time.Time{}, slog.LevelWarn+2, "no time", 0)
 	zeroTime.AddAttrs(slog.Bool("b", true))
 	for _, tc := range []struct {
-		name  string
+		desc  string
 		opts  *slog.HandlerOptions
 		shape func(slog.Handler) slog.Handler
 		r     slog.Record
@@ -95,7 +96,8 @@ func TestJSONHandlerMatchesSlog(t *testing.T) {
 		}}, nil, access},
 		{"add source is slog's", &slog.HandlerOptions{AddSource: true}, nil, access},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
 			sameAsSlog(t, tc.opts, tc.shape, tc.r)
 		})
 	}
@@ -103,6 +105,7 @@ func TestJSONHandlerMatchesSlog(t *testing.T) {
 
 // The fast encoder writes the access log line itself: nothing of it reaches slog's encoder.
 func TestJSONHandlerEncodesTheAccessLogLine(t *testing.T) {
+	t.Parallel()
 	h := NewJSONHandler(&bytes.Buffer{}, nil).(*jsonHandler)
 	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
 	r.AddAttrs(slog.Int("upstreamAttempts", 1), slog.String("operation", "getProduct"), slog.Int("status", 200),
@@ -121,6 +124,7 @@ func TestJSONHandlerEncodesTheAccessLogLine(t *testing.T) {
 
 // Lines of the fast encoder and of slog's, logged concurrently, each reach the writer whole.
 func TestJSONHandlerLinesStayWhole(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	h := NewJSONHandler(&out, nil)
 	done := make(chan struct{})

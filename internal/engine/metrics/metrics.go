@@ -104,7 +104,7 @@ func (c guardedCounter) with(values ...string) prometheus.Counter {
 		return m
 	}
 	m := c.vec.WithLabelValues(guard(c.labels, values)...)
-	c.handles.store(k, keyed, m)
+	c.handles.store(k, keyed && kept(k, values), m)
 	return m
 }
 
@@ -120,7 +120,7 @@ func (h guardedHistogram) with(values ...string) prometheus.Observer {
 		return m
 	}
 	m := h.vec.WithLabelValues(guard(h.labels, values)...)
-	h.handles.store(k, keyed, m)
+	h.handles.store(k, keyed && kept(k, values), m)
 	return m
 }
 
@@ -136,7 +136,7 @@ func (g guardedGauge) with(values ...string) prometheus.Gauge {
 		return m
 	}
 	m := g.vec.WithLabelValues(guard(g.labels, values)...)
-	g.handles.store(k, keyed, m)
+	g.handles.store(k, keyed && kept(k, values), m)
 	return m
 }
 
@@ -152,8 +152,8 @@ func guard(labels []*labelGuard, values []string) []string {
 const maxHandles = 4096
 
 // handles keeps the metric client_golang returns for each tuple of (up to three) label
-// values, as its documentation advises for hot paths: a tuple seen before costs one map
-// lookup under a read lock, instead of a guard lookup per label and client_golang's hashing,
+// values the guard admits as they are, as client_golang's documentation advises for hot
+// paths: such a tuple seen before costs one map lookup under a read lock, instead of a guard lookup per label and client_golang's hashing,
 // validation and lookup of the values. Series are never deleted, so a kept handle stays the
 // registered one.
 type handles[M any] struct {
@@ -162,6 +162,18 @@ type handles[M any] struct {
 }
 
 func newHandles[M any]() *handles[M] { return &handles[M]{m: map[[3]string]M{}} }
+
+// kept reports whether the guard left every value of the tuple k as it was (guarded holds
+// what it made of them): only such tuples are kept, so that values the guard cut or replaced,
+// raw input passed by mistake, neither stay in memory nor fill the handles of real tuples.
+func kept(k [3]string, guarded []string) bool {
+	for i, v := range guarded {
+		if k[i] != v {
+			return false
+		}
+	}
+	return true
+}
 
 // tuple is values as a key of handles; false for more than three values.
 func tuple(values []string) ([3]string, bool) {
@@ -184,8 +196,8 @@ func (h *handles[M]) load(k [3]string, keyed bool) (M, bool) {
 	return m, ok
 }
 
-func (h *handles[M]) store(k [3]string, keyed bool, m M) {
-	if !keyed {
+func (h *handles[M]) store(k [3]string, keep bool, m M) {
+	if !keep {
 		return
 	}
 	h.mu.Lock()

@@ -473,10 +473,9 @@ func TestAttemptTimeout(t *testing.T) {
 	}
 }
 
-// A pooled body buffer is exactly as long as asked, from the smallest pool that holds it; a
-// closed body reads as empty, gives no bytes, and closing it again changes nothing.
 // A body that was read from, or is not the policies', carries no strict-JSON mark.
 func TestStrictJSONMark(t *testing.T) {
+	t.Parallel()
 	buf := getBuffer(4)
 	copy(buf.b, `"ab"`)
 	body := newBody(buf)
@@ -494,6 +493,8 @@ func TestStrictJSONMark(t *testing.T) {
 	}
 }
 
+// A pooled body buffer is exactly as long as asked, from the smallest pool that holds it; a
+// closed body reads as empty, gives no bytes, and closing it again changes nothing.
 func TestBodyBuffers(t *testing.T) {
 	for _, n := range []int{1, minPooledBody, minPooledBody + 1, 4000, maxPooledBody, maxPooledBody + 1} {
 		b := getBuffer(n)
