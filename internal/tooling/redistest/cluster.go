@@ -28,10 +28,11 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{}
 	for i := range n {
-		s := start(t, t.TempDir(), FreePort(t),
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-port", fmt.Sprint(FreePort(t)), "--cluster-node-timeout", "1000",
-			"--cluster-require-full-coverage", "no")
+		s := start(t, t.TempDir(), func() []string {
+			return []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+				"--cluster-port", fmt.Sprint(FreePort(t)), "--cluster-node-timeout", "1000",
+				"--cluster-require-full-coverage", "no"}
+		})
 		c.Nodes = append(c.Nodes, s)
 		c.Addrs = append(c.Addrs, s.Addr)
 		c.Slots = append(c.Slots, [2]int{i * 16384 / n, (i+1)*16384/n - 1})

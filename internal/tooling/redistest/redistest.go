@@ -8,10 +8,12 @@ package redistest
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,20 +34,37 @@ type Server struct {
 // answers PING.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	return start(t, t.TempDir(), FreePort(t))
+	return start(t, t.TempDir(), nil)
 }
 
-// start runs redis-server on port with extra arguments, data in dir.
-func start(t testing.TB, dir string, port int, extra ...string) *Server {
+// start runs redis-server on a free loopback port with the arguments extra returns (nil:
+// none), data in dir. A port taken between FreePort choosing it and the server binding it
+// (by another test's server, which then answers in its place) is given up for another.
+func start(t testing.TB, dir string, extra func() []string) *Server {
 	t.Helper()
 	bin := binary(t)
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, bin: bin, dir: dir}
-	s.args = append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir}, extra...)
-	s.run(t)
-	t.Cleanup(s.Stop)
-	return s
+	for attempt := 1; ; attempt++ {
+		port := FreePort(t)
+		s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, bin: bin, dir: dir}
+		s.args = []string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir}
+		if extra != nil {
+			s.args = append(s.args, extra()...)
+		}
+		err := s.tryRun()
+		if err == nil {
+			t.Cleanup(s.Stop)
+			return s
+		}
+		s.Stop()
+		if !errors.Is(err, errPortTaken) || attempt == 5 {
+			t.Fatal(err)
+		}
+	}
 }
+
+// errPortTaken: the server answering on a started server's address is another process.
+var errPortTaken = errors.New("another process answers on the port")
 
 // binary is redis-server's path; missing, the test is skipped, or fails under CI=true.
 func binary(t testing.TB) string {
@@ -74,12 +93,62 @@ func FreePort(t testing.TB) int {
 
 func (s *Server) run(t testing.TB) {
 	t.Helper()
-	s.cmd = exec.Command(s.bin, s.args...)
-	if err := s.cmd.Start(); err != nil {
+	if err := s.tryRun(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tryRun starts the server and waits until it answers; errPortTaken when what answers is
+// another process (its INFO gives another process id).
+func (s *Server) tryRun() error {
+	s.cmd = exec.Command(s.bin, s.args...)
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
 	if err := s.waitReady(10 * time.Second); err != nil {
-		t.Fatal(err)
+		return err
+	}
+	pid, err := s.processID()
+	if err != nil {
+		return err
+	}
+	if pid != 0 && pid != s.cmd.Process.Pid {
+		return fmt.Errorf("redis-server on %s: %w (process %d, not %d)", s.Addr, errPortTaken, pid, s.cmd.Process.Pid)
+	}
+	return nil
+}
+
+// processID is the process id the server on s.Addr reports (INFO server), or 0 when it asks
+// for a password first.
+func (s *Server) processID() (int, error) {
+	conn, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		return 0, err
+	}
+	if s.tls != nil {
+		conn = tls.Client(conn, s.tls)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := fmt.Fprint(conn, "INFO server\r\n"); err != nil {
+		return 0, err
+	}
+	r := bufio.NewReader(conn)
+	head, err := r.ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	if strings.HasPrefix(head, "-NOAUTH") {
+		return 0, nil
+	}
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, fmt.Errorf("redis-server on %s: no process_id in INFO server: %w", s.Addr, err)
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			return strconv.Atoi(v)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"testing"
@@ -75,4 +76,21 @@ func TestSentinelFailover(t *testing.T) {
 		t.Fatalf("promoted %q, want %s", got, s.Data[1].Addr)
 	}
 	t.Logf("failover took %s", time.Since(began))
+}
+
+// A server started on a port another redis-server holds is told from it (its INFO gives
+// another process id): tryRun reports errPortTaken, where the PING alone would have
+// answered for the other server.
+func TestPortTakenIsTold(t *testing.T) {
+	other := Start(t)
+	s := &Server{Addr: other.Addr, Port: other.Port, bin: other.bin, dir: t.TempDir()}
+	s.args = []string{"--port", fmt.Sprint(other.Port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", s.dir}
+	err := s.tryRun()
+	s.Stop()
+	if !errors.Is(err, errPortTaken) {
+		t.Fatalf("tryRun on a taken port: %v, want errPortTaken", err)
+	}
+	if pid, err := other.processID(); err != nil || pid != other.cmd.Process.Pid {
+		t.Fatalf("the first server's process id: %d, %v; want %d", pid, err, other.cmd.Process.Pid)
+	}
 }

@@ -31,9 +31,11 @@ type Sentinel struct {
 func StartSentinel(t testing.TB, replicas int) *Sentinel {
 	t.Helper()
 	s := &Sentinel{}
-	s.Data = append(s.Data, start(t, t.TempDir(), FreePort(t)))
+	s.Data = append(s.Data, start(t, t.TempDir(), nil))
 	for range max(replicas, 1) {
-		s.Data = append(s.Data, start(t, t.TempDir(), FreePort(t), "--replicaof", "127.0.0.1", fmt.Sprint(s.Data[0].Port)))
+		s.Data = append(s.Data, start(t, t.TempDir(), func() []string {
+			return []string{"--replicaof", "127.0.0.1", fmt.Sprint(s.Data[0].Port)}
+		}))
 	}
 	for range 3 {
 		dir, port := t.TempDir(), FreePort(t)
