@@ -223,18 +223,7 @@ func newListProductsRequest(ctx context.Context, server, serverPrefix string, pa
 	}
 	var queryURL *url.URL
 	if target == "" {
-		var serverURL *url.URL
-		serverURL, err = url.Parse(server)
-		if err != nil {
-			return nil, err
-		}
-
-		operationPath := fmt.Sprintf("/products")
-		if operationPath[0] == '/' {
-			operationPath = "." + operationPath
-		}
-
-		queryURL, err = serverURL.Parse(operationPath)
+		queryURL, err = clienturl.Resolve(server, fmt.Sprintf("/products"))
 		if err != nil {
 			return nil, err
 		}
@@ -334,18 +323,7 @@ func newGetProductRequest(ctx context.Context, server, serverPrefix string, prod
 	}
 	var queryURL *url.URL
 	if target == "" {
-		var serverURL *url.URL
-		serverURL, err = url.Parse(server)
-		if err != nil {
-			return nil, err
-		}
-
-		operationPath := fmt.Sprintf("/products/%s", pathParam0)
-		if operationPath[0] == '/' {
-			operationPath = "." + operationPath
-		}
-
-		queryURL, err = serverURL.Parse(operationPath)
+		queryURL, err = clienturl.Resolve(server, fmt.Sprintf("/products/%s", pathParam0))
 		if err != nil {
 			return nil, err
 		}
@@ -377,18 +355,7 @@ func newGetRecommendationsRequest(ctx context.Context, server, serverPrefix stri
 	}
 	var queryURL *url.URL
 	if target == "" {
-		var serverURL *url.URL
-		serverURL, err = url.Parse(server)
-		if err != nil {
-			return nil, err
-		}
-
-		operationPath := fmt.Sprintf("/recommendations")
-		if operationPath[0] == '/' {
-			operationPath = "." + operationPath
-		}
-
-		queryURL, err = serverURL.Parse(operationPath)
+		queryURL, err = clienturl.Resolve(server, fmt.Sprintf("/recommendations"))
 		if err != nil {
 			return nil, err
 		}

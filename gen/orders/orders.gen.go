@@ -345,18 +345,7 @@ func newListOrdersRequest(ctx context.Context, server, serverPrefix string, para
 	}
 	var queryURL *url.URL
 	if target == "" {
-		var serverURL *url.URL
-		serverURL, err = url.Parse(server)
-		if err != nil {
-			return nil, err
-		}
-
-		operationPath := fmt.Sprintf("/orders")
-		if operationPath[0] == '/' {
-			operationPath = "." + operationPath
-		}
-
-		queryURL, err = serverURL.Parse(operationPath)
+		queryURL, err = clienturl.Resolve(server, fmt.Sprintf("/orders"))
 		if err != nil {
 			return nil, err
 		}
@@ -452,18 +441,7 @@ func newCreateOrderRequestWithBody(ctx context.Context, server, serverPrefix str
 	}
 	var queryURL *url.URL
 	if target == "" {
-		var serverURL *url.URL
-		serverURL, err = url.Parse(server)
-		if err != nil {
-			return nil, err
-		}
-
-		operationPath := fmt.Sprintf("/orders")
-		if operationPath[0] == '/' {
-			operationPath = "." + operationPath
-		}
-
-		queryURL, err = serverURL.Parse(operationPath)
+		queryURL, err = clienturl.Resolve(server, fmt.Sprintf("/orders"))
 		if err != nil {
 			return nil, err
 		}
@@ -516,18 +494,7 @@ func newGetOrderRequest(ctx context.Context, server, serverPrefix string, orderI
 	}
 	var queryURL *url.URL
 	if target == "" {
-		var serverURL *url.URL
-		serverURL, err = url.Parse(server)
-		if err != nil {
-			return nil, err
-		}
-
-		operationPath := fmt.Sprintf("/orders/%s", pathParam0)
-		if operationPath[0] == '/' {
-			operationPath = "." + operationPath
-		}
-
-		queryURL, err = serverURL.Parse(operationPath)
+		queryURL, err = clienturl.Resolve(server, fmt.Sprintf("/orders/%s", pathParam0))
 		if err != nil {
 			return nil, err
 		}
@@ -566,18 +533,7 @@ func newCancelOrderRequest(ctx context.Context, server, serverPrefix string, ord
 	}
 	var queryURL *url.URL
 	if target == "" {
-		var serverURL *url.URL
-		serverURL, err = url.Parse(server)
-		if err != nil {
-			return nil, err
-		}
-
-		operationPath := fmt.Sprintf("/orders/%s/cancel", pathParam0)
-		if operationPath[0] == '/' {
-			operationPath = "." + operationPath
-		}
-
-		queryURL, err = serverURL.Parse(operationPath)
+		queryURL, err = clienturl.Resolve(server, fmt.Sprintf("/orders/%s/cancel", pathParam0))
 		if err != nil {
 			return nil, err
 		}

@@ -259,18 +259,7 @@ func newGetUserRequest(ctx context.Context, server, serverPrefix string, userId 
 	}
 	var queryURL *url.URL
 	if target == "" {
-		var serverURL *url.URL
-		serverURL, err = url.Parse(server)
-		if err != nil {
-			return nil, err
-		}
-
-		operationPath := fmt.Sprintf("/users/%s", pathParam0)
-		if operationPath[0] == '/' {
-			operationPath = "." + operationPath
-		}
-
-		queryURL, err = serverURL.Parse(operationPath)
+		queryURL, err = clienturl.Resolve(server, fmt.Sprintf("/users/%s", pathParam0))
 		if err != nil {
 			return nil, err
 		}
@@ -322,18 +311,7 @@ func newCreateFeedbackRequestWithBody(ctx context.Context, server, serverPrefix 
 	}
 	var queryURL *url.URL
 	if target == "" {
-		var serverURL *url.URL
-		serverURL, err = url.Parse(server)
-		if err != nil {
-			return nil, err
-		}
-
-		operationPath := fmt.Sprintf("/users/%s/feedback", pathParam0)
-		if operationPath[0] == '/' {
-			operationPath = "." + operationPath
-		}
-
-		queryURL, err = serverURL.Parse(operationPath)
+		queryURL, err = clienturl.Resolve(server, fmt.Sprintf("/users/%s/feedback", pathParam0))
 		if err != nil {
 			return nil, err
 		}

@@ -27,6 +27,20 @@ func ServerPrefix(server string) string {
 	return (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host}).String() + p
 }
 
+// Resolve is the URL the stock client builds for an operation: path (the operation's, its
+// parameters substituted and escaped) made relative and resolved against server's URL. The
+// clients use it where ServerPrefix or JoinPath give "".
+func Resolve(server, path string) (*url.URL, error) {
+	u, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(path, "/") {
+		path = "." + path
+	}
+	return u.Parse(path)
+}
+
 // JoinPath is prefix (a ServerPrefix) followed by format without its leading '/', each %s
 // replaced by the next of params (escaped already): what fmt.Sprintf(format, params...)
 // resolved against the server's URL gives, when format has exactly one %s per parameter and no

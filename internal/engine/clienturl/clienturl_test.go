@@ -2,26 +2,22 @@ package clienturl_test
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/contractgate/contractgate/internal/engine/clienturl"
 )
 
-// stock is the URL oapi-codegen's stock client builds for an operation path (already escaped)
-// on server: url.Parse, the path made relative, resolved, String.
+// stock is the URL oapi-codegen's stock client builds for an operation path on server
+// (clienturl.Resolve; codegen's TestRequestBuildersMatchStock holds the generated clients,
+// Resolve included, to the stock template's requests).
 func stock(t *testing.T, server, path string) string {
 	t.Helper()
-	u, err := url.Parse(server)
+	u, err := clienturl.Resolve(server, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := u.Parse("." + path)
-	if err != nil {
-		return "(unparsable)"
-	}
-	return r.String()
+	return u.String()
 }
 
 func TestServerPrefix(t *testing.T) {
