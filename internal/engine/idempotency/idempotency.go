@@ -274,6 +274,7 @@ func (m *Idempotency) saveLate(ctx context.Context, scope, rk, token string, fin
 	}
 }
 
+// reportFinish logs before it observes, so an observed outcome's log line is already written.
 func (m *Idempotency) reportFinish(ctx context.Context, op *routes.Operation, final *record, err error) {
 	switch {
 	case err == nil && final != nil:
@@ -281,13 +282,13 @@ func (m *Idempotency) reportFinish(ctx context.Context, op *routes.Operation, fi
 	case err == nil:
 		m.observe(op, OutcomeReleased)
 	case errors.Is(err, errClaimLost):
-		m.observe(op, OutcomeLeaseExpired)
 		m.logger.WarnContext(ctx, "idempotency claim expired while the handler ran; raise idempotency.lease",
 			"operation", op.ID, "lease", m.cfg.Lease.String())
+		m.observe(op, OutcomeLeaseExpired)
 	default:
-		m.observe(op, OutcomeStoreError)
 		m.logger.ErrorContext(ctx, "idempotency record not saved; a retry may run the operation again",
 			"operation", op.ID, "error", err.Error())
+		m.observe(op, OutcomeStoreError)
 	}
 }
 
