@@ -128,7 +128,7 @@ func TestPostIsNeverRetriedAfterItMayHaveBeenSent(t *testing.T) {
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, nil)
+			h := newHarness(t, map[string]resilience.Config{"orders": fast()}) // attempts cut at 300ms
 			h.do(http.MethodGet, "/v1/orders", "").expect(t, 200, "") // a warm keep-alive connection
 			h.orders.fault(t, c.fault)
 			h.do(http.MethodPost, cancelPath, "").expect(t, c.status, c.code)

@@ -119,7 +119,17 @@ func fast() resilience.Config {
 	}
 }
 
-// newHarness starts everything; policies override fast() per upstream. It stops at the
+// patient is fast() without an attempt timeout, the policy of every upstream a test gives
+// none: on a loaded machine a slow attempt would time out and be retried, and the tests count
+// attempts and expect the error of a failed, not a timed-out, attempt. A test of attempt
+// timeouts gives its policy.
+func patient() resilience.Config {
+	p := fast()
+	p.AttemptTimeout = 0
+	return p
+}
+
+// newHarness starts everything; policies override patient() per upstream. It stops at the
 // end of the test.
 func newHarness(t testing.TB, policies map[string]resilience.Config) *harness {
 	t.Helper()
@@ -152,7 +162,7 @@ func start(t testing.TB, policies map[string]resilience.Config) *harness {
 		cfg[s.name] = config.Upstream{BaseURL: "http://" + s.proxy.Listen, MaxIdleConns: 16, Config: resilience.Config{Timeout: time.Second}}
 		p, ok := policies[s.name]
 		if !ok {
-			p = fast()
+			p = patient()
 		}
 		p.SetDefaults() // as config.Load does
 		opts = append(opts, upstream.WithPolicy(s.name, p))
