@@ -128,7 +128,8 @@ func TestPostIsNeverRetriedAfterItMayHaveBeenSent(t *testing.T) {
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, map[string]resilience.Config{"orders": fast()}) // attempts cut at 300ms
+			// fast(): attempts cut at 300ms, so "too slow" is a timeout.
+			h := newHarness(t, map[string]resilience.Config{"orders": fast()})
 			h.do(http.MethodGet, "/v1/orders", "").expect(t, 200, "") // a warm keep-alive connection
 			h.orders.fault(t, c.fault)
 			h.do(http.MethodPost, cancelPath, "").expect(t, c.status, c.code)
