@@ -1,6 +1,7 @@
 package configwatch_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -107,6 +108,79 @@ func TestConfigMapSwap(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the swap was not reported within 5s")
 	}
+}
+
+// TestBusyNeighbour: a file of the folder written all the time (an access log next to the
+// configuration, flushed every few milliseconds) neither hides nor delays a change for long.
+func TestBusyNeighbour(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway.yaml")
+	must(t, os.WriteFile(path, []byte("a: 1\n"), 0o600))
+	w, err := configwatch.New(path, debounce)
+	must(t, err)
+	defer func() { _ = w.Close() }()
+	log, err := os.Create(filepath.Join(dir, "access.log"))
+	must(t, err)
+	defer func() { _ = log.Close() }()
+	defer keepWriting(func(int) { _, _ = log.WriteString(`{"msg":"request"}` + "\n") })()
+
+	must(t, os.WriteFile(path, []byte("a: 2\n"), 0o600))
+	select {
+	case <-w.Changes():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the change was not reported within 5s while another file of the folder was written")
+	}
+}
+
+// TestChangesKeepComing: a file rewritten all the time is still checked, once its events have
+// put the check off for ten debounces.
+func TestChangesKeepComing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	must(t, os.WriteFile(path, []byte("a: 0\n"), 0o600))
+	w, err := configwatch.New(path, debounce)
+	must(t, err)
+	defer func() { _ = w.Close() }()
+	defer keepWriting(func(i int) { _ = os.WriteFile(path, fmt.Appendf(nil, "a: %d\n", i+1), 0o600) })()
+	select {
+	case <-w.Changes():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change reported within 5s while the file kept changing")
+	}
+}
+
+// keepWriting calls write far more often than the debounce until the function it returns is
+// called.
+func keepWriting(write func(i int)) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(debounce / 10)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				write(i)
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+// TestSymlinkInFolder: a configuration that is a symlink to another file of its folder is
+// seen changing when that file is written in place.
+func TestSymlinkInFolder(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "gateway.v2.yaml")
+	must(t, os.WriteFile(target, []byte("a: 1\n"), 0o600))
+	path := filepath.Join(dir, "gateway.yaml")
+	must(t, os.Symlink("gateway.v2.yaml", path))
+	w, err := configwatch.New(path, debounce)
+	must(t, err)
+	defer func() { _ = w.Close() }()
+	must(t, os.WriteFile(target, []byte("a: 2\n"), 0o600))
+	checkpoint(t, w, dir, target, true)
 }
 
 // TestNewErrors: nothing to watch, or a folder that does not exist, is an error from New.
