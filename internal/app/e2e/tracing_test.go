@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/contractgate/contractgate/internal/app/testenv"
+	"github.com/contractgate/contractgate/internal/engine/config"
 	"github.com/contractgate/contractgate/internal/engine/server"
 	"github.com/contractgate/contractgate/internal/engine/tracing"
 )
@@ -71,5 +72,57 @@ func TestDashboardSpanTree(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Errorf("client spans cover %v, want users, orders and recommendations", seen)
+	}
+}
+
+// TestDroppedTraceIsPropagatedUnsampled: with tracing on, a request the sampler drops is
+// passed on upstream with the sampled flag off, in the trace the decision was made on (the
+// client's, with its tracestate, or the one the gateway started and answers in X-Trace-Id),
+// so that an upstream sampling by its parent records nothing either. Before, a root the ratio
+// sampler dropped went upstream as sampled (flag 01): every upstream of a gateway sampling
+// 1% recorded all of its traces, under a parent span that was never exported.
+func TestDroppedTraceIsPropagatedUnsampled(t *testing.T) {
+	t.Parallel()
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	exp := tracetest.NewInMemoryExporter()
+	drop := sdktrace.TraceIDRatioBased(0) // not parent-based: a sampled parent is dropped too
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithSampler(drop), sdktrace.WithIDGenerator(tracing.IDGenerator()))
+	rec := &headerRecorder{}
+	env := testenv.StartWith(t, []server.Option{server.WithTracing(tracing.New(tp, tracing.WithSampler(drop)))},
+		func(c *config.Config) { rec.wrap(t, c) })
+	for _, tc := range []struct {
+		desc    string
+		headers []string
+		state   string // the tracestate upstreams get
+	}{
+		{"root", nil, ""},
+		{"sampled parent", []string{"traceparent", "00-" + traceID + "-00f067aa0ba902b7-01", "tracestate", "rojo=00f067aa0ba902b7"}, "rojo=00f067aa0ba902b7"},
+		{"unsampled parent", []string{"traceparent", "00-" + traceID + "-00f067aa0ba902b7-00"}, ""},
+	} {
+		res := env.Do(t, http.MethodGet, "/v1/me/dashboard", "", tc.headers...)
+		assertEnvelope(t, res, http.StatusOK, true)
+		want := res.Header.Get("X-Trace-Id")
+		if tc.headers != nil && want != traceID {
+			t.Fatalf("%s: X-Trace-Id %q, want the client's trace", tc.desc, want)
+		}
+		calls := rec.take()
+		if len(calls) != 3 {
+			t.Fatalf("%s: %d upstream calls, want 3", tc.desc, len(calls))
+		}
+		for _, h := range calls {
+			tp := h.Get("Traceparent")
+			if len(tp) != 55 || tp[3:35] != want || !strings.HasSuffix(tp, "-00") || tp[36:52] == "00f067aa0ba902b7" {
+				t.Errorf("%s: upstream traceparent %q, want trace %s, a span of the gateway's, flag 00", tc.desc, tp, want)
+			}
+			if got := h.Get("Tracestate"); got != tc.state {
+				t.Errorf("%s: upstream tracestate %q, want %q", tc.desc, got, tc.state)
+			}
+		}
+	}
+	if err := tp.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(exp.GetSpans()); n != 0 {
+		t.Errorf("%d spans recorded, want none", n)
 	}
 }

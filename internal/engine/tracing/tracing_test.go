@@ -96,9 +96,10 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestHandlerSamplerDecides: with the provider's sampler known (WithSampler), a request the
-// sampler drops is served without the server span's instrumentation, and a request it samples
-// gets a recorded span: the handler's decision and the provider's are one (a ratio sampler
-// decides on the trace ID, which the handler chooses and the provider's ID generator uses).
+// sampler drops is served without the server span's instrumentation (with an unsampled span
+// context in the trace decided on), and a request it samples gets a recorded span: the
+// handler's decision and the provider's are one (a ratio sampler decides on the trace ID,
+// which the handler chooses and the provider's ID generator uses).
 func TestHandlerSamplerDecides(t *testing.T) {
 	t.Parallel()
 	const parent = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -122,17 +123,21 @@ func TestHandlerSamplerDecides(t *testing.T) {
 			rec := tracetest.NewSpanRecorder()
 			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(tt.sampler), sdktrace.WithIDGenerator(IDGenerator()),
 				sdktrace.WithSpanProcessor(rec))
-			var instrumented, recording int
+			var sampled, recording int
 			h := New(tp, WithSampler(tt.sampler)).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				span := trace.SpanFromContext(r.Context())
-				if span.SpanContext().IsValid() {
-					instrumented++
+				sc := span.SpanContext()
+				if !sc.IsValid() {
+					t.Error("no span context: upstreams would not be told the decision")
+				}
+				if tt.traceparent != "" && (sc.TraceID().String() != parent || sc.SpanID().String() == "00f067aa0ba902b7") {
+					t.Errorf("trace %s span %s, want the parent's trace %s continued in a span of its own", sc.TraceID(), sc.SpanID(), parent)
+				}
+				if sc.IsSampled() {
+					sampled++
 				}
 				if span.IsRecording() {
 					recording++
-					if tt.traceparent != "" && span.SpanContext().TraceID().String() != parent {
-						t.Errorf("trace %s, want the parent's %s continued", span.SpanContext().TraceID(), parent)
-					}
 				}
 				w.WriteHeader(http.StatusNoContent)
 			}))
@@ -144,9 +149,9 @@ func TestHandlerSamplerDecides(t *testing.T) {
 				h.ServeHTTP(httptest.NewRecorder(), req)
 			}
 			ended := len(rec.Ended())
-			if instrumented != recording || recording != ended {
-				t.Fatalf("%d requests instrumented, %d with a recording span, %d spans ended: the handler and the provider disagree",
-					instrumented, recording, ended)
+			if sampled != recording || recording != ended {
+				t.Fatalf("%d requests sampled, %d with a recording span, %d spans ended: the handler and the provider disagree",
+					sampled, recording, ended)
 			}
 			switch {
 			case tt.wantAll == nil && (ended == 0 || ended == tt.requests):
