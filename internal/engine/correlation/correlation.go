@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Header names.
@@ -123,51 +124,92 @@ type Correlation struct{}
 func New() *Correlation { return &Correlation{} }
 
 // Middleware assigns the request id and trace context, sets X-Request-Id and X-Trace-Id on
-// the response, and stores Info on the request context. It never fails.
+// the response, and stores Info on the request context. It never fails. A request
+// WithUnsampledTrace began is not begun again.
 func (*Correlation) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			rec := &record{Context: req.Context()}
-			info := &rec.info
-			info.Start, info.RequestID = time.Now(), req.Header.Get(HeaderRequestID)
-			_, _ = rand.Read(rec.random[:]) // crypto/rand.Read never fails (Go 1.24+).
-			text := rec.text[:0]
-			if !SaneRequestID(info.RequestID) {
-				text = appendUUIDv7(text, rec.random[:8])
-				info.RequestID = rec.string(0, len(text))
-			}
-			if sc := trace.SpanContextFromContext(rec.Context); sc.IsValid() {
-				// OpenTelemetry is on and already continued or started the trace (its propagator
-				// bounds tracestate with SanitizeTraceState, see package tracing).
-				traceID, spanID := sc.TraceID(), sc.SpanID()
-				info.TraceID, text = rec.appendHex(text, traceID[:])
-				info.SpanID, _ = rec.appendHex(text, spanID[:])
-				info.Sampled, info.OTel = sc.IsSampled(), true
-				if sc.TraceState().Len() > 0 {
-					info.TraceState = sc.TraceState().String()
-				}
-			} else {
-				tp := req.Header.Get(HeaderTraceParent)
-				if traceID, ok := ParseTraceParent(tp); ok {
-					info.TraceID = traceID
-					info.TraceState = SanitizeTraceState(TraceStateHeader(req.Header))
-					info.Sampled = sampledFlag(tp[54]) // trace-flags' low hex digit, bit 0
-				} else {
-					info.TraceID, text = rec.appendHex(text, rec.random[8:24])
-					info.Sampled = true
-				}
-				info.SpanID, _ = rec.appendHex(text, rec.random[24:32])
+			rec, begun := req.Context().(*record)
+			if !begun {
+				rec = new(record)
+				rec.begin(req, trace.SpanContextFromContext(req.Context()))
+				c.SetRequest(req.WithContext(rec))
 			}
 			// Header.Set's work (both names are canonical), with the values' slices in rec.
-			rec.values = [2]string{info.RequestID, info.TraceID}
 			h := c.Response().Header()
 			h[HeaderRequestID] = rec.values[0:1:1]
 			h[HeaderTraceID] = rec.values[1:2:2]
-			c.SetRequest(req.WithContext(rec))
 			return next(c)
 		}
 	}
+}
+
+// WithUnsampledTrace returns r begun on sc, the span context OpenTelemetry gives a request
+// its sampler drops (the trace decided on, a span ID of its own, the sampled flag off): the
+// request context carries sc as its current span, non-recording, as the SDK's would, and
+// the request's Info, so that the chain's correlation step finds the request begun. It
+// costs the allocations the correlation step would have made, and one for the span's
+// context.
+func WithUnsampledTrace(r *http.Request, sc trace.SpanContext) *http.Request {
+	u := &unsampled{span: unsampledSpan{sc: sc}}
+	u.rec.begin(r, sc)
+	u.rec.Context = trace.ContextWithSpan(u.rec.Context, &u.span)
+	return r.WithContext(&u.rec)
+}
+
+// unsampled is the record of a request WithUnsampledTrace began, with its span, in one
+// allocation.
+type unsampled struct {
+	rec  record
+	span unsampledSpan
+}
+
+// unsampledSpan is the non-recording span of a trace OpenTelemetry does not record.
+type unsampledSpan struct {
+	noop.Span
+	sc trace.SpanContext
+}
+
+// SpanContext returns the span's context.
+func (s *unsampledSpan) SpanContext() trace.SpanContext { return s.sc }
+
+// begin fills the request's record: the client's request id or a new one, and the trace
+// context sc (valid when OpenTelemetry continued or started the trace), else the client's
+// traceparent, else a new trace.
+func (r *record) begin(req *http.Request, sc trace.SpanContext) {
+	r.Context = req.Context()
+	info := &r.info
+	info.Start, info.RequestID = time.Now(), req.Header.Get(HeaderRequestID)
+	_, _ = rand.Read(r.random[:]) // crypto/rand.Read never fails (Go 1.24+).
+	text := r.text[:0]
+	if !SaneRequestID(info.RequestID) {
+		text = appendUUIDv7(text, r.random[:8])
+		info.RequestID = r.string(0, len(text))
+	}
+	if sc.IsValid() {
+		// OpenTelemetry is on and already continued or started the trace (its propagator
+		// bounds tracestate with SanitizeTraceState, see package tracing).
+		traceID, spanID := sc.TraceID(), sc.SpanID()
+		info.TraceID, text = r.appendHex(text, traceID[:])
+		info.SpanID, _ = r.appendHex(text, spanID[:])
+		info.Sampled, info.OTel = sc.IsSampled(), true
+		if sc.TraceState().Len() > 0 {
+			info.TraceState = sc.TraceState().String()
+		}
+	} else {
+		tp := req.Header.Get(HeaderTraceParent)
+		if traceID, ok := ParseTraceParent(tp); ok {
+			info.TraceID = traceID
+			info.TraceState = SanitizeTraceState(TraceStateHeader(req.Header))
+			info.Sampled = sampledFlag(tp[54]) // trace-flags' low hex digit, bit 0
+		} else {
+			info.TraceID, text = r.appendHex(text, r.random[8:24])
+			info.Sampled = true
+		}
+		info.SpanID, _ = r.appendHex(text, r.random[24:32])
+	}
+	r.values = [2]string{info.RequestID, info.TraceID}
 }
 
 // record is one request's correlation state in a single allocation: the request context

@@ -378,3 +378,55 @@ func TestPropagateWritesTraceParent(t *testing.T) {
 		t.Errorf("TraceParent %q", got)
 	}
 }
+
+// TestWithUnsampledTrace: a request begun on a dropped span context carries it as a
+// non-recording current span and as its Info (OTel, not sampled, the parent's tracestate);
+// the correlation step keeps that begun request (the same Info, the request not replaced)
+// and still answers the ids.
+func TestWithUnsampledTrace(t *testing.T) {
+	t.Parallel()
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ts, err := trace.ParseTraceState("vendor=a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceState: ts})
+	for _, id := range []string{"req-1", ""} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set(HeaderRequestID, id)
+		begun := WithUnsampledTrace(req, sc)
+		ctx := begun.Context()
+		if got := trace.SpanContextFromContext(ctx); !got.Equal(sc) {
+			t.Fatalf("span context %v, want %v", got, sc)
+		}
+		if trace.SpanFromContext(ctx).IsRecording() {
+			t.Fatal("the span of a dropped trace records")
+		}
+		info := FromContext(ctx)
+		if info == nil || info.TraceID != tid.String() || info.SpanID != sid.String() || info.TraceState != "vendor=a1" ||
+			!info.OTel || info.Sampled || !SaneRequestID(info.RequestID) || (id != "" && info.RequestID != id) {
+			t.Fatalf("info %+v", info)
+		}
+		var seen *http.Request
+		h := New().Middleware()(func(c echo.Context) error {
+			seen = c.Request()
+			return nil
+		})
+		rec := httptest.NewRecorder()
+		if err := h(echo.New().NewContext(begun, rec)); err != nil {
+			t.Fatal(err)
+		}
+		if seen != begun || FromContext(seen.Context()) != info {
+			t.Fatal("the correlation step began the request again")
+		}
+		if rec.Header().Get(HeaderRequestID) != info.RequestID || rec.Header().Get(HeaderTraceID) != tid.String() {
+			t.Fatalf("response headers %v", rec.Header())
+		}
+		out := http.Header{}
+		Propagate(ctx, out)
+		if got, want := out.Get(HeaderTraceParent), "00-"+tid.String()+"-"+sid.String()+"-00"; got != want || out.Get(HeaderTraceState) != "vendor=a1" {
+			t.Fatalf("propagated %v, want traceparent %s", out, want)
+		}
+	}
+}

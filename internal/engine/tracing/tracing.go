@@ -218,9 +218,9 @@ func (t *Tracing) Handler(h http.Handler) http.Handler {
 		return instrumented
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, sampled := t.decide(r)
-		if !sampled {
-			h.ServeHTTP(w, r.WithContext(ctx))
+		ctx, dropped := t.decide(r)
+		if dropped.IsValid() {
+			h.ServeHTTP(w, correlation.WithUnsampledTrace(r, dropped))
 			return
 		}
 		instrumented.ServeHTTP(w, r.WithContext(ctx))
@@ -229,11 +229,11 @@ func (t *Tracing) Handler(h http.Handler) http.Handler {
 
 // decide runs the sampler as the provider will when the server span starts, on the parent
 // the request carries or, for a root span, on a trace ID chosen here and handed to the
-// provider's ID generator through the returned context, so that both decisions are one. A
-// request the sampler drops gets the unsampled span context the provider would have given
-// it (the trace decided on, a span ID of its own, the parent's tracestate, the sampled flag
-// off), so that upstreams are told the trace is not recorded.
-func (t *Tracing) decide(r *http.Request) (context.Context, bool) {
+// provider's ID generator through the returned context, so that both decisions are one. For
+// a request the sampler drops it returns the unsampled span context the provider would have
+// given it (the trace decided on, a span ID of its own, the parent's tracestate, the sampled
+// flag off), so that upstreams are told the trace is not recorded; else an invalid one.
+func (t *Tracing) decide(r *http.Request) (context.Context, trace.SpanContext) {
 	ctx := r.Context()
 	params := sdktrace.SamplingParameters{ParentContext: ctx, Name: routes.Method(r.Method), Kind: trace.SpanKindServer}
 	if _, ok := r.Header["Traceparent"]; ok {
@@ -246,14 +246,14 @@ func (t *Tracing) decide(r *http.Request) (context.Context, bool) {
 		params.TraceID = randomTraceID()
 	}
 	if res := t.sampler.ShouldSample(params); res.Decision == sdktrace.Drop {
-		return trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+		return ctx, trace.NewSpanContext(trace.SpanContextConfig{
 			TraceID: params.TraceID, SpanID: randomSpanID(), TraceState: res.Tracestate,
-		})), false
+		})
 	}
 	if !parent.IsValid() {
 		ctx = context.WithValue(ctx, rootTraceIDKey{}, params.TraceID)
 	}
-	return ctx, true
+	return ctx, trace.SpanContext{}
 }
 
 type rootTraceIDKey struct{}
