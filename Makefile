@@ -32,8 +32,9 @@ run: build ## start the demo upstreams and the gateway on 127.0.0.1 (Ctrl-C stop
 	MOCK=$(MOCK) ./scripts/run.sh $(BIN)
 
 .PHONY: test
-test: ## run every test, with the race detector
+test: ## run every test, with the race detector; then the allocation budgets, which hold without it
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run AllocationBudget ./internal/app/...
 
 .PHONY: check
 check: ## gofmt, go vet, go mod tidy -diff, gen/ drift, and the contract gate (Redocly, speclint, breaking changes)
