@@ -125,13 +125,13 @@ func New() *Correlation { return &Correlation{} }
 
 // Middleware assigns the request id and trace context, sets X-Request-Id and X-Trace-Id on
 // the response, and stores Info on the request context. It never fails. A request
-// WithUnsampledTrace began is not begun again.
+// WithUnsampledTrace returned is not begun again.
 func (*Correlation) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			rec, begun := req.Context().(*record)
-			if !begun {
+			rec, ok := req.Context().(*record)
+			if !ok || rec.begun != req {
 				rec = new(record)
 				rec.begin(req, trace.SpanContextFromContext(req.Context()))
 				c.SetRequest(req.WithContext(rec))
@@ -155,7 +155,9 @@ func WithUnsampledTrace(r *http.Request, sc trace.SpanContext) *http.Request {
 	u := &unsampled{span: unsampledSpan{sc: sc}}
 	u.rec.begin(r, sc)
 	u.rec.Context = trace.ContextWithSpan(u.rec.Context, &u.span)
-	return r.WithContext(&u.rec)
+	begun := r.WithContext(&u.rec)
+	u.rec.begun = begun
+	return begun
 }
 
 // unsampled is the record of a request WithUnsampledTrace began, with its span, in one
@@ -221,6 +223,10 @@ type record struct {
 	random [8 + 16 + 8]byte   // rand_b of a generated request id, a trace id, a span id
 	text   [36 + 32 + 16]byte // the generated ids' text; info's strings point into it
 	values [2]string          // X-Request-Id and X-Trace-Id
+	// begun is the request WithUnsampledTrace returned with this record, which the chain's
+	// correlation step takes as begun; nil for the records that step makes. Any other
+	// request carrying the record (one made with the same context) is begun anew.
+	begun *http.Request
 }
 
 // Value returns the request's Info for the correlation key, else the parent's value.

@@ -423,6 +423,14 @@ func TestWithUnsampledTrace(t *testing.T) {
 		if rec.Header().Get(HeaderRequestID) != info.RequestID || rec.Header().Get(HeaderTraceID) != tid.String() {
 			t.Fatalf("response headers %v", rec.Header())
 		}
+		// Another request made with the begun request's context is a request of its own.
+		sub := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
+		if err := h(echo.New().NewContext(sub, httptest.NewRecorder())); err != nil {
+			t.Fatal(err)
+		}
+		if sub := FromContext(seen.Context()); seen == begun || sub == info || sub.TraceID != tid.String() || !sub.OTel || sub.Sampled {
+			t.Fatalf("a request sharing the begun request's context: info %+v", sub)
+		}
 		out := http.Header{}
 		Propagate(ctx, out)
 		if got, want := out.Get(HeaderTraceParent), "00-"+tid.String()+"-"+sid.String()+"-00"; got != want || out.Get(HeaderTraceState) != "vendor=a1" {
