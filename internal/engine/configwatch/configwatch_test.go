@@ -49,20 +49,18 @@ func TestChanges(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "gateway.yaml")
 			must(t, os.WriteFile(path, []byte("a: 1\n"), 0o600))
-			w, err := configwatch.New(path, debounce)
-			must(t, err)
-			defer func() { _ = w.Close() }()
+			w := watch(t, path)
 			tc.change(t, dir, path)
 			// A marker written after the change: once it is reported, the change's
 			// events have been seen too.
-			checkpoint(t, w, dir, path, tc.want)
+			checkpoint(t, w, path, tc.want)
 		})
 	}
 }
 
 // checkpoint asserts whether the change was reported: a change reports exactly one value;
 // for none, a later change to the file proves the watcher saw the events and let them pass.
-func checkpoint(t *testing.T, w *configwatch.Watcher, _, path string, want bool) {
+func checkpoint(t *testing.T, w *configwatch.Watcher, path string, want bool) {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	if want {
@@ -94,9 +92,7 @@ func TestConfigMapSwap(t *testing.T) {
 	must(t, os.Symlink("..v1", filepath.Join(dir, "..data")))
 	path := filepath.Join(dir, "gateway.yaml")
 	must(t, os.Symlink(filepath.Join("..data", "gateway.yaml"), path))
-	w, err := configwatch.New(path, debounce)
-	must(t, err)
-	defer func() { _ = w.Close() }()
+	w := watch(t, path)
 
 	must(t, os.Mkdir(filepath.Join(dir, "..v2"), 0o700))
 	must(t, os.WriteFile(filepath.Join(dir, "..v2", "gateway.yaml"), []byte("a: 2\n"), 0o600))
@@ -116,9 +112,7 @@ func TestBusyNeighbour(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "gateway.yaml")
 	must(t, os.WriteFile(path, []byte("a: 1\n"), 0o600))
-	w, err := configwatch.New(path, debounce)
-	must(t, err)
-	defer func() { _ = w.Close() }()
+	w := watch(t, path)
 	log, err := os.Create(filepath.Join(dir, "access.log"))
 	must(t, err)
 	defer func() { _ = log.Close() }()
@@ -137,9 +131,7 @@ func TestBusyNeighbour(t *testing.T) {
 func TestChangesKeepComing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
 	must(t, os.WriteFile(path, []byte("a: 0\n"), 0o600))
-	w, err := configwatch.New(path, debounce)
-	must(t, err)
-	defer func() { _ = w.Close() }()
+	w := watch(t, path)
 	defer keepWriting(func(i int) { _ = os.WriteFile(path, fmt.Appendf(nil, "a: %d\n", i+1), 0o600) })()
 	select {
 	case <-w.Changes():
@@ -176,11 +168,9 @@ func TestSymlinkInFolder(t *testing.T) {
 	must(t, os.WriteFile(target, []byte("a: 1\n"), 0o600))
 	path := filepath.Join(dir, "gateway.yaml")
 	must(t, os.Symlink("gateway.v2.yaml", path))
-	w, err := configwatch.New(path, debounce)
-	must(t, err)
-	defer func() { _ = w.Close() }()
+	w := watch(t, path)
 	must(t, os.WriteFile(target, []byte("a: 2\n"), 0o600))
-	checkpoint(t, w, dir, target, true)
+	checkpoint(t, w, target, true)
 }
 
 // TestNewErrors: nothing to watch, or a folder that does not exist, is an error from New.
@@ -201,6 +191,15 @@ func TestCloseTwice(t *testing.T) {
 	must(t, err)
 	must(t, w.Close())
 	_ = w.Close()
+}
+
+// watch watches path until the test ends.
+func watch(t *testing.T, path string) *configwatch.Watcher {
+	t.Helper()
+	w, err := configwatch.New(path, debounce)
+	must(t, err)
+	t.Cleanup(func() { _ = w.Close() })
+	return w
 }
 
 func must(t *testing.T, err error) {

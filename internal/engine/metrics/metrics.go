@@ -103,8 +103,9 @@ func (c guardedCounter) with(values ...string) prometheus.Counter {
 	if m, ok := c.handles.load(k, keyed); ok {
 		return m
 	}
-	m := c.vec.WithLabelValues(guard(c.labels, values)...)
-	c.handles.store(k, keyed && kept(k, values), m)
+	guarded := guard(c.labels, values)
+	m := c.vec.WithLabelValues(guarded...)
+	c.handles.store(k, keyed && kept(k, guarded), m)
 	return m
 }
 
@@ -119,8 +120,9 @@ func (h guardedHistogram) with(values ...string) prometheus.Observer {
 	if m, ok := h.handles.load(k, keyed); ok {
 		return m
 	}
-	m := h.vec.WithLabelValues(guard(h.labels, values)...)
-	h.handles.store(k, keyed && kept(k, values), m)
+	guarded := guard(h.labels, values)
+	m := h.vec.WithLabelValues(guarded...)
+	h.handles.store(k, keyed && kept(k, guarded), m)
 	return m
 }
 
@@ -135,11 +137,14 @@ func (g guardedGauge) with(values ...string) prometheus.Gauge {
 	if m, ok := g.handles.load(k, keyed); ok {
 		return m
 	}
-	m := g.vec.WithLabelValues(guard(g.labels, values)...)
-	g.handles.store(k, keyed && kept(k, values), m)
+	guarded := guard(g.labels, values)
+	m := g.vec.WithLabelValues(guarded...)
+	g.handles.store(k, keyed && kept(k, guarded), m)
 	return m
 }
 
+// guard replaces values, in place, by what their labels' guards make of them, and returns
+// them.
 func guard(labels []*labelGuard, values []string) []string {
 	for i, v := range values {
 		values[i] = labels[i].value(v)
@@ -153,9 +158,9 @@ const maxHandles = 4096
 
 // handles keeps the metric client_golang returns for each tuple of (up to three) label
 // values the guard admits as they are, as client_golang's documentation advises for hot
-// paths: such a tuple seen before costs one map lookup under a read lock, instead of a guard lookup per label and client_golang's hashing,
-// validation and lookup of the values. Series are never deleted, so a kept handle stays the
-// registered one.
+// paths: such a tuple seen before costs one map lookup under a read lock, instead of a guard
+// lookup per label and client_golang's hashing, validation and lookup of the values. Series
+// are never deleted, so a kept handle stays the registered one.
 type handles[M any] struct {
 	mu sync.RWMutex
 	m  map[[3]string]M
